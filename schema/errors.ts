@@ -1,0 +1,84 @@
+// One error type for the whole project: a stable `code`, a message that names the file / field /
+// value, what was expected and what to do, and whether a retry can help.
+
+/** Stable error codes, one union per area. */
+export type ErrorCode =
+  // configuration and usage
+  | 'USAGE'
+  | 'CONFIG_INVALID'
+  | 'WORKSPACE_NOT_FOUND'
+  // sources and snapshots
+  | 'SOURCE_UNREADABLE'
+  | 'SOURCE_WRONG_KIND'
+  | 'SOURCE_CORRUPT'
+  | 'SNAPSHOT_FAILED'
+  // bucket
+  | 'BUCKET_URL_INVALID'
+  | 'BUCKET_UNREACHABLE'
+  | 'BUCKET_AUTH'
+  | 'BUCKET_NOT_FOUND'
+  | 'OBJECT_NOT_FOUND'
+  | 'PRECONDITION_FAILED'
+  | 'DISK_FULL'
+  // manifest and load
+  | 'MANIFEST_INVALID'
+  | 'MANIFEST_ENV_MISMATCH'
+  | 'CHECKSUM_MISMATCH'
+  | 'BLOB_CORRUPT'
+  | 'PARSE_FAILED'
+  | 'VALUE_INVALID'
+  | 'DB_CONNECTION'
+  | 'DB_AUTH'
+  | 'DB_CONFLICT'
+  | 'DB_RESOURCES'
+  | 'DB_DATA'
+  | 'DB_SCHEMA'
+  | 'DB_UNKNOWN'
+  | 'MIGRATION_HISTORY_EDITED'
+  | 'MIGRATION_FAILED'
+  // embeddings
+  | 'MODEL_UNAVAILABLE'
+  | 'MODEL_DIMENSION'
+  // secrets
+  | 'SECRET_UNAVAILABLE'
+  | 'ROTATION_FAILED'
+  // anything else
+  | 'INTERNAL';
+
+export interface AppErrorOptions {
+  cause?: unknown;
+  /** true when retrying the same operation later can succeed (network, lock, rotation). */
+  transient?: boolean;
+  /** Extra structured context for logs (never secrets). */
+  details?: Record<string, unknown>;
+}
+
+/** The project's error. `message` is for humans: what, where, expected, what to do. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly transient: boolean;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.transient = options.transient ?? false;
+    this.details = options.details;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, transient: this.transient, ...(this.details ? { details: this.details } : {}) };
+  }
+}
+
+/** True for an AppError (optionally with one of the given codes). */
+export function isAppError(err: unknown, ...codes: ErrorCode[]): err is AppError {
+  return err instanceof AppError && (codes.length === 0 || codes.includes(err.code));
+}
+
+/** The message of anything thrown, without stack. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

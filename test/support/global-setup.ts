@@ -1,0 +1,11 @@
+// Runs once before all test files. Shared, expensive resources (a native PostgreSQL cluster)
+// are started here and handed to test files through `provide`; each test file then works in its
+// own database so runs do not interfere.
+import type { TestProject } from 'vitest/node';
+
+export default async function setup(_project: TestProject): Promise<() => Promise<void>> {
+  const teardowns: Array<() => Promise<void>> = [];
+  return async () => {
+    for (const t of teardowns.reverse()) await t();
+  };
+}
