@@ -41,7 +41,9 @@ export const COMMON_COLUMNS: readonly TargetColumn[] = [
   { name: 'extra', type: 'jsonb' },
 ];
 /** Bookkeeping columns the loader sets itself (not produced by transforms). */
-export const RUN_COLUMNS = ['first_run_id', 'last_run_id', 'missing_since', 'synced_at'] as const;
+export const RUN_COLUMNS = ['first_run_id', 'last_run_id', 'snapshot_at', 'missing_since'] as const;
+// snapshot_at: createdAt of the snapshot that last changed the row; orders "later snapshot wins"
+// when two versions carry the same (or no) source_updated_at.
 /** Embedding columns on `embedded` tables (set by the embedding stage, not by transforms). */
 export const EMBEDDING_COLUMNS = ['embedding', 'embedding_model', 'embedding_text_hash', 'embedding_status', 'search_text'] as const;
 
@@ -238,4 +240,8 @@ export interface TargetRow {
   sourceUpdatedAt: Date | null;
   values: Record<string, unknown>;
   extra: Record<string, unknown> | null;
+  /** Text that represents the row for search (text recipe), on `embedded` tables; set before writing. */
+  searchText?: string | null;
+  /** Our 384-d embedding of `searchText`, when available before writing (cache hit or computed). */
+  embedding?: { vector: Float32Array | readonly number[]; model: string } | null;
 }

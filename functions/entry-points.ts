@@ -1,0 +1,33 @@
+// Names shared with infra/: the Functions Framework entry points and the environment variables
+// each function reads. Infra imports only this file from functions/.
+
+/** Registered Functions Framework targets (Cloud Functions `entryPoint`). */
+export const ENTRY_POINTS = {
+  loadSnapshot: 'loadSnapshot',
+  reconcile: 'reconcile',
+  rotateSecret: 'rotateSecret',
+} as const;
+
+/** Environment variables read by the functions' `config.ts` (values set by infra). */
+export const CONFIG_ENV = {
+  /** Private IP or host name of the database VM. */
+  dbHost: 'AQE_DB_HOST',
+  dbPort: 'AQE_DB_PORT',
+  dbName: 'AQE_DB_NAME',
+  dbUser: 'AQE_DB_USER',
+  /** Secret Manager resource name of the password: projects/P/secrets/S (latest version is read). */
+  dbPasswordSecret: 'AQE_DB_PASSWORD_SECRET',
+  /** Snapshot bucket name (no gs://). */
+  bucket: 'AQE_BUCKET',
+  /** Optional prefix inside the bucket. */
+  bucketPrefix: 'AQE_BUCKET_PREFIX',
+  /** Local model folder (all-MiniLM-L6-v2 with config.json, tokenizer.json, onnx/). */
+  modelDir: 'AQE_MODEL_DIR',
+  /** Seconds of embedding work per load before the rest is left pending. */
+  embedBudgetSeconds: 'AQE_EMBED_BUDGET_SECONDS',
+  /** Reconcile: retention of manifests, in days. */
+  retentionDays: 'AQE_RETENTION_DAYS',
+  /** rotateSecret: grace period (hours) before the previous secret version is disabled. */
+  rotationGraceHours: 'AQE_ROTATION_GRACE_HOURS',
+  logLevel: 'AQE_LOG_LEVEL',
+} as const;
