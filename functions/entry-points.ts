@@ -30,4 +30,8 @@ export const CONFIG_ENV = {
   /** rotateSecret: grace period (hours) before the previous secret version is disabled. */
   rotationGraceHours: 'AQE_ROTATION_GRACE_HOURS',
   logLevel: 'AQE_LOG_LEVEL',
+  /** Full database URL instead of host/name/user + secret (local runs and tests; never set by infra). */
+  databaseUrl: 'AQE_DATABASE_URL',
+  /** Cloud Storage JSON API endpoint override (tests against the local GCS server; never set by infra). */
+  gcsApiEndpoint: 'AQE_GCS_API_ENDPOINT',
 } as const;

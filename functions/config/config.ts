@@ -1,0 +1,83 @@
+// The functions' configuration: parsed once from the environment with a schema, every bad
+// variable reported at once by name, frozen, passed down. Nothing else reads process.env.
+
+import { z } from 'zod';
+import { AppError } from '../../schema/errors.js';
+import { CONFIG_ENV } from '../entry-points.js';
+
+const secretName = z
+  .string()
+  .regex(/^projects\/[^/]+\/secrets\/[^/]+$/, 'expected a Secret Manager resource name: projects/PROJECT/secrets/SECRET');
+
+const schema = z
+  .object({
+    [CONFIG_ENV.dbHost]: z.string().min(1).optional(),
+    [CONFIG_ENV.dbPort]: z.coerce.number().int().min(1).max(65535).default(5432),
+    [CONFIG_ENV.dbName]: z.string().min(1).default('aqe'),
+    [CONFIG_ENV.dbUser]: z.string().min(1).default('aqe_sync'),
+    [CONFIG_ENV.dbPasswordSecret]: secretName.optional(),
+    [CONFIG_ENV.databaseUrl]: z.string().regex(/^(postgres(ql)?|pglite):\/\//, 'expected postgres://… or pglite://…').optional(),
+    [CONFIG_ENV.bucket]: z.string().min(3).optional(),
+    [CONFIG_ENV.bucketPrefix]: z.string().default(''),
+    [CONFIG_ENV.gcsApiEndpoint]: z.url().optional(),
+    [CONFIG_ENV.modelDir]: z.string().min(1).optional(),
+    [CONFIG_ENV.embedBudgetSeconds]: z.coerce.number().min(0).max(3600).default(60),
+    [CONFIG_ENV.retentionDays]: z.coerce.number().int().min(1).max(3650).default(90),
+    [CONFIG_ENV.rotationGraceHours]: z.coerce.number().min(0).max(24 * 30).default(24),
+    [CONFIG_ENV.logLevel]: z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']).default('INFO'),
+  })
+  .superRefine((c, ctx) => {
+    if (!c[CONFIG_ENV.databaseUrl] && !(c[CONFIG_ENV.dbHost] && c[CONFIG_ENV.dbPasswordSecret])) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [CONFIG_ENV.dbHost],
+        message: `set ${CONFIG_ENV.dbHost} and ${CONFIG_ENV.dbPasswordSecret} (deployed), or ${CONFIG_ENV.databaseUrl} (local)`,
+      });
+    }
+  });
+
+export interface FunctionsConfig {
+  database:
+    | { kind: 'url'; url: string }
+    | { kind: 'secret'; host: string; port: number; database: string; user: string; passwordSecret: string };
+  bucket: { name: string; prefix: string; apiEndpoint?: string } | null;
+  modelDir: string | undefined;
+  embedBudgetMs: number;
+  retentionDays: number;
+  rotationGraceHours: number;
+  logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
+}
+
+/** Parses the functions' configuration from `env` (pure given env). Throws CONFIG_INVALID listing every problem. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<FunctionsConfig> {
+  const picked: Record<string, string | undefined> = {};
+  for (const name of Object.values(CONFIG_ENV)) if (env[name] !== undefined && env[name] !== '') picked[name] = env[name];
+  const parsed = schema.safeParse(picked);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${String(i.path[0] ?? '(config)')}: ${i.message}`);
+    throw new AppError('CONFIG_INVALID', `invalid function configuration:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  const url = c[CONFIG_ENV.databaseUrl];
+  const config: FunctionsConfig = {
+    database: url
+      ? { kind: 'url', url }
+      : {
+          kind: 'secret',
+          host: c[CONFIG_ENV.dbHost]!,
+          port: c[CONFIG_ENV.dbPort],
+          database: c[CONFIG_ENV.dbName],
+          user: c[CONFIG_ENV.dbUser],
+          passwordSecret: c[CONFIG_ENV.dbPasswordSecret]!,
+        },
+    bucket: c[CONFIG_ENV.bucket]
+      ? { name: c[CONFIG_ENV.bucket]!, prefix: c[CONFIG_ENV.bucketPrefix], ...(c[CONFIG_ENV.gcsApiEndpoint] ? { apiEndpoint: c[CONFIG_ENV.gcsApiEndpoint] } : {}) }
+      : null,
+    modelDir: c[CONFIG_ENV.modelDir],
+    embedBudgetMs: c[CONFIG_ENV.embedBudgetSeconds] * 1000,
+    retentionDays: c[CONFIG_ENV.retentionDays],
+    rotationGraceHours: c[CONFIG_ENV.rotationGraceHours],
+    logLevel: c[CONFIG_ENV.logLevel],
+  };
+  return Object.freeze(config);
+}
