@@ -1,0 +1,92 @@
+// The snapshot bucket: private (uniform access, public access prevention), versioned, with
+// lifecycle rules per prefix, and IAM Conditions that confine each uploader to its own prefixes.
+import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket/index.js';
+import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member/index.js';
+import type { ITerraformDependable } from 'cdktf';
+import { Construct } from 'constructs';
+
+/** Bucket layout (same as schema/snapshot/object-keys.ts; a test keeps them in step). */
+export const BUCKET_PREFIXES = {
+  blobs: 'blobs/',
+  snapshots: 'snapshots/',
+  quarantine: 'quarantine/',
+} as const;
+
+export interface SnapshotBucketProps {
+  readonly project: string;
+  readonly name: string;
+  readonly location: string;
+  readonly manifestRetentionDays: number;
+  readonly quarantineDays: number;
+  readonly noncurrentVersionDays: number;
+  readonly labels: Record<string, string>;
+  readonly dependsOn?: ITerraformDependable[];
+}
+
+/** `projects/_/buckets/<bucket>/objects/<prefix>`: what IAM Conditions see as resource.name. */
+export function objectResourcePrefix(bucket: string, prefix: string): string {
+  return `projects/_/buckets/${bucket}/objects/${prefix}`;
+}
+
+export class SnapshotBucket extends Construct {
+  readonly bucket: StorageBucket;
+
+  constructor(scope: Construct, id: string, props: SnapshotBucketProps) {
+    super(scope, id);
+    this.bucket = new StorageBucket(this, 'bucket', {
+      project: props.project,
+      name: props.name,
+      location: props.location,
+      storageClass: 'STANDARD',
+      uniformBucketLevelAccess: true,
+      publicAccessPrevention: 'enforced',
+      versioning: { enabled: true },
+      forceDestroy: false,
+      labels: props.labels,
+      lifecycleRule: [
+        // Deleted or replaced objects stay recoverable for a while, then go.
+        { action: { type: 'Delete' }, condition: { daysSinceNoncurrentTime: props.noncurrentVersionDays, withState: 'ARCHIVED' } },
+        { action: { type: 'Delete' }, condition: { matchesPrefix: [BUCKET_PREFIXES.quarantine], age: props.quarantineDays } },
+        // Manifests age out after the retention period. blobs/ has NO age rule on purpose: a blob
+        // lives as long as any retained manifest references it; reconcile deletes unreferenced
+        // blobs older than its safety window (an upload writes blobs before its manifest).
+        { action: { type: 'Delete' }, condition: { matchesPrefix: [BUCKET_PREFIXES.snapshots], age: props.manifestRetentionDays } },
+        { action: { type: 'AbortIncompleteMultipartUpload' }, condition: { age: 1 } },
+      ],
+      dependsOn: props.dependsOn,
+    });
+  }
+
+  /** Objects under the given prefixes only: an IAM Condition expression. */
+  prefixCondition(prefixes: readonly string[]): string {
+    return prefixes.map((p) => `resource.name.startsWith("${objectResourcePrefix(this.bucket.name, p)}")`).join(' || ');
+  }
+
+  /** Bucket-level grant, optionally confined to object prefixes by an IAM Condition. */
+  grant(id: string, member: string, role: string, onlyPrefixes?: { title: string; prefixes: readonly string[] }): StorageBucketIamMember {
+    return new StorageBucketIamMember(this, id, {
+      bucket: this.bucket.name,
+      role,
+      member,
+      condition: onlyPrefixes
+        ? { title: onlyPrefixes.title, description: `Only objects under ${onlyPrefixes.prefixes.join(', ')}`, expression: this.prefixCondition(onlyPrefixes.prefixes) }
+        : undefined,
+    });
+  }
+
+  /**
+   * An uploader for one environment may create objects under snapshots/<env>/ and blobs/ only,
+   * and read blobs/ (the "already stored?" check that makes an unchanged push upload nothing).
+   * No delete or overwrite: objectCreator cannot replace an existing object.
+   */
+  grantUploader(id: string, member: string, env: string): void {
+    this.grant(`${id}-create`, member, 'roles/storage.objectCreator', {
+      title: `uploader-${env}-create`,
+      prefixes: [`${BUCKET_PREFIXES.snapshots}${env}/`, BUCKET_PREFIXES.blobs],
+    });
+    this.grant(`${id}-read-blobs`, member, 'roles/storage.objectViewer', {
+      title: `uploader-${env}-read-blobs`,
+      prefixes: [BUCKET_PREFIXES.blobs],
+    });
+  }
+}

@@ -1,0 +1,317 @@
+// One deployment of aqe-cloud-sync: network, private database VM, password secret with rotation,
+// snapshot bucket, the three functions, the reconcile schedule and the alerts. Composition only:
+// every resource lives in a construct; this file wires identities to grants.
+import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project/index.js';
+import { DataGoogleStorageProjectServiceAccount } from '@cdktf/provider-google/lib/data-google-storage-project-service-account/index.js';
+import { ProjectIamCustomRole } from '@cdktf/provider-google/lib/project-iam-custom-role/index.js';
+import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member/index.js';
+import { GoogleProvider } from '@cdktf/provider-google/lib/provider/index.js';
+import { ServiceAccount } from '@cdktf/provider-google/lib/service-account/index.js';
+import { ServiceAccountIamMember } from '@cdktf/provider-google/lib/service-account-iam-member/index.js';
+import { GcsBackend, LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
+import type { Construct } from 'constructs';
+import { CONFIG_ENV, ENTRY_POINTS } from '../../functions/entry-points.js';
+import { type DeploymentConfig, resourceNames } from '../config.js';
+import { Alerts } from '../constructs/alerts.js';
+import { DatabaseSecret } from '../constructs/database-secret.js';
+import { FunctionSource } from '../constructs/function-source.js';
+import { POSTGRES_PORT, Network } from '../constructs/network.js';
+import { NodeFunction } from '../constructs/node-function.js';
+import { memberId, OperatorAccess } from '../constructs/operator-access.js';
+import { PrivateDatabaseVm } from '../constructs/private-database-vm.js';
+import { ProjectApis } from '../constructs/project-apis.js';
+import { ReconcileScheduler } from '../constructs/scheduler.js';
+import { BUCKET_PREFIXES, SnapshotBucket } from '../constructs/snapshot-bucket.js';
+
+/** Where a bundled model sits inside the deployed function (the source root is /workspace). */
+export const BUNDLED_MODEL_DIR = '/workspace/model';
+
+export interface SyncStackProps {
+  readonly config: DeploymentConfig;
+  /** Staged function package (see stage-functions.ts). */
+  readonly functionSourceDir: string;
+  /** True when the staged package contains the embedding model under model/. */
+  readonly modelBundled?: boolean;
+}
+
+export class SyncStack extends TerraformStack {
+  readonly vm: PrivateDatabaseVm;
+  readonly bucket: SnapshotBucket;
+  readonly secret: DatabaseSecret;
+  readonly functions: { readonly loadSnapshot: NodeFunction; readonly reconcile: NodeFunction; readonly rotateSecret: NodeFunction };
+  readonly tunnelCommand: string;
+
+  constructor(scope: Construct, id: string, props: SyncStackProps) {
+    super(scope, id);
+    const c = props.config;
+    const n = resourceNames(c);
+    const { project, region, zone } = c;
+    const labels = { app: 'aqe-cloud-sync', deployment: c.name, ...c.labels };
+
+    new GoogleProvider(this, 'google', { project, region, zone });
+    if (c.backend.type === 'gcs') {
+      new GcsBackend(this, { bucket: c.backend.bucket, prefix: c.backend.prefix ?? `aqe/${c.name}` });
+    } else {
+      // Relative to cdktf.out/stacks/<stack>/ where terraform runs: the state sits at the repo root.
+      new LocalBackend(this, { path: `../../../terraform.${id}.tfstate` });
+    }
+
+    const apis = new ProjectApis(this, 'apis', { project });
+    const dependsOn = apis.services;
+    const projectData = new DataGoogleProject(this, 'project', { projectId: project });
+
+    const network = new Network(this, 'network', {
+      project,
+      region,
+      names: { network: n.network, subnet: n.subnet, router: n.router, nat: n.nat, connector: n.connector },
+      subnetCidr: c.network.subnetCidr,
+      connectorCidr: c.network.connectorCidr,
+      connectorMinInstances: c.network.connectorMinInstances,
+      connectorMaxInstances: c.network.connectorMaxInstances,
+      dependsOn,
+    });
+    network.protectDatabase(n.dbTag, c.namePrefix);
+
+    this.secret = new DatabaseSecret(this, 'db-secret', {
+      project,
+      projectData,
+      secretId: n.secretId,
+      topicName: n.rotationTopic,
+      rotationPeriod: c.secret.rotationPeriod,
+      nextRotationTime: c.secret.nextRotationTime,
+      labels,
+      dependsOn,
+    });
+
+    this.vm = new PrivateDatabaseVm(this, 'db', {
+      project,
+      region,
+      zone,
+      names: { vm: n.vm, dataDisk: n.dataDisk, snapshotPolicy: n.snapshotPolicy, serviceAccount: n.sa.vm },
+      networkTag: n.dbTag,
+      subnet: network.subnet,
+      machineType: c.database.machineType,
+      bootImage: c.database.bootImage,
+      image: c.database.image,
+      dataDiskSizeGb: c.database.dataDiskSizeGb,
+      dataDiskType: c.database.dataDiskType,
+      dbName: c.database.dbName,
+      dbUser: c.database.dbUser,
+      port: POSTGRES_PORT,
+      secretId: n.secretId,
+      snapshotStartTime: c.database.snapshotStartTime,
+      snapshotRetentionDays: c.database.snapshotRetentionDays,
+      deletionProtection: c.database.deletionProtection,
+      labels,
+      dependsOn,
+    });
+    this.secret.grant('db-vm', this.vm.serviceAccount.member, 'read');
+
+    if (c.operatorsReadPassword) {
+      for (const member of c.operators) this.secret.grant(`operator-${memberId(member)}`, member, 'read');
+    }
+    new OperatorAccess(this, 'operators', {
+      project,
+      zone,
+      instance: this.vm.instance,
+      vmServiceAccount: this.vm.serviceAccount,
+      operators: c.operators,
+    });
+
+    const bucketLocation = c.bucket.location ?? region;
+    this.bucket = new SnapshotBucket(this, 'snapshots', {
+      project,
+      name: n.bucket,
+      location: bucketLocation,
+      manifestRetentionDays: c.bucket.manifestRetentionDays,
+      quarantineDays: c.bucket.quarantineDays,
+      noncurrentVersionDays: c.bucket.noncurrentVersionDays,
+      labels,
+      dependsOn,
+    });
+
+    for (const env of c.environments) {
+      for (const member of env.uploaders) this.bucket.grantUploader(`uploader-${env.name}-${memberId(member)}`, member, env.name);
+      if (env.impersonators.length > 0) {
+        // A per-environment uploader account that people (groups) act as: no keys anywhere.
+        const sa = new ServiceAccount(this, `uploader-sa-${env.name}`, {
+          project,
+          accountId: n.sa.uploader(env.name),
+          displayName: `aqe uploader (${env.name})`,
+          description: `Pushes snapshots for environment ${env.name}: create-only under snapshots/${env.name}/ and blobs/`,
+          dependsOn,
+        });
+        this.bucket.grantUploader(`uploader-${env.name}-sa`, sa.member, env.name);
+        for (const member of env.impersonators) {
+          new ServiceAccountIamMember(this, `uploader-sa-${env.name}-impersonator-${memberId(member)}`, {
+            serviceAccountId: sa.name,
+            role: 'roles/iam.serviceAccountTokenCreator',
+            member,
+          });
+        }
+      }
+    }
+
+    const source = new FunctionSource(this, 'function-source', {
+      project,
+      location: region,
+      bucketName: n.sourceBucket,
+      buildServiceAccountId: n.sa.build,
+      stagedDir: props.functionSourceDir,
+      labels,
+      dependsOn,
+    });
+
+    // Values only: the password is read from Secret Manager at run time, never passed in.
+    const dbEnv: Record<string, string> = {
+      [CONFIG_ENV.dbHost]: this.vm.internalIp,
+      [CONFIG_ENV.dbPort]: POSTGRES_PORT,
+      [CONFIG_ENV.dbName]: c.database.dbName,
+      [CONFIG_ENV.dbUser]: c.database.dbUser,
+      [CONFIG_ENV.dbPasswordSecret]: this.secret.resourceName,
+      [CONFIG_ENV.logLevel]: c.functions.logLevel,
+    };
+    const embedEnv: Record<string, string> = {
+      [CONFIG_ENV.embedBudgetSeconds]: String(c.functions.embedBudgetSeconds),
+      ...(props.modelBundled ? { [CONFIG_ENV.modelDir]: BUNDLED_MODEL_DIR } : {}),
+    };
+    const common = {
+      project,
+      region,
+      source: source.object,
+      buildServiceAccount: source.buildServiceAccount,
+      connector: network.connector,
+      labels,
+      dependsOn,
+    };
+
+    // Eventarc's Cloud Storage trigger publishes through Pub/Sub as the GCS service agent.
+    const gcsAgent = new DataGoogleStorageProjectServiceAccount(this, 'gcs-agent', { project });
+    const gcsAgentPublisher = new ProjectIamMember(this, 'gcs-agent-pubsub-publisher', {
+      project,
+      role: 'roles/pubsub.publisher',
+      member: `serviceAccount:${gcsAgent.emailAddress}`,
+    });
+
+    const loadSnapshot = new NodeFunction(this, 'load-snapshot', {
+      ...common,
+      name: n.functions.loadSnapshot,
+      description: 'Loads a snapshot when its manifest lands in the bucket (other objects are ignored)',
+      entryPoint: ENTRY_POINTS.loadSnapshot,
+      serviceAccountId: n.sa.loadSnapshot,
+      environment: { ...dbEnv, ...embedEnv, [CONFIG_ENV.bucket]: this.bucket.bucket.name },
+      memory: c.functions.loaderMemory,
+      cpu: '1',
+      timeoutSeconds: 540,
+      maxInstances: c.functions.maxInstances,
+      trigger: {
+        kind: 'event',
+        eventType: 'google.cloud.storage.object.v1.finalized',
+        triggerRegion: bucketLocation.toLowerCase(),
+        eventFilters: [{ attribute: 'bucket', value: this.bucket.bucket.name }],
+        triggerServiceAccountId: n.sa.trigger('load'),
+      },
+      dependsOn: [gcsAgentPublisher, ...dependsOn],
+    });
+    this.bucket.grant('loader-read', loadSnapshot.serviceAccount.member, 'roles/storage.objectViewer');
+    this.bucket.grant('loader-quarantine', loadSnapshot.serviceAccount.member, 'roles/storage.objectCreator', {
+      title: 'loader-quarantine-create',
+      prefixes: [BUCKET_PREFIXES.quarantine],
+    });
+    this.secret.grant('loader', loadSnapshot.serviceAccount.member, 'read');
+
+    const reconcile = new NodeFunction(this, 'reconcile', {
+      ...common,
+      name: n.functions.reconcile,
+      description: 'Scheduled: missed manifests, retries, embedding backfill, unreferenced blob cleanup',
+      entryPoint: ENTRY_POINTS.reconcile,
+      serviceAccountId: n.sa.reconcile,
+      environment: {
+        ...dbEnv,
+        ...embedEnv,
+        [CONFIG_ENV.bucket]: this.bucket.bucket.name,
+        [CONFIG_ENV.retentionDays]: String(c.bucket.manifestRetentionDays),
+      },
+      memory: c.functions.loaderMemory,
+      cpu: '1',
+      timeoutSeconds: 1800,
+      maxInstances: 1,
+      ingress: c.functions.reconcileIngress,
+      trigger: { kind: 'http' },
+    });
+    // Delete only: objectViewer reads; no predefined role deletes without also creating/overwriting.
+    const deleter = new ProjectIamCustomRole(this, 'object-deleter-role', {
+      project,
+      roleId: `${c.namePrefix.replace(/-/g, '_')}_snapshot_object_deleter`,
+      title: 'aqe snapshot object deleter',
+      description: 'storage.objects.delete only; bound on the snapshot bucket with a prefix condition',
+      permissions: ['storage.objects.delete'],
+      dependsOn,
+    });
+    this.bucket.grant('reconcile-read', reconcile.serviceAccount.member, 'roles/storage.objectViewer');
+    this.bucket.grant('reconcile-delete-blobs', reconcile.serviceAccount.member, deleter.id, {
+      title: 'reconcile-delete-blobs',
+      prefixes: [BUCKET_PREFIXES.blobs],
+    });
+    this.secret.grant('reconcile', reconcile.serviceAccount.member, 'read');
+
+    const rotateSecret = new NodeFunction(this, 'rotate-secret', {
+      ...common,
+      name: n.functions.rotateSecret,
+      description: 'On SECRET_ROTATE: new password, ALTER ROLE, new secret version, old one disabled after a grace period',
+      entryPoint: ENTRY_POINTS.rotateSecret,
+      serviceAccountId: n.sa.rotateSecret,
+      environment: { ...dbEnv, [CONFIG_ENV.rotationGraceHours]: String(c.secret.rotationGraceHours) },
+      memory: '256Mi',
+      timeoutSeconds: 120,
+      maxInstances: 1,
+      trigger: {
+        kind: 'event',
+        eventType: 'google.cloud.pubsub.topic.v1.messagePublished',
+        triggerRegion: region,
+        pubsubTopic: this.secret.rotationTopic.id,
+        triggerServiceAccountId: n.sa.trigger('rotate'),
+      },
+    });
+    this.secret.grant('rotate-secret', rotateSecret.serviceAccount.member, 'rotate');
+    this.functions = { loadSnapshot, reconcile, rotateSecret };
+
+    new ReconcileScheduler(this, 'scheduler', {
+      project,
+      region,
+      namePrefix: c.namePrefix,
+      serviceAccountId: n.sa.scheduler,
+      target: reconcile,
+      timeZone: c.schedules.timeZone,
+      jobs: c.schedules.reconcile,
+      dependsOn,
+    });
+
+    new Alerts(this, 'alerts', {
+      project,
+      namePrefix: c.namePrefix,
+      emails: c.alerts.emails,
+      functionNames: [n.functions.loadSnapshot, n.functions.reconcile, n.functions.rotateSecret],
+      environments: c.environments.map((e) => e.name),
+      instance: this.vm.instance,
+      maxFailedLoadsPerHour: c.alerts.maxFailedLoadsPerHour,
+      noSyncWindow: c.alerts.noSyncWindow,
+      dependsOn,
+    });
+
+    this.tunnelCommand = `gcloud compute start-iap-tunnel ${n.vm} ${POSTGRES_PORT} --local-host-port=localhost:${POSTGRES_PORT} --zone ${zone} --project ${project}`;
+    new TerraformOutput(this, 'bucket', { value: this.bucket.bucket.name, description: 'Snapshot bucket (aqe-upload push --bucket gs://<this>)' });
+    new TerraformOutput(this, 'bucket_url', { value: `gs://${n.bucket}` });
+    new TerraformOutput(this, 'tunnel_command', { value: this.tunnelCommand, description: 'Opens localhost:5432 to the database through IAP' });
+    new TerraformOutput(this, 'database_url', {
+      value: `postgres://${c.database.dbUser}@localhost:${POSTGRES_PORT}/${c.database.dbName}`,
+      description: 'Through the tunnel; the password is in Secret Manager',
+    });
+    new TerraformOutput(this, 'vm_name', { value: this.vm.instance.name });
+    new TerraformOutput(this, 'vm_internal_ip', { value: this.vm.internalIp });
+    new TerraformOutput(this, 'db_password_secret', { value: this.secret.resourceName });
+    new TerraformOutput(this, 'function_names', {
+      value: { loadSnapshot: loadSnapshot.function.name, reconcile: reconcile.function.name, rotateSecret: rotateSecret.function.name },
+    });
+  }
+}
