@@ -6,8 +6,6 @@ import { randomBytes } from 'node:crypto';
 import { link, lstat, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { AppError, errorMessage } from '../../schema/errors.js';
 import type { BlobStore, ObjectInfo, PutOptions, PutResult } from './blob-store.js';
@@ -199,14 +197,26 @@ export class LocalDirBlobStore implements BlobStore {
   }
 
   async check(): Promise<void> {
-    await this.ensureDir(this.tmpDir, '(check)');
+    await this.ensureDir(this.tmpDir, null);
+    await this.removeStaleTempFiles();
     const probe = join(this.tmpDir, `check-${randomBytes(6).toString('hex')}.tmp`);
     try {
       await writeDurably(probe, Buffer.from('ok'));
     } catch (err) {
-      throw await this.mapWriteError(err, '(check)', probe);
+      throw await this.mapWriteError(err, null, probe);
     } finally {
       await rm(probe, { force: true });
+    }
+  }
+
+  /** Temp files left by a crashed writer (older than a day) are removed; young ones may be in use. */
+  private async removeStaleTempFiles(): Promise<void> {
+    const names = await readdir(this.tmpDir).catch(() => [] as string[]);
+    const cutoff = Date.now() - 24 * 3600 * 1000;
+    for (const name of names) {
+      const path = join(this.tmpDir, name);
+      const st = await stat(path).catch(() => null);
+      if (st?.isFile() && st.mtimeMs < cutoff) await rm(path, { force: true });
     }
   }
 
@@ -263,7 +273,7 @@ export class LocalDirBlobStore implements BlobStore {
     }
   }
 
-  private async ensureDir(dir: string, key: string): Promise<void> {
+  private async ensureDir(dir: string, key: string | null): Promise<void> {
     try {
       await mkdir(dir, { recursive: true });
     } catch (err) {
@@ -276,10 +286,12 @@ export class LocalDirBlobStore implements BlobStore {
     if (st?.isDirectory()) throw folderClash(key, this.root);
   }
 
-  private async mapWriteError(err: unknown, key: string, path: string): Promise<unknown> {
+  /** `key` null: the store itself (its root or hidden folder), not one object. */
+  private async mapWriteError(err: unknown, key: string | null, path: string): Promise<unknown> {
     if (err instanceof AppError) return err;
+    if (err instanceof BodyStreamError) return err.original;
     const code = codeOf(err);
-    const where = `${this.url} (key "${key}", path ${path})`;
+    const where = key === null ? `${this.url} (path ${path})` : `${this.url} (key "${key}", path ${path})`;
     if (code === 'ENOSPC' || code === 'EDQUOT') {
       return new AppError('DISK_FULL', `no space left writing ${where}: free space on the disk holding ${this.root} (or raise the quota), then retry`, {
         cause: err,
@@ -292,7 +304,12 @@ export class LocalDirBlobStore implements BlobStore {
         details: { path, key },
       });
     }
-    if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST') return folderClash(key, this.root, err);
+    if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST') {
+      if (key === null) {
+        return new AppError('BUCKET_UNREACHABLE', `cannot create the store folder ${where}: a part of the path is a file, not a directory; choose another --bucket`, { cause: err, details: { path } });
+      }
+      return folderClash(key, this.root, err);
+    }
     return new AppError('BUCKET_UNREACHABLE', `cannot write ${where}: ${errorMessage(err)}`, { cause: err, details: { path, key } });
   }
 
@@ -317,6 +334,13 @@ function folderClash(key: string, root: string, cause?: unknown): AppError {
   );
 }
 
+/** Wraps an error raised by the caller's body stream, so it is rethrown as is, not as a storage error. */
+class BodyStreamError extends Error {
+  constructor(readonly original: unknown) {
+    super('body stream failed');
+  }
+}
+
 /** Writes `body` to a new file at `path` (must not exist), fsyncs it, returns the bytes written. */
 async function writeDurably(path: string, body: Buffer | Readable): Promise<number> {
   const fh = await open(path, 'wx', 0o644);
@@ -326,13 +350,22 @@ async function writeDurably(path: string, body: Buffer | Readable): Promise<numb
       await fh.writeFile(body);
       bytes = body.length;
     } else {
-      const counter = new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          bytes += chunk.length;
-          done(null, chunk);
-        },
-      });
-      await pipeline(body, counter, fh.createWriteStream({ autoClose: false, highWaterMark: 1 << 20 }));
+      // One awaited write per chunk: natural backpressure, memory stays at one chunk.
+      const chunks = body[Symbol.asyncIterator]();
+      for (;;) {
+        let next: IteratorResult<unknown>;
+        try {
+          next = await chunks.next();
+        } catch (err) {
+          throw new BodyStreamError(err);
+        }
+        if (next.done) break;
+        const chunk = next.value;
+        const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+        let off = 0;
+        while (off < buf.length) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
+        bytes += buf.length;
+      }
     }
     await fh.sync();
     return bytes;
