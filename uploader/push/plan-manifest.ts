@@ -1,0 +1,83 @@
+// From capture outcomes to the manifest, and the comparison with the previous snapshot of the
+// environment that `--skip-unchanged` relies on. Pure.
+
+import type { ErrorCode } from '../../schema/errors.js';
+import type { Manifest, ManifestSource, TableCount } from '../../schema/snapshot/manifest.js';
+import { MANIFEST_FORMAT_VERSION } from '../../schema/snapshot/manifest.js';
+import { blobKey } from '../../schema/snapshot/object-keys.js';
+import type { DiscoveredFile } from '../workspace/discover.js';
+
+/** One source file's part of a snapshot, as the push decided it. */
+export type PlannedEntry =
+  | {
+      status: 'captured';
+      file: DiscoveredFile;
+      sha256: string;
+      size: number;
+      storedSize: number;
+      capturedAt: Date;
+      modifiedAt: Date | undefined;
+      schemaFingerprint: string;
+      tables: TableCount[];
+    }
+  | { status: 'missing' | 'failed'; file: DiscoveredFile; reason: string; code: ErrorCode | undefined };
+
+export interface ManifestHeader {
+  snapshotId: string;
+  env: string;
+  createdAt: Date;
+  tool: { name: string; version: string };
+  host: string;
+}
+
+/**
+ * The manifest of a snapshot. Entries keep the order given (discovery order); excluded and
+ * disabled files are not entries (the user chose to leave them out).
+ */
+export function planManifest(header: ManifestHeader, entries: readonly PlannedEntry[]): Manifest {
+  return {
+    formatVersion: MANIFEST_FORMAT_VERSION,
+    snapshotId: header.snapshotId,
+    env: header.env,
+    createdAt: header.createdAt.toISOString(),
+    tool: header.tool,
+    host: header.host,
+    sources: entries.map(toManifestSource),
+  };
+}
+
+function toManifestSource(e: PlannedEntry): ManifestSource {
+  const common = { sourceId: e.file.sourceId, kind: e.file.kind, format: e.file.format, role: e.file.spec.role, path: e.file.path };
+  if (e.status === 'captured') {
+    return {
+      status: 'captured',
+      ...common,
+      sha256: e.sha256,
+      size: e.size,
+      storedSize: e.storedSize,
+      blobKey: blobKey(e.sha256),
+      capturedAt: e.capturedAt.toISOString(),
+      ...(e.modifiedAt === undefined ? {} : { modifiedAt: e.modifiedAt.toISOString() }),
+      schemaFingerprint: e.schemaFingerprint,
+      tables: e.tables,
+    };
+  }
+  return { status: e.status, ...common, reason: e.reason.slice(0, 4000), ...(e.code === undefined ? {} : { code: e.code }) };
+}
+
+/**
+ * The content identity of a manifest: what was captured (path → sha256) and what was not
+ * (path → status and code), ignoring ids, times and stored sizes. Two snapshots with the same
+ * content identity hold the same data.
+ */
+export function contentIdentity(manifest: Pick<Manifest, 'sources'>): string {
+  return manifest.sources
+    .map((s) => (s.status === 'captured' ? `${s.sourceId}\t${s.path}\tcaptured\t${s.sha256}` : `${s.sourceId}\t${s.path}\t${s.status}\t${s.code ?? ''}`))
+    .sort()
+    .join('\n');
+}
+
+/** True when `next` holds exactly what `previous` holds (see contentIdentity). */
+export function sameContent(previous: Pick<Manifest, 'sources'>, next: Pick<Manifest, 'sources'>): boolean {
+  return contentIdentity(previous) === contentIdentity(next);
+}

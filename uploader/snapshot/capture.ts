@@ -1,0 +1,147 @@
+// Capturing discovered files: each one copied consistently into a temp folder, hashed, and
+// described (tables or collections with row counts, schema fingerprint). A file that cannot be
+// captured becomes a value saying why; it never stops the others.
+
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ErrorCode } from '../../schema/errors.js';
+import { AppError, errorMessage } from '../../schema/errors.js';
+import type { TableCount } from '../../schema/snapshot/manifest.js';
+import type { DiscoveredFile } from '../workspace/discover.js';
+import { jsonCollections, jsonFingerprint } from './json-collections.js';
+import { readJsonWhole } from './json-snapshot.js';
+import { copyRedbFile, countRedbVectors } from './redb-snapshot.js';
+import { copySqliteConsistently, readSqliteInventory } from './sqlite-snapshot.js';
+
+/** A file copied into the temp folder, ready to upload. */
+export interface CapturedFile {
+  status: 'captured';
+  file: DiscoveredFile;
+  /** The copy (what is hashed and uploaded); deleted with the temp folder. */
+  tempPath: string;
+  sha256: string;
+  size: number;
+  capturedAt: Date;
+  modifiedAt: Date | undefined;
+  schemaFingerprint: string;
+  tables: TableCount[];
+  warnings: string[];
+}
+
+/** A file that could not be captured, and why (plain words, with what to do). */
+export interface FailedFile {
+  status: 'failed';
+  file: DiscoveredFile;
+  code: ErrorCode;
+  reason: string;
+}
+
+export type CaptureOutcome = CapturedFile | FailedFile;
+
+/** What `sources` shows for one present file: counts read in place (redb: from a temp copy). */
+export interface FileInventory {
+  tables: TableCount[] | null;
+  warnings: string[];
+  problem: { code: ErrorCode; message: string } | null;
+}
+
+/**
+ * Runs `fn` with a fresh temp folder (under the OS temp dir, never the workspace), always removed.
+ * @example await withTempDir((dir) => captureFile(file, join(dir, '0')))
+ */
+export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'aqe-upload-'));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Copies one present file to `copyPath` (a fresh path in a temp folder) and describes the copy.
+ * Never throws for a problem with the file itself: it returns a FailedFile.
+ */
+export async function captureFile(file: DiscoveredFile, copyPath: string): Promise<CaptureOutcome> {
+  try {
+    const warnings: string[] = [];
+    let tables: TableCount[];
+    let schemaFingerprint: string;
+    let sha256: string;
+    const capturedAt = new Date();
+    if (file.kind === 'sqlite') {
+      await copySqliteConsistently(file.absPath, copyPath, file.path);
+      // Hash before anything opens the copy.
+      sha256 = await sha256File(copyPath);
+      const inventory = readSqliteInventory(copyPath, { check: true, label: file.path });
+      tables = inventory.tables;
+      schemaFingerprint = inventory.schemaFingerprint;
+    } else if (file.kind === 'redb') {
+      await copyRedbFile(file.absPath, copyPath, file.path);
+      sha256 = await sha256File(copyPath);
+      schemaFingerprint = createHash('sha256').update('redb:@ruvector/core').digest('hex');
+      // Count on a second copy: opening may write to the file it opens.
+      const probe = `${copyPath}.probe`;
+      const counted = await countRedb(copyPath, probe);
+      if (counted.ok) tables = [{ name: 'vectors', rows: counted.vectors }];
+      else {
+        tables = [];
+        warnings.push(`${file.path}: ${counted.warning}`);
+      }
+    } else {
+      const read = await readJsonWhole(file.absPath, { label: file.path });
+      await writeFile(copyPath, read.bytes);
+      sha256 = createHash('sha256').update(read.bytes).digest('hex');
+      tables = jsonCollections(file.format, read.value, file.path.split('/').pop() ?? file.path);
+      schemaFingerprint = jsonFingerprint(read.value);
+    }
+    const size = (await stat(copyPath)).size;
+    return { status: 'captured', file, tempPath: copyPath, sha256, size, capturedAt, modifiedAt: file.modifiedAt, schemaFingerprint, tables, warnings };
+  } catch (err) {
+    return failed(file, err);
+  }
+}
+
+/** Tables / collections with row counts of a present file, read without copying (except redb). */
+export async function inspectFile(file: DiscoveredFile): Promise<FileInventory> {
+  try {
+    if (file.kind === 'sqlite') return { tables: readSqliteInventory(file.absPath, { label: file.path }).tables, warnings: [], problem: null };
+    if (file.kind === 'redb') {
+      return await withTempDir(async (dir) => {
+        const copy = join(dir, 'inspect.redb');
+        await copyRedbFile(file.absPath, copy, file.path);
+        const counted = await countRedbVectors(copy);
+        return counted.ok ? { tables: [{ name: 'vectors', rows: counted.vectors }], warnings: [], problem: null } : { tables: null, warnings: [counted.warning], problem: null };
+      });
+    }
+    const read = await readJsonWhole(file.absPath, { label: file.path });
+    return { tables: jsonCollections(file.format, read.value, file.path.split('/').pop() ?? file.path), warnings: [], problem: null };
+  } catch (err) {
+    const f = failed(file, err);
+    return { tables: null, warnings: [], problem: { code: f.code, message: f.reason } };
+  }
+}
+
+/** sha256 (hex) of a file, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function countRedb(copyPath: string, probePath: string): Promise<Awaited<ReturnType<typeof countRedbVectors>>> {
+  await copyFile(copyPath, probePath);
+  try {
+    return await countRedbVectors(probePath);
+  } finally {
+    await rm(probePath, { force: true });
+  }
+}
+
+function failed(file: DiscoveredFile, err: unknown): FailedFile {
+  if (err instanceof AppError) return { status: 'failed', file, code: err.code, reason: err.message };
+  return { status: 'failed', file, code: 'SNAPSHOT_FAILED', reason: `${file.path}: could not be captured (${errorMessage(err)}); run again, or disable the source if it keeps failing` };
+}
