@@ -1,0 +1,126 @@
+// The shape every source reader returns: one part per (source table or collection → target
+// table), each a lazily read row stream, plus counts, warnings and what was skipped.
+
+import type { ReadWarning } from '../../../schema/sources/mappings/map-context.js';
+import type { WarningLog } from '../../../schema/sources/mappings/map-context.js';
+import type { TargetRow } from '../../../schema/tables/target-tables.js';
+
+/** Rows of one part: synchronous for SQLite/JSON, asynchronous for redb. Consume with `for await`. */
+export type RowStream = Iterable<TargetRow> | AsyncIterable<TargetRow>;
+
+/** One source table (or JSON collection) feeding one target table. */
+export interface SourcePart {
+  sourceTable: string;
+  targetTable: string;
+  /** Mapping variant used (`memory_entries/claude-flow`, `source_rows`, …). */
+  mapping: string;
+  /**
+   * Streams the rows (re-readable: each call reads the source again). SQLite parts share one
+   * connection: consume one part at a time.
+   */
+  rows(): RowStream;
+}
+
+export interface TableCount {
+  sourceTable: string;
+  targetTable: string;
+  rows: number;
+}
+
+export interface SkippedTable {
+  name: string;
+  reason: string;
+}
+
+export interface SourceReadResult {
+  sourceId: string;
+  /** The source path as captured (relative to the workspace). */
+  path: string;
+  parts: readonly SourcePart[];
+  /** Target tables this source feeds, in part order, without duplicates. */
+  targetTables(): string[];
+  /** Every row for one target table (the parts feeding it, one after the other). */
+  rows(targetTable: string): AsyncIterable<TargetRow>;
+  /** Rows yielded per part by the last complete read of each part (0 before reading). */
+  tables(): TableCount[];
+  /** Aggregated warnings so far (NUL stripped, implausible timestamps kept raw, …). */
+  readonly warnings: ReadWarning[];
+  /** Tables deliberately not read (SQLite internals, FTS virtual and shadow tables). */
+  skipped: readonly SkippedTable[];
+  /** Releases the file (SQLite connection, temporary copies). Idempotent. */
+  close(): void;
+}
+
+/** Assembles a SourceReadResult from parts; counts rows as they stream. */
+export function sourceReadResult(init: {
+  sourceId: string;
+  path: string;
+  parts: ReadonlyArray<{ sourceTable: string; targetTable: string; mapping: string; read: () => RowStream }>;
+  warnings: WarningLog;
+  skipped?: SkippedTable[];
+  close?: () => void;
+}): SourceReadResult {
+  const counts = new Map<SourcePart, number>();
+  let closed = false;
+  const parts: SourcePart[] = init.parts.map((p) => {
+    const part: SourcePart = {
+      sourceTable: p.sourceTable,
+      targetTable: p.targetTable,
+      mapping: p.mapping,
+      rows: () => counted(part, p.read()),
+    };
+    counts.set(part, 0);
+    return part;
+  });
+  function counted(part: SourcePart, stream: RowStream): RowStream {
+    if (Symbol.asyncIterator in stream) {
+      return (async function* () {
+        let n = 0;
+        for await (const row of stream) {
+          n++;
+          yield row;
+        }
+        counts.set(part, n);
+      })();
+    }
+    return (function* () {
+      let n = 0;
+      for (const row of stream) {
+        n++;
+        yield row;
+      }
+      counts.set(part, n);
+    })();
+  }
+  return {
+    sourceId: init.sourceId,
+    path: init.path,
+    parts,
+    targetTables: () => [...new Set(parts.map((p) => p.targetTable))],
+    rows: (targetTable: string) =>
+      (async function* () {
+        for (const p of parts) if (p.targetTable === targetTable) yield* p.rows();
+      })(),
+    tables: () => parts.map((p) => ({ sourceTable: p.sourceTable, targetTable: p.targetTable, rows: counts.get(p) ?? 0 })),
+    get warnings() {
+      return init.warnings.list();
+    },
+    skipped: init.skipped ?? [],
+    close: () => {
+      if (closed) return;
+      closed = true;
+      init.close?.();
+    },
+  };
+}
+
+/** Reads every part fully (tests, small sources): rows grouped by target table. */
+export async function collectRows(result: SourceReadResult): Promise<Map<string, TargetRow[]>> {
+  const out = new Map<string, TargetRow[]>();
+  for (const p of result.parts) {
+    const list = out.get(p.targetTable) ?? [];
+    for await (const row of p.rows()) list.push(row);
+    out.set(p.targetTable, list);
+  }
+  return out;
+}
