@@ -1,0 +1,221 @@
+// How values are written in COPY text format (and as vector literals), plus identifier quoting.
+// Pure: one place decides escaping, NUL stripping and the text form of every ColumnType.
+import type { ColumnType } from '../../schema/tables/target-tables.js';
+import { AppError } from '../../schema/errors.js';
+
+/** Counts what encoding had to change (PostgreSQL text cannot hold NUL). */
+export interface EncodeStats {
+  nulStripped: number;
+}
+
+export function newEncodeStats(): EncodeStats {
+  return { nulStripped: 0 };
+}
+
+// Matches what COPY text format treats specially, plus NUL (stripped).
+const COPY_SPECIAL = /[\\\t\n\r\0]/;
+const COPY_SPECIAL_G = /[\\\t\n\r\0]/g;
+
+/** Escapes one text value for COPY text format; strips NUL (counted in `stats`). */
+export function escapeCopyText(text: string, stats?: EncodeStats): string {
+  if (!COPY_SPECIAL.test(text)) return text;
+  return text.replace(COPY_SPECIAL_G, (ch) => {
+    switch (ch) {
+      case '\\':
+        return '\\\\';
+      case '\t':
+        return '\\t';
+      case '\n':
+        return '\\n';
+      case '\r':
+        return '\\r';
+      default:
+        if (stats) stats.nulStripped++;
+        return '';
+    }
+  });
+}
+
+const invalid = (type: ColumnType, value: unknown, expected: string): AppError =>
+  new AppError('VALUE_INVALID', `${type} value: expected ${expected}, got ${describe(value)}`, { details: { type } });
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value instanceof Date) return `Date(${Number.isNaN(value.getTime()) ? 'invalid' : value.toISOString()})`;
+  if (Array.isArray(value)) return `array(${value.length})`;
+  if (value !== null && typeof value === 'object') return 'object';
+  return String(value);
+}
+
+/**
+ * The COPY text-format field for `value` in a column of `type` (already escaped), or null for
+ * SQL NULL (`\N` on the wire). Throws AppError VALUE_INVALID for a value that cannot be the type.
+ *
+ * @example encodeCopyValue('a\tb', 'text') === 'a\\tb'; encodeCopyValue([1, 2], 'real[]') === '{1,2}'
+ */
+export function encodeCopyValue(value: unknown, type: ColumnType, stats?: EncodeStats): string | null {
+  if (value === null || value === undefined) return null;
+  switch (type) {
+    case 'text':
+      return escapeCopyText(textOf(value), stats);
+    case 'jsonb':
+      return escapeCopyText(jsonText(value, stats), stats);
+    case 'double':
+      return doubleText(value);
+    case 'bigint':
+    case 'integer':
+      return integerText(value, type);
+    case 'boolean':
+      return booleanText(value);
+    case 'timestamptz':
+      return timestampText(value);
+    case 'real[]':
+      return realArrayText(value);
+  }
+}
+
+function textOf(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  if (value instanceof Date) return timestampText(value);
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  return jsonText(value);
+}
+
+// jsonb cannot hold \u0000 nor lone surrogates: such strings (and keys) are cleaned.
+const JSON_NEEDS_CLEANING = /\\u0000|\\ud[89a-f]/i;
+
+/** JSON text for a jsonb value (bigints become numbers, or strings beyond 2^53). */
+export function jsonText(value: unknown, stats?: EncodeStats): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    json = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v));
+  }
+  if (json === undefined) return 'null';
+  if (JSON_NEEDS_CLEANING.test(json)) json = JSON.stringify(cleanJson(JSON.parse(json), stats));
+  return json;
+}
+
+function cleanString(s: string, stats?: EncodeStats): string {
+  let out = s;
+  if (out.includes('\0')) {
+    const before = out.length;
+    out = out.replaceAll('\0', '');
+    if (stats) stats.nulStripped += before - out.length;
+  }
+  return out.replace(LONE_SURROGATE, '\uFFFD');
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+function cleanJson(v: unknown, stats?: EncodeStats): unknown {
+  if (typeof v === 'string') return cleanString(v, stats);
+  if (Array.isArray(v)) return v.map((x) => cleanJson(x, stats));
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[cleanString(k, stats)] = cleanJson(x, stats);
+    return out;
+  }
+  return v;
+}
+
+function doubleText(value: unknown): string {
+  if (typeof value === 'number') return numberText(value);
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))) return numberText(Number(value));
+  throw invalid('double', value, 'a number');
+}
+
+function numberText(n: number): string {
+  if (Number.isNaN(n)) return 'NaN';
+  if (n === Number.POSITIVE_INFINITY) return 'Infinity';
+  if (n === Number.NEGATIVE_INFINITY) return '-Infinity';
+  return String(n);
+}
+
+const INT_MIN = { bigint: -(2n ** 63n), integer: -(2n ** 31n) };
+const INT_MAX = { bigint: 2n ** 63n - 1n, integer: 2n ** 31n - 1n };
+
+function integerText(value: unknown, type: 'bigint' | 'integer'): string {
+  let n: bigint;
+  if (typeof value === 'bigint') n = value;
+  else if (typeof value === 'number' && Number.isInteger(value)) n = BigInt(value);
+  else if (typeof value === 'string' && /^\s*[-+]?\d+\s*$/.test(value)) n = BigInt(value.trim());
+  else if (typeof value === 'boolean') n = value ? 1n : 0n;
+  else throw invalid(type, value, 'an integer');
+  if (n < INT_MIN[type] || n > INT_MAX[type]) throw invalid(type, value, `an integer within the ${type} range`);
+  return n.toString();
+}
+
+function booleanText(value: unknown): string {
+  if (typeof value === 'boolean') return value ? 't' : 'f';
+  if (value === 1 || value === 0 || value === 1n || value === 0n) return value ? 't' : 'f';
+  if (typeof value === 'string') {
+    const s = value.trim().toLowerCase();
+    if (['t', 'true', '1', 'yes', 'y'].includes(s)) return 't';
+    if (['f', 'false', '0', 'no', 'n'].includes(s)) return 'f';
+  }
+  throw invalid('boolean', value, 'true/false (or 1/0)');
+}
+
+function timestampText(value: unknown): string {
+  let d: Date;
+  if (value instanceof Date) d = value;
+  else if (typeof value === 'number') d = new Date(value);
+  else if (typeof value === 'string') d = new Date(value);
+  else throw invalid('timestamptz', value, 'a Date, an ISO-8601 string or epoch milliseconds');
+  if (Number.isNaN(d.getTime())) throw invalid('timestamptz', value, 'a valid date');
+  return d.toISOString();
+}
+
+function realArrayText(value: unknown): string {
+  if (!(Array.isArray(value) || value instanceof Float32Array || value instanceof Float64Array)) {
+    throw invalid('real[]', value, 'an array of numbers');
+  }
+  const parts: string[] = [];
+  for (const x of Array.from(value as ArrayLike<unknown>)) {
+    if (x === null || x === undefined) parts.push('NULL');
+    else if (typeof x === 'number') parts.push(numberText(x));
+    else throw invalid('real[]', value, 'an array of numbers');
+  }
+  return `{${parts.join(',')}}`;
+}
+
+/**
+ * The text literal of a vector, `'[x,y,…]'`, as both pgvector and ruvector parse it (cast per
+ * dialect; see dialect.ts). Throws VALUE_INVALID for NaN/Infinity (neither extension accepts them)
+ * and MODEL_DIMENSION when `dim` is given and differs.
+ */
+export function encodeVectorLiteral(vector: ArrayLike<number>, dim?: number): string {
+  if (dim !== undefined && vector.length !== dim) {
+    throw new AppError('MODEL_DIMENSION', `vector: expected ${dim} dimensions, got ${vector.length}`);
+  }
+  const parts = new Array<string>(vector.length);
+  for (let i = 0; i < vector.length; i++) {
+    const x = vector[i] as number;
+    if (!Number.isFinite(x)) throw new AppError('VALUE_INVALID', `vector[${i}]: expected a finite number, got ${x}`);
+    parts[i] = String(x);
+  }
+  return `[${parts.join(',')}]`;
+}
+
+/** True when every component is 0 (cosine distance undefined: never stored, never queried). */
+export function isZeroVector(vector: ArrayLike<number>): boolean {
+  for (let i = 0; i < vector.length; i++) if (vector[i] !== 0) return false;
+  return true;
+}
+
+/** A double-quoted SQL identifier. */
+export function quoteIdent(name: string): string {
+  if (name.includes('\0')) throw new TypeError('identifier contains NUL');
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** `schema.table` → `"schema"."table"` (dots separate parts; our names never contain dots). */
+export function quoteQualified(name: string): string {
+  return name.split('.').map(quoteIdent).join('.');
+}

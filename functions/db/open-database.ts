@@ -1,0 +1,45 @@
+// Opens a Database from a URL: postgres:// and postgresql:// → PgDatabase (a server);
+// pglite://memory → in-memory PGlite; pglite://<dir> → persistent PGlite in <dir>.
+import type { Database } from './database.js';
+import { PgDatabase, type PgDatabaseOptions } from './pg-database.js';
+import { PgliteDatabase } from './pglite-database.js';
+import { AppError } from '../../schema/errors.js';
+
+export interface OpenDatabaseOptions {
+  pg?: PgDatabaseOptions;
+  /** PGlite: load pgvector (default true). */
+  vector?: boolean;
+}
+
+/** Where a database URL points, without opening it. */
+export type DatabaseTarget = { kind: 'pg'; url: string } | { kind: 'pglite'; dataDir: string | undefined };
+
+/**
+ * Parses a database URL.
+ *
+ * @example parseDatabaseUrl('pglite://memory') → { kind: 'pglite', dataDir: undefined }
+ * @example parseDatabaseUrl('pglite:///var/lib/aqe/db') → { kind: 'pglite', dataDir: '/var/lib/aqe/db' }
+ */
+export function parseDatabaseUrl(url: string): DatabaseTarget {
+  if (/^postgres(ql)?:\/\//i.test(url)) return { kind: 'pg', url };
+  const m = /^pglite:\/\/(.*)$/i.exec(url);
+  if (m) {
+    const rest = m[1] ?? '';
+    if (rest === '') {
+      throw new AppError('CONFIG_INVALID', 'database URL "pglite://": expected pglite://memory or pglite://<directory>, e.g. pglite://./.aqe/db');
+    }
+    return { kind: 'pglite', dataDir: rest === 'memory' ? undefined : rest };
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
+  throw new AppError(
+    'CONFIG_INVALID',
+    `database URL: expected postgres://…, postgresql://…, pglite://memory or pglite://<directory>, got ${scheme ? `a "${scheme}:" URL` : 'a value without a scheme'}`,
+  );
+}
+
+/** Opens the database `url` points to (see parseDatabaseUrl). Close it when done. */
+export async function openDatabase(url: string, options: OpenDatabaseOptions = {}): Promise<Database> {
+  const target = parseDatabaseUrl(url);
+  if (target.kind === 'pg') return new PgDatabase(target.url, options.pg);
+  return PgliteDatabase.open({ ...(target.dataDir ? { dataDir: target.dataDir } : {}), ...(options.vector === false ? { vector: false } : {}) });
+}
