@@ -1,0 +1,224 @@
+// Text recipes: which text represents a row of each `embedded` target table for semantic search
+// (and its full-text index). Pure and deterministic: the same values always give the same text,
+// whatever the key order of their JSON, so unchanged rows are never embedded again.
+//
+// | table                 | text, in this order (parts joined with ". ")                                           |
+// |-----------------------|-----------------------------------------------------------------------------------------|
+// | qe_patterns           | name, description, pattern_type, qe_domain, domain (if different), tier,                |
+// |                       | strings of template (≤ 400 chars), strings of context (≤ 200)                           |
+// | sona_patterns         | type, domain, action_type, strings + scalar keys of action_value (≤ 400),              |
+// |                       | outcome ("succeeded"/"failed"), strings of metadata (≤ 200)                            |
+// | patterns              | pattern (its strings when it is JSON), domain, strings of metadata (≤ 200)             |
+// | memory_entries        | key (separators as spaces), partition, strings of value (≤ 700)                        |
+// | learning_experiences  | task_type, "state:" strings + scalar keys of state (≤ 300), "action:" the same (≤ 300), |
+// |                       | "reward <r>" (2 decimals), outcome ("succeeded"/"failed")                              |
+// | claude_flow_memory    | key (separators as spaces), namespace, strings of value (≤ 700)                        |
+// | goap_actions          | name, description, category, agent_type, qe_domain, "requires:" precondition keys,     |
+// |                       | "effects:" effect keys (keys in words: hasTests → has tests)                          |
+// | intelligence_memories | content                                                                                 |
+//
+// Every text: control characters removed, whitespace collapsed, cut at a word boundary to at most
+// 1,000 characters (the model reads 256 tokens anyway); null when no letter or digit is left.
+// Tables without `embedded` get null. JSON is read from objects or from JSON text; object keys are
+// visited in sorted order; only meaningful strings are kept (no ids, hashes, timestamps, numbers, blobs).
+import { TARGET_TABLES } from '../tables/target-tables.js';
+
+/** Longest search text, in characters. */
+export const MAX_SEARCH_TEXT = 1_000;
+
+type Values = Readonly<Record<string, unknown>>;
+type Recipe = (v: Values) => (string | null)[];
+
+const RECIPES: Readonly<Record<string, Recipe>> = {
+  qe_patterns: (v) => [
+    str(v['name']),
+    str(v['description']),
+    str(v['pattern_type']),
+    str(v['qe_domain']),
+    str(v['domain']) === str(v['qe_domain']) ? null : str(v['domain']),
+    str(v['tier']),
+    jsonText(v['template'], 400),
+    jsonText(v['context'], 200),
+  ],
+  sona_patterns: (v) => [
+    str(v['type']),
+    str(v['domain']),
+    str(v['action_type']),
+    jsonText(v['action_value'], 400, true),
+    outcome(v['outcome_success']),
+    jsonText(v['metadata'], 200),
+  ],
+  patterns: (v) => [jsonText(v['pattern'], 700), str(v['domain']), jsonText(v['metadata'], 200)],
+  memory_entries: (v) => [keyWords(v['key']), str(v['partition']), jsonText(v['value'], 700)],
+  learning_experiences: (v) => [
+    str(v['task_type']),
+    labelled('state', jsonText(v['state'], 300, true)),
+    labelled('action', jsonText(v['action'], 300, true)),
+    typeof v['reward'] === 'number' && Number.isFinite(v['reward']) ? `reward ${v['reward'].toFixed(2)}` : null,
+    outcome(v['success']),
+  ],
+  claude_flow_memory: (v) => [keyWords(v['key']), str(v['namespace']), jsonText(v['value'], 700)],
+  goap_actions: (v) => [
+    str(v['name']),
+    str(v['description']),
+    str(v['category']),
+    str(v['agent_type']),
+    str(v['qe_domain']),
+    labelled('requires', jsonKeys(v['preconditions'])),
+    labelled('effects', jsonKeys(v['effects'])),
+  ],
+  intelligence_memories: (v) => [str(v['content'])],
+};
+
+/** Names of the tables that have a recipe (exactly the `embedded` target tables; a test checks). */
+export const RECIPE_TABLES: readonly string[] = Object.keys(RECIPES);
+
+/**
+ * The search text of a row of `table` (values keyed by its target columns), or null when the
+ * table is not embedded or the row has nothing meaningful to say.
+ *
+ * @example
+ * searchTextFor('goap_actions', { name: 'run-unit-tests', description: 'Run the unit suite', preconditions: { hasTests: true } })
+ * // → 'run-unit-tests. Run the unit suite. requires: has tests'
+ */
+export function searchTextFor(table: string, values: Values): string | null {
+  const recipe = RECIPES[table];
+  if (!recipe) return null;
+  const parts = recipe(values)
+    .map((part) => (part === null ? '' : normalise(part).replace(/[\s.;:,]+$/u, '')))
+    .filter((part) => part !== '');
+  return finish(parts.join('. '));
+}
+
+/** Whether `table` gets embeddings (true exactly for the tables with a recipe). */
+export function isEmbeddedTable(table: string): boolean {
+  return TARGET_TABLES.some((t) => t.name === table && t.embedded);
+}
+
+function finish(text: string): string | null {
+  const clean = normalise(text);
+  if (!/[\p{L}\p{N}]/u.test(clean)) return null;
+  return cut(clean, MAX_SEARCH_TEXT);
+}
+
+function normalise(text: string): string {
+  return text
+    .replace(/[\p{Cc}\p{Cf}]+/gu, ' ')
+    .replace(/\s+/gu, ' ')
+    .trim();
+}
+
+/** At most `max` characters, cut at the last space when one is reasonably close. */
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const head = text.slice(0, max);
+  const space = head.lastIndexOf(' ');
+  return (space > max * 0.8 ? head.slice(0, space) : head).trim();
+}
+
+/** A scalar as text (strings trimmed; numbers and booleans are not text). */
+function str(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  const text = normalise(value);
+  return text === '' ? null : text;
+}
+
+function labelled(label: string, text: string | null): string | null {
+  return text ? `${label}: ${text}` : null;
+}
+
+function outcome(value: unknown): string | null {
+  if (value === true || value === 1) return 'succeeded';
+  if (value === false || value === 0) return 'failed';
+  return null;
+}
+
+/** A key such as `aqe/patterns/test_gen:42` in words: separators become spaces. */
+function keyWords(value: unknown): string | null {
+  const text = str(value);
+  return text === null ? null : normalise(text.replace(/[/\\:_|#]+/g, ' '));
+}
+
+/** JSON from an object/array or from JSON text (double-encoded text is decoded once more). */
+function asJson(value: unknown): unknown {
+  let current = value;
+  for (let i = 0; i < 2 && typeof current === 'string'; i++) {
+    const trimmed = current.trim();
+    if (!/^[[{"]/.test(trimmed)) break;
+    try {
+      current = JSON.parse(trimmed);
+    } catch {
+      break;
+    }
+  }
+  return current;
+}
+
+/**
+ * The meaningful strings of a JSON value, depth first, keys in sorted order, joined by spaces and
+ * cut to `max` characters. With `scalarKeys`, the key of a number/boolean leaf is kept too (in
+ * words: `coverageTarget` → "coverage target"), so `{ "coverage": 0.8 }` still says "coverage".
+ */
+function jsonText(value: unknown, max: number, scalarKeys = false): string | null {
+  const out: string[] = [];
+  let length = 0;
+  const push = (text: string) => {
+    out.push(text);
+    length += text.length + 1;
+  };
+  const walk = (node: unknown, key: string | null, depth: number) => {
+    if (length >= max || depth > 8) return;
+    if (typeof node === 'string') {
+      const text = normalise(node);
+      if (isMeaningful(text)) push(text);
+    } else if (typeof node === 'number' || typeof node === 'boolean') {
+      if (scalarKeys && key !== null) push(words(key));
+    } else if (Array.isArray(node)) {
+      for (const item of node) walk(item, key, depth + 1);
+    } else if (node !== null && typeof node === 'object') {
+      const record = node as Record<string, unknown>;
+      for (const k of Object.keys(record).sort()) walk(record[k], k, depth + 1);
+    }
+  };
+  walk(asJson(value), null, 0);
+  const text = normalise(out.join(' '));
+  return text === '' ? null : cut(text, max);
+}
+
+/** The keys of a JSON object (in words, sorted), e.g. GOAP preconditions / effects. */
+function jsonKeys(value: unknown): string | null {
+  const json = asJson(value);
+  if (Array.isArray(json)) return jsonText(json, 300, true);
+  if (json === null || typeof json !== 'object') return str(json);
+  const keys = Object.keys(json as Record<string, unknown>)
+    .sort()
+    .map(words)
+    .filter((k) => k !== '');
+  return keys.length === 0 ? null : cut(keys.join(', '), 300);
+}
+
+/** An identifier in words: `hasTests` / `has_tests` / `has-tests` → "has tests". */
+function words(key: string): string {
+  return normalise(
+    key
+      .replace(/([a-z\d])([A-Z])/g, '$1 $2')
+      .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+      .replace(/[_\-.:/]+/g, ' ')
+      .toLowerCase(),
+  );
+}
+
+const UUID = /^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/i;
+const HEX_ID = /^(0x)?[\da-f]{16,}$/i;
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+const NUMBER = /^[-+]?\d+(\.\d+)?([eE][-+]?\d+)?%?$/;
+
+/** False for strings that carry no searchable meaning: ids, hashes, timestamps, numbers, blobs. */
+function isMeaningful(text: string): boolean {
+  if (!/\p{L}/u.test(text)) return false;
+  if (/^(true|false|null|undefined|nan)$/i.test(text)) return false;
+  if (UUID.test(text) || HEX_ID.test(text) || ISO_TIME.test(text) || NUMBER.test(text)) return false;
+  // One unbroken run this long is base64, an encoded vector or a token, not words.
+  if (!text.includes(' ') && text.length > 64) return false;
+  return true;
+}
