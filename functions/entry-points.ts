@@ -29,6 +29,12 @@ export const CONFIG_ENV = {
   retentionDays: 'AQE_RETENTION_DAYS',
   /** rotateSecret: grace period (hours) before the previous secret version is disabled. */
   rotationGraceHours: 'AQE_ROTATION_GRACE_HOURS',
+  /** rotateSecret: a SECRET_ROTATE within this many minutes of the latest version's creation is a redelivery (skipped). */
+  rotationMinIntervalMinutes: 'AQE_ROTATION_MIN_INTERVAL_MINUTES',
+  /** Reconcile: blobs (and manifests) younger than this many hours are never deleted (pushes in progress). */
+  retentionSafetyHours: 'AQE_RETENTION_SAFETY_HOURS',
+  /** Reconcile: seconds of work per invocation (loads stop starting, embeddings stop) before the function timeout. */
+  reconcileBudgetSeconds: 'AQE_RECONCILE_BUDGET_SECONDS',
   logLevel: 'AQE_LOG_LEVEL',
   /** Full database URL instead of host/name/user + secret (local runs and tests; never set by infra). */
   databaseUrl: 'AQE_DATABASE_URL',

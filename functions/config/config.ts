@@ -24,6 +24,9 @@ const schema = z
     [CONFIG_ENV.embedBudgetSeconds]: z.coerce.number().min(0).max(3600).default(60),
     [CONFIG_ENV.retentionDays]: z.coerce.number().int().min(1).max(3650).default(90),
     [CONFIG_ENV.rotationGraceHours]: z.coerce.number().min(0).max(24 * 30).default(24),
+    [CONFIG_ENV.rotationMinIntervalMinutes]: z.coerce.number().min(0).max(24 * 60).default(30),
+    [CONFIG_ENV.retentionSafetyHours]: z.coerce.number().min(1).max(24 * 30).default(24),
+    [CONFIG_ENV.reconcileBudgetSeconds]: z.coerce.number().min(10).max(3600).default(1500),
     [CONFIG_ENV.logLevel]: z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']).default('INFO'),
   })
   .superRefine((c, ctx) => {
@@ -45,6 +48,9 @@ export interface FunctionsConfig {
   embedBudgetMs: number;
   retentionDays: number;
   rotationGraceHours: number;
+  rotationMinIntervalMinutes: number;
+  retentionSafetyHours: number;
+  reconcileBudgetMs: number;
   logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
 }
 
@@ -77,6 +83,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     embedBudgetMs: c[CONFIG_ENV.embedBudgetSeconds] * 1000,
     retentionDays: c[CONFIG_ENV.retentionDays],
     rotationGraceHours: c[CONFIG_ENV.rotationGraceHours],
+    rotationMinIntervalMinutes: c[CONFIG_ENV.rotationMinIntervalMinutes],
+    retentionSafetyHours: c[CONFIG_ENV.retentionSafetyHours],
+    reconcileBudgetMs: c[CONFIG_ENV.reconcileBudgetSeconds] * 1000,
     logLevel: c[CONFIG_ENV.logLevel],
   };
   return Object.freeze(config);

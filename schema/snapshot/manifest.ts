@@ -80,7 +80,9 @@ export const manifestSchema = z
     m.sources.forEach((s, i) => {
       if (seen.has(s.path)) ctx.addIssue({ code: 'custom', path: ['sources', i, 'path'], message: `duplicate path "${s.path}"` });
       seen.add(s.path);
-      if (s.status === 'captured') {
+      // zod still runs this refinement when a field already failed (non-aborting issues): a
+      // malformed sha256 is reported by its own check, and blobKey() would throw on it.
+      if (s.status === 'captured' && /^[0-9a-f]{64}$/.test(s.sha256)) {
         const expected = blobKey(s.sha256);
         if (s.blobKey !== expected) {
           ctx.addIssue({ code: 'custom', path: ['sources', i, 'blobKey'], message: `expected "${expected}" (derived from sha256), got "${s.blobKey}"` });

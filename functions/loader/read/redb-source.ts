@@ -195,7 +195,9 @@ async function* readVectors(copy: string, label: string, ctx: MapContext): Async
       if (item.vector) b.set('vector', 'vector', item.vector.map(Math.fround), { dim });
       if (item.metadata !== null && item.metadata !== undefined) b.set('metadata', 'metadata', item.metadata, { jsonText: true });
       if (distanceMetric) b.extra('distance_metric', distanceMetric);
-      yield b.build(contentHash({ id, vector: item.vector ?? null, metadata: item.metadata ?? null }));
+      // The binding returns metadata as JSON text whose key order changes from one open to the
+      // next: hash the parsed value (contentHash sorts keys) so an unchanged vector stays unchanged.
+      yield b.build(contentHash({ id, vector: item.vector ?? null, metadata: parseJsonOrText(item.metadata ?? null) }));
     }
   } finally {
     if (child.exitCode === null) child.kill();
@@ -203,4 +205,13 @@ async function* readVectors(copy: string, label: string, ctx: MapContext): Async
   const code = await exited;
   if (code !== 0) why(`@ruvector/core could not read it (${stderr.trim() || `exit code ${code}`})`);
   else if (summary && (summary.found ?? 0) < (summary.total ?? 0)) why(`found ${summary.found} of ${summary.total} vectors (the binding cannot list ids; the index search missed some)`);
+}
+
+function parseJsonOrText(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
 }

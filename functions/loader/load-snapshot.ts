@@ -1,0 +1,331 @@
+// The loader: one manifest key → its snapshot merged into PostgreSQL in ONE transaction, or
+// acknowledged (already loaded / not a manifest), or quarantined with nothing written.
+//   fetch + validate manifest → verify every blob (sha256) into a scratch dir → migrate once →
+//   BEGIN; lock env; run record; per (source, target table): stream rows → COPY → merge; state; COMMIT
+//   → fill pending embeddings within the time budget (derived data, after the commit).
+// Transient failures are rethrown (the platform or caller retries); terminal ones quarantine.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppError, type ErrorCode, errorMessage, isAppError } from '../../schema/errors.js';
+import { searchTextFor } from '../../schema/sources/recipes.js';
+import { type CapturedSource, type Manifest, manifestSha256, parseManifest } from '../../schema/snapshot/manifest.js';
+import { parseManifestKey, quarantineManifestKey, quarantineReportKey } from '../../schema/snapshot/object-keys.js';
+import { type TargetRow, targetTable } from '../../schema/tables/target-tables.js';
+import type { Database } from '../db/database.js';
+import type { VectorDialect } from '../db/dialect.js';
+import { migrate } from '../db/migrate.js';
+import { type BackfillResult, backfillEmbeddings } from '../embed/backfill-embeddings.js';
+import type { Embedder } from '../embed/embedder.js';
+import { type Logger, silentLogger } from '../observability/logger.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import { gunzipVerifyToFile } from './read/gunzip-verify-to-file.js';
+import { readSnapshotSource } from './read/read-snapshot-source.js';
+import type { SourceReadResult } from './read/source-read-result.js';
+import {
+  addCounts,
+  beginRun,
+  emptyCounts,
+  findRunByManifestSha,
+  finishRun,
+  lockEnvironment,
+  mergeTableRows,
+  recordQuarantine,
+  recordRunFailure,
+  type TableMergeCounts,
+  totalCounts,
+  updateSyncState,
+} from './write/index.js';
+
+export interface EmbeddingStage {
+  /** null when no model could be loaded: rows stay pending, one warning. */
+  embedder: Embedder | null;
+  unavailableReason?: string;
+  budgetMs: number;
+}
+
+export interface LoaderDeps {
+  store: BlobStore;
+  db: Database;
+  log?: Logger;
+  /** Omit to skip the embedding stage (rows stay pending for reconcile / `aqe-upload embed`). */
+  embedding?: EmbeddingStage;
+  /** Scratch directory for verified blob copies (default: the OS temp dir). */
+  tmpDir?: string;
+}
+
+export type LoadOutcome =
+  | { status: 'ignored'; manifestKey: string; reason: string }
+  | { status: 'duplicate'; manifestKey: string; manifestSha: string; runId: number; previousStatus: string }
+  | {
+      status: 'loaded';
+      manifestKey: string;
+      manifestSha: string;
+      runId: number;
+      env: string;
+      snapshotId: string;
+      totals: TableMergeCounts;
+      /** Counts per `<sourceId>/<target table>`. */
+      tables: Record<string, TableMergeCounts>;
+      warnings: string[];
+      embedding: BackfillResult | null;
+      durationMs: number;
+    }
+  | {
+      status: 'quarantined';
+      manifestKey: string;
+      manifestSha: string | null;
+      env: string;
+      snapshotId: string;
+      code: ErrorCode;
+      reason: string;
+      reportKey: string;
+    };
+
+/** Error codes that mean "this snapshot's content is bad": quarantine it, never retry. */
+const QUARANTINE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'MANIFEST_INVALID',
+  'MANIFEST_ENV_MISMATCH',
+  'CHECKSUM_MISMATCH',
+  'BLOB_CORRUPT',
+  'PARSE_FAILED',
+  'VALUE_INVALID',
+  'SOURCE_CORRUPT',
+  'SOURCE_WRONG_KIND',
+  'OBJECT_NOT_FOUND',
+  'DB_DATA',
+]);
+
+const migrated = new WeakMap<Database, Promise<VectorDialect>>();
+
+/** Migrates `db` once per process (the migrator itself is idempotent and locked). */
+export function ensureMigrated(db: Database): Promise<VectorDialect> {
+  let p = migrated.get(db);
+  if (!p) {
+    p = migrate(db).then((r) => r.dialect);
+    p.catch(() => migrated.delete(db));
+    migrated.set(db, p);
+  }
+  return p;
+}
+
+/**
+ * Loads the snapshot whose manifest is at `manifestKey` (relative to the store's root).
+ *
+ * @example
+ * const outcome = await loadSnapshot({ store, db, log }, 'snapshots/laptop/01J…/manifest.json');
+ * if (outcome.status === 'quarantined') console.error(outcome.reason);
+ */
+export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promise<LoadOutcome> {
+  const log = deps.log ?? silentLogger;
+  const started = performance.now();
+  const parts = parseManifestKey(manifestKey);
+  if (parts?.prefix !== '') {
+    return { status: 'ignored', manifestKey, reason: 'not a snapshot manifest key (snapshots/<env>/<snapshotId>/manifest.json)' };
+  }
+  const { env, snapshotId } = parts;
+  const bytes = await deps.store.get(manifestKey);
+  const manifestSha = manifestSha256(bytes);
+  const dialect = await ensureMigrated(deps.db);
+
+  const existing = await findRunByManifestSha(deps.db, manifestSha);
+  if (existing && existing.status !== 'failed') {
+    return { status: 'duplicate', manifestKey, manifestSha, runId: existing.id, previousStatus: existing.status };
+  }
+
+  const ctx = { manifestKey, manifestSha, env, snapshotId, bytes };
+  let manifest: Manifest;
+  try {
+    manifest = validateManifest(bytes, env, snapshotId);
+  } catch (err) {
+    return quarantineOrThrow(deps, ctx, err, log);
+  }
+
+  const scratch = await mkdtemp(join(deps.tmpDir ?? tmpdir(), 'aqe-load-'));
+  const readers: SourceReadResult[] = [];
+  try {
+    // 1. every blob verified before anything is written
+    const captured = manifest.sources.filter((s): s is CapturedSource => s.status === 'captured');
+    const files: { source: CapturedSource; file: string }[] = [];
+    try {
+      for (const [i, source] of captured.entries()) {
+        const file = join(scratch, `${i}-${source.sha256.slice(0, 16)}`);
+        await gunzipVerifyToFile(await deps.store.getStream(source.blobKey), source.sha256, source.size, file, source.blobKey);
+        files.push({ source, file });
+      }
+      for (const { source, file } of files) readers.push(readSnapshotSource(source, file));
+    } catch (err) {
+      return quarantineOrThrow(deps, ctx, err, log);
+    }
+
+    // 2. one transaction for the whole snapshot
+    const warnings: string[] = manifest.sources
+      .filter((s) => s.status === 'failed')
+      .map((s) => `${s.path}: not captured by the uploader (${s.status === 'failed' ? s.reason : ''})`);
+    const tables: Record<string, TableMergeCounts> = {};
+    const snapshotAt = new Date(manifest.createdAt);
+    let runId: number;
+    try {
+      runId = await deps.db.transaction(async (tx) => {
+        await lockEnvironment(tx, env);
+        // a concurrent loader may have finished the same manifest while we waited for the lock
+        const again = await findRunByManifestSha(tx, manifestSha);
+        if (again && again.status !== 'failed') return -again.id;
+        if (again) await tx.query('DELETE FROM aqe.sync_runs WHERE id = $1 AND status = $2', [String(again.id), 'failed']);
+        const id = await beginRun(tx, { manifestSha, env, snapshotId, manifestKey, snapshotCreatedAt: snapshotAt });
+        for (const reader of readers) {
+          for (const target of reader.targetTables()) {
+            const table = targetTable(target);
+            const full = reader.parts.filter((p) => p.targetTable === target).map((p) => p.sourceTable);
+            const rows = table.embedded ? withSearchText(reader.rows(target), target) : reader.rows(target);
+            const counts = await mergeTableRows(tx, { runId: id, env, sourceId: reader.sourceId, snapshotAt, table, rows, fullSourceTables: full, dialect });
+            const key = `${reader.sourceId}/${target}`;
+            tables[key] = addCounts(tables[key] ?? emptyCounts(), counts);
+          }
+          for (const w of reader.warnings) warnings.push(formatWarning(reader.path, w));
+        }
+        await finishRun(tx, id, { status: 'succeeded', tables, warnings });
+        await updateSyncState(tx, env, {
+          snapshotId,
+          snapshotAt,
+          runId: id,
+          success: true,
+          sources: Object.fromEntries(
+            captured.map((s) => [s.path, { sourceId: s.sourceId, sha256: s.sha256, capturedAt: s.capturedAt, tables: s.tables, runId: id }]),
+          ),
+        });
+        return id;
+      });
+    } catch (err) {
+      return quarantineOrThrow(deps, ctx, err, log);
+    }
+    if (runId < 0) {
+      return { status: 'duplicate', manifestKey, manifestSha, runId: -runId, previousStatus: 'succeeded' };
+    }
+    const totals = totalCounts(tables);
+    log.info('snapshot loaded', {
+      event: 'sync_succeeded',
+      env,
+      snapshotId,
+      runId,
+      manifestKey,
+      rows: totals,
+      durationMs: Math.round(performance.now() - started),
+    });
+
+    // 3. derived data after the commit: embeddings of new/changed text, within the budget
+    let embedding: BackfillResult | null = null;
+    if (deps.embedding) {
+      embedding = await backfillEmbeddings(deps.db, dialect, {
+        embedder: deps.embedding.embedder,
+        budgetMs: deps.embedding.budgetMs,
+        env,
+        ...(deps.embedding.unavailableReason ? { unavailableReason: deps.embedding.unavailableReason } : {}),
+      });
+      if (embedding.warning) warnings.push(embedding.warning);
+      if (embedding.pending > 0) log.notice('embeddings pending', { event: 'embeddings_pending', env, pending: embedding.pending });
+    }
+    return {
+      status: 'loaded',
+      manifestKey,
+      manifestSha,
+      runId,
+      env,
+      snapshotId,
+      totals,
+      tables,
+      warnings,
+      embedding,
+      durationMs: Math.round(performance.now() - started),
+    };
+  } finally {
+    for (const r of readers) r.close();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Parses and checks a manifest against the key it arrived under. Throws MANIFEST_* AppErrors. */
+export function validateManifest(bytes: Uint8Array, env: string, snapshotId: string): Manifest {
+  const parsed = parseManifest(bytes);
+  if (!parsed.ok) {
+    throw new AppError('MANIFEST_INVALID', `manifest does not match the manifest schema (format version 1):\n  ${parsed.issues.slice(0, 20).join('\n  ')}`, {
+      details: { issues: parsed.issues },
+    });
+  }
+  const m = parsed.manifest;
+  if (m.env !== env) {
+    throw new AppError(
+      'MANIFEST_ENV_MISMATCH',
+      `manifest.env is "${m.env}" but it was uploaded under snapshots/${env}/: one environment's snapshot may not write another's rows. Push it with --env ${m.env}.`,
+    );
+  }
+  if (m.snapshotId !== snapshotId) {
+    throw new AppError('MANIFEST_INVALID', `manifest.snapshotId is "${m.snapshotId}" but its key names snapshot "${snapshotId}"`);
+  }
+  return m;
+}
+
+async function* withSearchText(rows: AsyncIterable<TargetRow>, table: string): AsyncGenerator<TargetRow> {
+  for await (const row of rows) {
+    if (row.searchText === undefined) row.searchText = searchTextFor(table, row.values);
+    yield row;
+  }
+}
+
+function formatWarning(path: string, w: unknown): string {
+  if (w && typeof w === 'object' && 'message' in w) return `${path}: ${String((w as { message: unknown }).message)}`;
+  return `${path}: ${JSON.stringify(w)}`;
+}
+
+interface QuarantineContext {
+  manifestKey: string;
+  manifestSha: string;
+  env: string;
+  snapshotId: string;
+  bytes: Uint8Array;
+}
+
+/** Terminal content errors → quarantine (copy + report in the bucket, rows in the database); others rethrown. */
+async function quarantineOrThrow(deps: LoaderDeps, ctx: QuarantineContext, err: unknown, log: Logger): Promise<LoadOutcome> {
+  if (!isAppError(err) || err.transient || !QUARANTINE_CODES.has(err.code)) {
+    if (isAppError(err) && !err.transient) {
+      // terminal but not the snapshot's fault (e.g. a schema problem): record it, let the caller decide
+      await recordRunFailure(deps.db, { ...runIdentity(ctx), status: 'failed', error: err.message }).catch(() => undefined);
+    }
+    log.error('snapshot load failed', { event: 'sync_failed', env: ctx.env, snapshotId: ctx.snapshotId, manifestKey: ctx.manifestKey, error: err });
+    throw err;
+  }
+  const reportKey = quarantineReportKey(ctx.env, ctx.snapshotId);
+  const report = {
+    code: err.code,
+    reason: err.message,
+    manifestKey: ctx.manifestKey,
+    manifestSha: ctx.manifestSha,
+    env: ctx.env,
+    snapshotId: ctx.snapshotId,
+    transient: false,
+    quarantinedAt: new Date().toISOString(),
+    details: err.details ?? null,
+    what_to_do: 'fix the source named above and push again; this snapshot will not be retried',
+  };
+  await deps.store.put(quarantineManifestKey(ctx.env, ctx.snapshotId), Buffer.from(ctx.bytes), { contentType: 'application/json' });
+  await deps.store.put(reportKey, Buffer.from(`${JSON.stringify(report, null, 2)}\n`), { contentType: 'application/json' });
+  await recordQuarantine(deps.db, {
+    env: ctx.env,
+    snapshotId: ctx.snapshotId,
+    manifestKey: ctx.manifestKey,
+    manifestSha: ctx.manifestSha,
+    code: err.code,
+    reason: err.message,
+    transient: false,
+    report,
+  });
+  await recordRunFailure(deps.db, { ...runIdentity(ctx), status: 'quarantined', error: `${err.code}: ${err.message}` });
+  log.error('snapshot quarantined', { event: 'sync_quarantined', env: ctx.env, snapshotId: ctx.snapshotId, manifestKey: ctx.manifestKey, code: err.code, reason: errorMessage(err) });
+  return { status: 'quarantined', manifestKey: ctx.manifestKey, manifestSha: ctx.manifestSha, env: ctx.env, snapshotId: ctx.snapshotId, code: err.code, reason: err.message, reportKey };
+}
+
+function runIdentity(ctx: QuarantineContext) {
+  return { manifestSha: ctx.manifestSha, env: ctx.env, snapshotId: ctx.snapshotId, manifestKey: ctx.manifestKey, snapshotCreatedAt: null };
+}

@@ -1,0 +1,327 @@
+// Semantic search over the consolidated data: k nearest neighbours by cosine distance on every
+// embedded table (HNSW where the dialect has it, exact scan otherwise or when filters could cut
+// an index scan short), optionally fused with full-text rank by reciprocal rank fusion.
+
+import { TARGET_TABLES } from '../../schema/tables/target-tables.js';
+import { AppError } from '../../schema/errors.js';
+import type { Database, Queryable, SqlParam } from '../db/database.js';
+import { encodeVectorLiteral } from '../db/copy-encoding.js';
+import { dialectSql, EMBEDDING_DIM, type VectorDialect } from '../db/dialect.js';
+
+/** Tables that carry our embeddings. */
+export const SEARCHABLE_TABLES: readonly string[] = TARGET_TABLES.filter((t) => t.embedded).map((t) => t.name);
+
+/** Per table: an SQL expression for the "domain" filter, and for a short label. */
+const DOMAIN_EXPR: Record<string, string> = {
+  qe_patterns: 'coalesce(qe_domain, domain)',
+  patterns: 'domain',
+  sona_patterns: 'domain',
+  goap_actions: 'qe_domain',
+  memory_entries: 'partition',
+  claude_flow_memory: 'namespace',
+  intelligence_memories: 'memory_type',
+  learning_experiences: 'task_type',
+};
+/** Per table: the columns that name a row (first non-null wins). */
+const LABEL_COLUMNS: Record<string, readonly string[]> = {
+  qe_patterns: ['name', 'pattern_type'],
+  patterns: ['pattern'],
+  sona_patterns: ['type', 'action_type'],
+  goap_actions: ['name'],
+  memory_entries: ['key'],
+  claude_flow_memory: ['key'],
+  intelligence_memories: ['memory_type'],
+  learning_experiences: ['task_type'],
+};
+
+/** SQL for a row's label, columns qualified by `alias` when given. */
+function labelExpr(table: string, alias?: string): string {
+  const cols = (LABEL_COLUMNS[table] ?? []).map((c) => (alias ? `${alias}.${c}` : c));
+  if (cols.length === 0) return 'NULL::text';
+  return `coalesce(${cols.map((c) => `${c}::text`).join(', ')})`;
+}
+
+export interface SearchOptions {
+  limit?: number;
+  /** Minimum cosine similarity (1 - distance), 0..1. */
+  threshold?: number;
+  tables?: readonly string[];
+  domain?: string;
+  env?: string;
+  /** Fuse with full-text rank (reciprocal rank fusion). */
+  hybrid?: boolean;
+  /** Exclude one row (for `similar`). */
+  exclude?: { table: string; env: string; sourceId: string; sourceTable: string; key: string };
+}
+
+export interface SearchHit {
+  table: string;
+  env: string;
+  sourceId: string;
+  sourceTable: string;
+  key: string;
+  label: string | null;
+  excerpt: string;
+  /** Cosine similarity (1 - distance); null for a hit found by full text only. */
+  similarity: number | null;
+  /** Final score: similarity, or the RRF score with --hybrid. */
+  score: number;
+}
+
+export interface SearchResult {
+  hits: SearchHit[];
+  /** true when every table was searched exactly (sequential scan), e.g. dialect `none`. */
+  exact: boolean;
+  dialect: VectorDialect;
+  notes: string[];
+}
+
+const RRF_K = 60;
+
+function checkTables(tables: readonly string[] | undefined): string[] {
+  if (!tables || tables.length === 0) return [...SEARCHABLE_TABLES];
+  for (const t of tables) {
+    if (!SEARCHABLE_TABLES.includes(t)) {
+      throw new AppError('USAGE', `--table ${t}: not a searchable table; expected one of ${SEARCHABLE_TABLES.join(', ')}`);
+    }
+  }
+  return [...tables];
+}
+
+interface RawHit {
+  source_env: string;
+  source_id: string;
+  source_table: string;
+  source_key: string;
+  label: string | null;
+  excerpt: string | null;
+  distance?: number | string | null;
+  rank?: number | string | null;
+}
+
+/** Nearest neighbours of `queryVector` (384-d, normalised) across the embedded tables. */
+export async function searchByVector(
+  db: Database,
+  dialect: VectorDialect,
+  queryVector: ArrayLike<number>,
+  options: SearchOptions & { queryText?: string } = {},
+): Promise<SearchResult> {
+  if (queryVector.length !== EMBEDDING_DIM) {
+    throw new AppError('MODEL_DIMENSION', `query vector has ${queryVector.length} dimensions, expected ${EMBEDDING_DIM}`);
+  }
+  const limit = Math.max(1, Math.min(options.limit ?? 10, 1000));
+  const threshold = options.threshold ?? 0;
+  const tables = checkTables(options.tables);
+  const sql = dialectSql(dialect);
+  const literal = encodeVectorLiteral(queryVector, EMBEDDING_DIM);
+  const notes: string[] = [];
+  let exact = true;
+  const vectorHits: { table: string; raw: RawHit }[] = [];
+  const textHits: { table: string; raw: RawHit }[] = [];
+
+  await db.transaction(async (tx) => {
+    for (const table of tables) {
+      if (options.domain !== undefined && !DOMAIN_EXPR[table]) continue;
+      const { where, params } = filters(table, options, [literal]);
+      const filtered = where.length > 1 || threshold > 0;
+      const plan = sql.searchPlan({ k: limit, filtered, efSearch: Math.max(40, limit * 2) });
+      if (!plan.exact) exact = false;
+      for (const s of plan.settings) await tx.query(s);
+      const dist = sql.cosineDistance('embedding', sql.castText('$1::text'));
+      params.push(1 - threshold);
+      const thresholdParam = `$${params.length}`;
+      params.push(plan.candidateLimit);
+      const rows = await tx.query<RawHit>(
+        `SELECT source_env, source_id, source_table, source_key, ${labelExpr(table)} AS label,
+                left(search_text, 200) AS excerpt, ${dist} AS distance
+           FROM aqe.${table}
+          WHERE ${where.join(' AND ')} AND ${dist} <= ${thresholdParam}
+          ORDER BY ${dist}
+          LIMIT $${params.length}`,
+        params,
+      );
+      for (const raw of rows.rows) vectorHits.push({ table, raw });
+      if (options.hybrid && options.queryText?.trim()) {
+        const t = filters(table, options, [options.queryText]);
+        t.params.push(limit * 2);
+        const ft = await tx.query<RawHit>(
+          `SELECT source_env, source_id, source_table, source_key, ${labelExpr(table)} AS label,
+                  left(search_text, 200) AS excerpt, ts_rank(search_tsv, q) AS rank
+             FROM aqe.${table}, websearch_to_tsquery('simple', $1) AS q
+            WHERE ${t.where.slice(1).concat(['search_tsv @@ q']).join(' AND ')}
+            ORDER BY rank DESC
+            LIMIT $${t.params.length}`,
+          t.params,
+        );
+        for (const raw of ft.rows) textHits.push({ table, raw });
+      }
+    }
+  });
+  if (dialect === 'none') notes.push('exact search: this database has no vector extension (dialect "none"), so every row is compared');
+
+  const keyOf = (table: string, r: RawHit) => `${table}\u0000${r.source_env}\u0000${r.source_id}\u0000${r.source_table}\u0000${r.source_key}`;
+  const hits = new Map<string, SearchHit>();
+  const toHit = (table: string, r: RawHit): SearchHit => ({
+    table,
+    env: r.source_env,
+    sourceId: r.source_id,
+    sourceTable: r.source_table,
+    key: r.source_key,
+    label: r.label,
+    excerpt: (r.excerpt ?? '').replace(/\s+/g, ' ').trim(),
+    similarity: null,
+    score: 0,
+  });
+  vectorHits.sort((a, b) => Number(a.raw.distance) - Number(b.raw.distance));
+  vectorHits.forEach(({ table, raw }, i) => {
+    const hit = toHit(table, raw);
+    hit.similarity = 1 - Number(raw.distance);
+    hit.score = options.hybrid ? 1 / (RRF_K + i + 1) : hit.similarity;
+    hits.set(keyOf(table, raw), hit);
+  });
+  if (options.hybrid) {
+    textHits.sort((a, b) => Number(b.raw.rank) - Number(a.raw.rank));
+    textHits.forEach(({ table, raw }, i) => {
+      const k = keyOf(table, raw);
+      const hit = hits.get(k) ?? toHit(table, raw);
+      hit.score += 1 / (RRF_K + i + 1);
+      hits.set(k, hit);
+    });
+  }
+  const sorted = [...hits.values()].sort((a, b) => b.score - a.score || a.key.localeCompare(b.key)).slice(0, limit);
+  return { hits: sorted, exact, dialect, notes };
+}
+
+function filters(table: string, options: SearchOptions, params: SqlParam[]): { where: string[]; params: SqlParam[] } {
+  const where = ['embedding IS NOT NULL'];
+  if (options.env !== undefined) {
+    params.push(options.env);
+    where.push(`source_env = $${params.length}`);
+  }
+  if (options.domain !== undefined) {
+    params.push(options.domain);
+    where.push(`${DOMAIN_EXPR[table]} = $${params.length}`);
+  }
+  const ex = options.exclude;
+  if (ex && ex.table === table) {
+    params.push(ex.env, ex.sourceId, ex.sourceTable, ex.key);
+    const n = params.length;
+    where.push(`(source_env, source_id, source_table, source_key) <> ($${n - 3}, $${n - 2}, $${n - 1}, $${n})`);
+  }
+  return { where, params };
+}
+
+export interface RowRef {
+  table: string;
+  key: string;
+  env?: string;
+  sourceId?: string;
+}
+
+/** The stored embedding of one row (for `similar`), with its identity. */
+export async function rowEmbedding(
+  db: Queryable,
+  ref: RowRef,
+): Promise<{ vector: number[]; env: string; sourceId: string; sourceTable: string; key: string }> {
+  checkTables([ref.table]);
+  const params: SqlParam[] = [ref.key];
+  let where = 'source_key = $1';
+  if (ref.env) {
+    params.push(ref.env);
+    where += ` AND source_env = $${params.length}`;
+  }
+  if (ref.sourceId) {
+    params.push(ref.sourceId);
+    where += ` AND source_id = $${params.length}`;
+  }
+  const res = await db.query<{ source_env: string; source_id: string; source_table: string; source_key: string; v: string | null; status: string }>(
+    `SELECT source_env, source_id, source_table, source_key, embedding::text AS v, embedding_status AS status
+       FROM aqe.${ref.table} WHERE ${where} ORDER BY source_env, source_id LIMIT 2`,
+    params,
+  );
+  const row = res.rows[0];
+  if (!row) throw new AppError('USAGE', `no row ${ref.table}/${ref.key}${ref.env ? ` in environment ${ref.env}` : ''}; list keys with: aqe-upload search "<text>" --table ${ref.table}`);
+  if (res.rows.length > 1 && !ref.env) {
+    throw new AppError('USAGE', `${ref.table}/${ref.key} exists in several environments or sources; add --env (e.g. --env ${row.source_env})`);
+  }
+  if (!row.v) throw new AppError('USAGE', `${ref.table}/${ref.key} has no embedding yet (status ${row.status}); run: aqe-upload embed`);
+  return { vector: parseVectorText(row.v), env: row.source_env, sourceId: row.source_id, sourceTable: row.source_table, key: row.source_key };
+}
+
+/** Parses a vector's text form: pgvector/ruvector `[1,2]` or a real[] `{1,2}`. */
+export function parseVectorText(text: string): number[] {
+  const t = text.trim();
+  const inner = t.startsWith('[') || t.startsWith('{') ? t.slice(1, -1) : t;
+  return inner.length === 0 ? [] : inner.split(',').map(Number);
+}
+
+export interface DuplicatePair {
+  table: string;
+  a: { env: string; key: string; label: string | null };
+  b: { env: string; key: string; label: string | null };
+  similarity: number;
+}
+
+/** Pairs of rows in different environments whose embeddings are at least `threshold` similar. */
+export async function findDuplicates(
+  db: Database,
+  dialect: VectorDialect,
+  options: { table: string; threshold?: number; limit?: number },
+): Promise<DuplicatePair[]> {
+  const [table] = checkTables([options.table]);
+  const sql = dialectSql(dialect);
+  const threshold = options.threshold ?? 0.9;
+  const limit = Math.max(1, Math.min(options.limit ?? 100, 10_000));
+  const dist = sql.cosineDistance('a.embedding', 'b.embedding');
+  const res = await db.query<{ ae: string; ak: string; al: string | null; be: string; bk: string; bl: string | null; d: number | string }>(
+    `SELECT a.source_env AS ae, a.source_key AS ak, ${labelExpr(table!, 'a')} AS al,
+            b.source_env AS be, b.source_key AS bk, ${labelExpr(table!, 'b')} AS bl, ${dist} AS d
+       FROM aqe.${table} a
+       JOIN aqe.${table} b ON b.source_env > a.source_env AND b.embedding IS NOT NULL
+      WHERE a.embedding IS NOT NULL AND ${dist} <= $1
+      ORDER BY d, ae, ak, be, bk
+      LIMIT $2`,
+    [1 - threshold, limit],
+  );
+  return res.rows.map((r) => ({
+    table: table!,
+    a: { env: r.ae, key: r.ak, label: r.al },
+    b: { env: r.be, key: r.bk, label: r.bl },
+    similarity: 1 - Number(r.d),
+  }));
+}
+
+/** Full-text search only (no model available): ts_rank over search_text on every embedded table. */
+export async function searchByText(db: Database, dialect: VectorDialect, queryText: string, options: SearchOptions = {}): Promise<SearchResult> {
+  const limit = Math.max(1, Math.min(options.limit ?? 10, 1000));
+  const tables = checkTables(options.tables);
+  const found: { table: string; raw: RawHit }[] = [];
+  for (const table of tables) {
+    if (options.domain !== undefined && !DOMAIN_EXPR[table]) continue;
+    const t = filters(table, options, [queryText]);
+    t.params.push(limit);
+    const res = await db.query<RawHit>(
+      `SELECT source_env, source_id, source_table, source_key, ${labelExpr(table)} AS label,
+              left(search_text, 200) AS excerpt, ts_rank(search_tsv, q) AS rank
+         FROM aqe.${table}, websearch_to_tsquery('simple', $1) AS q
+        WHERE ${t.where.slice(1).concat(['search_tsv @@ q']).join(' AND ')}
+        ORDER BY rank DESC
+        LIMIT $${t.params.length}`,
+      t.params,
+    );
+    for (const raw of res.rows) found.push({ table, raw });
+  }
+  found.sort((a, b) => Number(b.raw.rank) - Number(a.raw.rank));
+  const hits = found.slice(0, limit).map(({ table, raw }) => ({
+    table,
+    env: raw.source_env,
+    sourceId: raw.source_id,
+    sourceTable: raw.source_table,
+    key: raw.source_key,
+    label: raw.label,
+    excerpt: (raw.excerpt ?? '').replace(/\s+/g, ' ').trim(),
+    similarity: null,
+    score: Number(raw.rank),
+  }));
+  return { hits, exact: true, dialect, notes: ['full-text search only: no embedding model is available (set AQE_MODEL_DIR)'] };
+}
