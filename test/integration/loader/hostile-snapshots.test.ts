@@ -1,0 +1,268 @@
+// Hostile snapshots written straight into a bucket (blobs + manifest, no uploader in between):
+// each is quarantined with a clear error (outcome, report object in the bucket, a row in
+// aqe.quarantine), writes nothing to any target table even when a good source precedes the bad
+// one, and its redelivery is acknowledged. SQL-looking keys and values load verbatim.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PgDatabase } from '../../../functions/db/pg-database.js';
+import { loadSnapshot } from '../../../functions/loader/load-snapshot.js';
+import { LocalDirBlobStore } from '../../../functions/storage/local-dir-blob-store.js';
+import type { ErrorCode } from '../../../schema/errors.js';
+import { quarantineManifestKey, quarantineReportKey } from '../../../schema/snapshot/object-keys.js';
+import { createTestDatabase, type TestDatabase } from '../../support/postgres.js';
+import { float32Blob } from '../../support/workspace-builder.js';
+import { type HandSource, snapshotIdFor, targetTableTotals, tempDir, writeSnapshot } from '../../e2e/support/e2e-fixtures.js';
+
+let tmp: Awaited<ReturnType<typeof tempDir>>;
+let tdb: TestDatabase;
+let db: PgDatabase;
+let store: LocalDirBlobStore;
+let next = 0;
+
+beforeAll(async () => {
+  tmp = await tempDir('aqe-hostile-load-');
+  tdb = await createTestDatabase('hostile');
+  db = new PgDatabase(tdb.url);
+  store = new LocalDirBlobStore(join(tmp.dir, 'bucket'));
+});
+afterAll(async () => {
+  await db?.close();
+  await tdb?.drop();
+  await tmp?.remove();
+});
+
+/** A SQLite file built by `sql` + `fill`, as bytes. */
+function sqliteBytes(sql: string, fill?: (d: Database.Database) => void): Buffer {
+  const file = join(tmp.dir, `db-${++next}.sqlite`);
+  const d = new Database(file);
+  d.exec(sql);
+  fill?.(d);
+  d.close();
+  return readFileSync(file);
+}
+
+/** A valid source that comes first in every hostile snapshot: its rows must not survive. */
+const GOOD: HandSource = {
+  path: '.claude-flow/memory/store.json',
+  sourceId: 'claude-flow-store',
+  format: 'claude-flow-store',
+  bytes: Buffer.from(JSON.stringify({ version: '3.0.0', entries: { a: { key: 'a', value: 1 }, b: { key: 'b', value: 'two' }, c: { key: 'c', value: { x: 3 } } } })),
+};
+
+const intelligence = (text: string | Buffer): HandSource => ({
+  path: 'v3/.ruvector/intelligence.json',
+  sourceId: 'ruvector-intelligence',
+  format: 'ruvector-intelligence',
+  bytes: Buffer.isBuffer(text) ? text : Buffer.from(text),
+});
+const v3 = (bytes: Buffer): HandSource => ({ path: 'v3/.agentic-qe/memory.db', sourceId: 'v3-memory', format: 'sqlite', kind: 'sqlite', role: 'PRIMARY', bytes });
+
+interface HostileCase {
+  name: string;
+  code: ErrorCode;
+  reason: RegExp;
+  /** Manifest environment (default 'hostile'); the key's environment may differ. */
+  env?: string;
+  keyEnv?: string;
+  sources: () => HandSource[];
+  raw?: (m: Record<string, unknown>) => unknown;
+}
+
+const source1 = (m: Record<string, unknown>) => (m['sources'] as Array<Record<string, unknown>>)[1]!;
+
+const CASES: HostileCase[] = [
+  {
+    name: 'a blob whose content does not match its sha256',
+    code: 'CHECKSUM_MISMATCH',
+    reason: /blob blobs\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}\.gz: expected the uncompressed content recorded in the manifest, got sha256 [0-9a-f]{64} instead of/,
+    // the blob holds other content than the sha256 (and blob key) the manifest names
+    sources: () => [GOOD, { ...intelligence('{"memories":[]}'), sha256: createHash('sha256').update('{"memories":[1]}').digest('hex') }],
+  },
+  {
+    name: 'a truncated gzip blob',
+    code: 'BLOB_CORRUPT',
+    reason: /expected a complete gzip stream, got a truncated one/,
+    sources: () => {
+      const bytes = Buffer.from(JSON.stringify({ memories: Array.from({ length: 200 }, (_, i) => ({ id: `m${i}`, content: `memory ${i} `.repeat(20) })) }));
+      const gz = gzipSync(bytes);
+      return [GOOD, { ...intelligence(bytes), storedBytes: gz.subarray(0, Math.floor(gz.length / 2)) }];
+    },
+  },
+  {
+    name: 'a manifest with a malformed sha256 field',
+    code: 'MANIFEST_INVALID',
+    reason: /manifest\.sources\[1\]\.sha256: expected 64 lowercase hex characters/,
+    sources: () => [GOOD, intelligence('{"memories":[]}')],
+    raw: (m) => {
+      source1(m)['sha256'] = 'abc';
+    },
+  },
+  {
+    name: 'a manifest with an unknown field',
+    code: 'MANIFEST_INVALID',
+    reason: /manifest: .*"uploadedBy"|manifest.*uploadedBy/,
+    sources: () => [GOOD],
+    raw: (m) => ({ ...m, uploadedBy: 'someone' }),
+  },
+  {
+    name: 'a manifest whose path climbs out of the workspace with ..',
+    code: 'MANIFEST_INVALID',
+    reason: /manifest\.sources\[1\]\.path: expected a normalised path without "\.\."/,
+    sources: () => [GOOD, intelligence('{"memories":[]}')],
+    raw: (m) => {
+      source1(m)['path'] = 'v3/../../etc/intelligence.json';
+    },
+  },
+  {
+    name: "a manifest whose environment is not the key's",
+    code: 'MANIFEST_ENV_MISMATCH',
+    reason: /manifest\.env is "laptop" but it was uploaded under snapshots\/intruder\//,
+    env: 'laptop',
+    keyEnv: 'intruder',
+    sources: () => [GOOD],
+  },
+  {
+    name: 'a SQLite file with corrupted pages',
+    code: 'SOURCE_CORRUPT',
+    reason: /^v3\/\.agentic-qe\/memory\.db: expected an intact SQLite database, got an error during PRAGMA quick_check/,
+    sources: () => {
+      const bytes = sqliteBytes('CREATE TABLE events (id TEXT PRIMARY KEY, type TEXT, payload TEXT)', (d) => {
+        const ins = d.prepare('INSERT INTO events VALUES (?, ?, ?)');
+        d.transaction(() => {
+          for (let i = 0; i < 3000; i++) ins.run(`evt-${i}`, 'task:completed', JSON.stringify({ i, pad: 'x'.repeat(100) }));
+        })();
+      });
+      const pageSize = bytes.readUInt16BE(16);
+      for (let p = 3; p < 12; p++) bytes.fill(0xa5, p * pageSize, p * pageSize + pageSize);
+      return [GOOD, v3(bytes)];
+    },
+  },
+  {
+    name: 'a file that claims to be SQLite but is not',
+    code: 'SOURCE_CORRUPT',
+    reason: /v3\/\.agentic-qe\/memory\.db: expected a SQLite database \(header "SQLite format 3\\0"\)/,
+    sources: () => [GOOD, v3(Buffer.from('{"this":"is JSON, not SQLite"} and some padding'))],
+  },
+  {
+    name: 'a number beyond double range in intelligence.json',
+    code: 'VALUE_INVALID',
+    reason: /intelligence\.json.*expected a number within the double range/,
+    sources: () => [GOOD, intelligence('{"patterns":{"s|a":{"state":"s","action":"a","q_value":1e400,"visits":1}}}')],
+  },
+  {
+    name: 'JSON nested deeper than 256 levels',
+    code: 'PARSE_FAILED',
+    reason: /intelligence\.json: expected JSON nested at most 256 levels deep, got 300 levels/,
+    sources: () => [GOOD, intelligence(`{"x":${'['.repeat(299)}${']'.repeat(299)}}`)],
+  },
+  {
+    name: 'invalid UTF-8 in a JSON source',
+    code: 'PARSE_FAILED',
+    reason: /intelligence\.json: expected UTF-8 JSON, got bytes that are not valid UTF-8/,
+    sources: () => [GOOD, intelligence(Buffer.concat([Buffer.from('{"memories":[{"id":"m1","content":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}]}')]))],
+  },
+  {
+    name: 'a NUL character in a JSON member name',
+    code: 'VALUE_INVALID',
+    reason: /intelligence\.json.*expected a member name without NUL characters/,
+    sources: () => [GOOD, intelligence('{"patterns":{"s\\u0000|a":{"q_value":0.5}}}')],
+  },
+  {
+    name: 'a 10 MB value',
+    code: 'VALUE_INVALID',
+    reason: /intelligence\.json: table "memories", row "0", field "\$\.content": expected a value of at most 8388608 bytes at \$\.memories\[0\]\.content, got 10485760 bytes/,
+    sources: () => [GOOD, intelligence(JSON.stringify({ memories: [{ id: 'big', content: 'x'.repeat(10 * 1024 * 1024) }] }))],
+  },
+  {
+    name: 'an embedding BLOB whose length is not dimension * 4',
+    code: 'VALUE_INVALID',
+    reason: /table "qe_pattern_embeddings", row "qe_pattern_embeddings:p2", field "embedding": expected a Float32 .*got 512 bytes = 128 Float32 values, but the row records dimension 384/,
+    sources: () => [
+      GOOD,
+      v3(
+        sqliteBytes('CREATE TABLE qe_pattern_embeddings (pattern_id TEXT PRIMARY KEY, embedding BLOB NOT NULL, dimension INTEGER NOT NULL, model TEXT, created_at TEXT)', (d) => {
+          const ins = d.prepare('INSERT INTO qe_pattern_embeddings VALUES (?, ?, ?, ?, ?)');
+          ins.run('p1', float32Blob(new Array(384).fill(0.05)), 384, 'all-MiniLM-L6-v2', '2025-01-06 00:00:00');
+          ins.run('p2', float32Blob(new Array(128).fill(0.05)), 384, 'all-MiniLM-L6-v2', '2025-01-06 00:00:00');
+        }),
+      ),
+    ],
+  },
+  {
+    name: 'a SQLite table name that is not an identifier',
+    code: 'VALUE_INVALID',
+    reason: /table "evil; DROP TABLE aqe\.events; --": expected a plain identifier/,
+    sources: () => [GOOD, v3(sqliteBytes('CREATE TABLE kv_store (namespace TEXT, key TEXT, value TEXT, PRIMARY KEY (namespace, key)); CREATE TABLE "evil; DROP TABLE aqe.events; --" (id TEXT PRIMARY KEY)'))],
+  },
+];
+
+describe('a hostile snapshot', () => {
+  it.each(CASES)('quarantines $name, writing nothing', async (c) => {
+    const env = c.env ?? 'hostile';
+    const keyEnv = c.keyEnv ?? env;
+    const snapshotId = snapshotIdFor(++next);
+    const written = await writeSnapshot(store, { env, keyEnv, snapshotId, sources: c.sources(), ...(c.raw ? { raw: c.raw } : {}) });
+
+    const outcome = await loadSnapshot({ store, db }, written.manifestKey);
+    expect(outcome).toMatchObject({ status: 'quarantined', code: c.code, env: keyEnv, snapshotId, reportKey: quarantineReportKey(keyEnv, snapshotId) });
+    expect(outcome.status === 'quarantined' ? outcome.reason : '').toMatch(c.reason);
+
+    // the report and the manifest copy in the bucket
+    const report = JSON.parse((await store.get(quarantineReportKey(keyEnv, snapshotId))).toString('utf8')) as Record<string, unknown>;
+    expect(report).toMatchObject({ code: c.code, manifestKey: written.manifestKey, env: keyEnv, snapshotId, transient: false });
+    expect(String(report['reason'])).toMatch(c.reason);
+    expect(await store.get(quarantineManifestKey(keyEnv, snapshotId))).toEqual(written.bytes);
+
+    // the quarantine row and the run record
+    const q = await db.query<{ code: string; reason: string; env: string }>('SELECT code, reason, env FROM aqe.quarantine WHERE manifest_key = $1', [written.manifestKey]);
+    expect(q.rows).toHaveLength(1);
+    expect(q.rows[0]).toMatchObject({ code: c.code, env: keyEnv });
+    const runs = await db.query<{ status: string }>('SELECT status FROM aqe.sync_runs WHERE manifest_key = $1', [written.manifestKey]);
+    expect(runs.rows).toEqual([{ status: 'quarantined' }]);
+
+    // nothing of it in any target table (the good source before the bad one included)
+    const totals = await targetTableTotals(db);
+    expect(Object.keys(totals).length).toBeGreaterThan(15);
+    expect(Object.entries(totals).filter(([, n]) => n !== 0)).toEqual([]);
+
+    // a redelivery is acknowledged without work
+    const again = await loadSnapshot({ store, db }, written.manifestKey);
+    expect(again).toMatchObject({ status: 'duplicate', previousStatus: 'quarantined' });
+    expect((await db.query('SELECT id FROM aqe.quarantine WHERE manifest_key = $1', [written.manifestKey])).rows).toHaveLength(1);
+  });
+});
+
+describe('SQL-looking keys and values', () => {
+  it('load verbatim and harmlessly', async () => {
+    const evil = "'; DROP TABLE aqe.events; --";
+    const kv = sqliteBytes('CREATE TABLE kv_store (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires_at INTEGER, created_at INTEGER NOT NULL, PRIMARY KEY (namespace, key))', (d) => {
+      d.prepare('INSERT INTO kv_store VALUES (?, ?, ?, ?, ?)').run(evil, evil, evil, null, 1736121600000);
+      d.prepare('INSERT INTO kv_store VALUES (?, ?, ?, ?, ?)').run('ns"); DELETE FROM aqe.sync_runs; --', 'k', JSON.stringify({ sql: evil }), null, 1736121600000);
+    });
+    const storeJson = Buffer.from(JSON.stringify({ version: '3.0.0', entries: { [evil]: { key: evil, value: evil, namespace: `${evil}\\` } } }));
+    const written = await writeSnapshot(store, {
+      env: 'sqlish',
+      snapshotId: snapshotIdFor(++next),
+      sources: [v3(kv), { ...GOOD, bytes: storeJson }],
+    });
+    const outcome = await loadSnapshot({ store, db }, written.manifestKey);
+    // 2 kv rows, 1 store entry, 1 store.json `version` member (source_rows)
+    expect(outcome).toMatchObject({ status: 'loaded', totals: { inserted: 4 } });
+
+    const rows = await db.query<{ source_key: string; namespace: string; key: string; value: unknown }>(`SELECT source_key, namespace, key, value FROM aqe.kv_entries WHERE source_env = 'sqlish' ORDER BY key`);
+    expect(rows.rows).toEqual([
+      { source_key: JSON.stringify([evil, evil]), namespace: evil, key: evil, value: evil },
+      { source_key: JSON.stringify(['ns"); DELETE FROM aqe.sync_runs; --', 'k']), namespace: 'ns"); DELETE FROM aqe.sync_runs; --', key: 'k', value: { sql: evil } },
+    ]);
+    const cf = await db.query<{ source_key: string; key: string; value: unknown; namespace: string }>(`SELECT source_key, key, value, namespace FROM aqe.claude_flow_memory WHERE source_env = 'sqlish'`);
+    expect(cf.rows).toEqual([{ source_key: evil, key: evil, value: evil, namespace: `${evil}\\` }]);
+    // the tables named in the values are still there, and so are the run records
+    const reg = await db.query<{ events: string | null; runs: string | null }>(`SELECT to_regclass('aqe.events')::text AS events, to_regclass('aqe.sync_runs')::text AS runs`);
+    expect(reg.rows[0]).toEqual({ events: 'aqe.events', runs: 'aqe.sync_runs' });
+    expect(Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM aqe.sync_runs')).rows[0]?.n)).toBeGreaterThan(CASES.length);
+  });
+});
