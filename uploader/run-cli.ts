@@ -36,7 +36,13 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   for (const command of COMMANDS) {
     const cmd = program.command(command.name, command.isDefault ? { isDefault: true } : {});
     command.define(cmd).option('--json', 'print one JSON document on stdout instead of text');
-    cmd.action(async (opts: Record<string, unknown>) => {
+    cmd.action(async (...args: unknown[]) => {
+      // commander passes (arg1, …, argN, opts, command): named arguments join the options
+      const self = args.at(-1) as Command;
+      const opts: Record<string, unknown> = { ...self.opts() };
+      self.registeredArguments.forEach((a, i) => {
+        opts[a.name()] = self.processedArgs[i];
+      });
       outcome = await command.run(opts, io);
     });
   }

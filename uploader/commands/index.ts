@@ -2,7 +2,26 @@
 // exporting a CliCommand, and list it here.
 
 import type { CliCommand } from './command.js';
+import { demoCommand } from './demo.js';
+import { duplicatesCommand } from './duplicates.js';
+import { embedCommand } from './embed.js';
+import { loadCommand } from './load.js';
+import { migrateCommand } from './migrate.js';
 import { pushCommand } from './push.js';
+import { reconcileCommand } from './reconcile.js';
+import { searchCommand } from './search.js';
+import { similarCommand } from './similar.js';
 import { sourcesCommand } from './sources.js';
 
-export const COMMANDS: readonly CliCommand[] = [pushCommand, sourcesCommand];
+export const COMMANDS: readonly CliCommand[] = [
+  pushCommand,
+  sourcesCommand,
+  demoCommand,
+  loadCommand,
+  searchCommand,
+  similarCommand,
+  duplicatesCommand,
+  embedCommand,
+  migrateCommand,
+  reconcileCommand,
+];

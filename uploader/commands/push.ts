@@ -1,7 +1,11 @@
 // `aqe-upload push` (the default command): snapshot the workspace's sources into the bucket.
 
 import type { Command } from 'commander';
+import { AppError } from '../../schema/errors.js';
+import type { LoadOutcome } from '../../functions/loader/load-snapshot.js';
+import { chooseEmbedder, defaultDatabaseUrl, parseSeconds, runLocalLoad } from '../local/local-sync.js';
 import { runPush } from '../push/run-push.js';
+import { loadOutcomeJson, renderLoadOutcome } from '../ui/load-report.js';
 import { describeProgress, pushResultJson, renderPushResult } from '../ui/push-report.js';
 import { createProgress } from '../ui/progress.js';
 import type { CliCommand } from './command.js';
@@ -30,16 +34,23 @@ export const pushCommand: CliCommand = {
       onProgress: (e) => progress.update(describeProgress(e)),
     }).finally(() => progress.done());
 
-    // ── LOADER HOOK (lead) ────────────────────────────────────────────────────────────────────
-    // Local-bucket mode without --no-load: load the snapshot just committed into the local
-    // database (config.databaseUrl, else the embedded PGlite), e.g.
-    //   if (config.localBucket && opts['load'] !== false && result.manifestKey !== null) {
-    //     const load = await runLocalLoad({ bucket: config.bucket, manifestKey: result.manifestKey, databaseUrl: config.databaseUrl });
-    //   }
-    // and add its summary to the output below. Nothing is printed about loading yet.
-    // ─────────────────────────────────────────────────────────────────────────────────────────
-
-    io.stdout.write(opts['json'] === true ? `${JSON.stringify(pushResultJson(result), null, 2)}\n` : renderPushResult(result));
+    // Local bucket (the embedded default): load the snapshot just committed, in this process,
+    // into --database or the workspace's embedded PGlite database (--no-load keeps it a pure push).
+    let load: LoadOutcome | null = null;
+    if (config.localBucket && opts['load'] !== false && result.manifestKey !== null && result.manifestWritten) {
+      const budget = parseSeconds(io.env['AQE_EMBED_BUDGET_SECONDS'], 60, 'AQE_EMBED_BUDGET_SECONDS');
+      progress.update('loading into the local database…');
+      load = await runLocalLoad({
+        bucket: config.bucket,
+        manifestKey: result.manifestKey,
+        databaseUrl: config.databaseUrl ?? defaultDatabaseUrl(config.workspace),
+        embedder: budget > 0 ? await chooseEmbedder(io.env) : null,
+        embedBudgetMs: budget * 1000,
+      }).finally(() => progress.done());
+    }
+    if (opts['json'] === true) io.stdout.write(`${JSON.stringify({ ...pushResultJson(result), load: load ? loadOutcomeJson(load) : null }, null, 2)}\n`);
+    else io.stdout.write(renderPushResult(result) + (load ? renderLoadOutcome(load) : ''));
+    if (load?.status === 'quarantined') throw new AppError('SNAPSHOT_FAILED', `the snapshot was pushed but quarantined by the loader: ${load.reason}`);
     return result.partial ? 'partial' : 'ok';
   },
 };

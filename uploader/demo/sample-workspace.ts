@@ -1,3 +1,5 @@
+// Also the generator behind `aqe-upload demo` (shipped code), and the tests' workspace builder
+// (test/support/workspace-builder.ts re-exports it).
 // Test support: writes a realistic workspace holding every local source of SOURCES.md at the
 // catalogue's default paths (real SQLite files in WAL and rollback-journal mode, the JSON layouts,
 // a real @ruvector/core redb file), deterministic for a seed, and reports the row counts a reader

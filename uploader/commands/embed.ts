@@ -1,0 +1,40 @@
+// `aqe-upload embed`: backfill pending embeddings by hand (what reconcile does on schedule), with
+// progress on a TTY.
+
+import type { Command } from 'commander';
+import { AppError } from '../../schema/errors.js';
+import { backfillEmbeddings } from '../../functions/embed/backfill-embeddings.js';
+import { chooseEmbedder, parseSeconds, withDatabase } from '../local/local-sync.js';
+import { createProgress } from '../ui/progress.js';
+import type { CliCommand } from './command.js';
+import { stringOpt } from './command.js';
+import { resolveDatabaseUrl, withDatabaseOptions } from './database-option.js';
+
+export const embedCommand: CliCommand = {
+  name: 'embed',
+  define: (cmd: Command) =>
+    withDatabaseOptions(
+      cmd
+        .description('compute pending embeddings (rows left by a load whose time budget ran out, or loaded without a model)')
+        .option('--budget <seconds>', 'stop after this many seconds (default 600)')
+        .option('--env <name>', 'only this environment'),
+    ),
+  async run(opts, io) {
+    const budget = parseSeconds(stringOpt(opts, 'budget'), 600);
+    const choice = await chooseEmbedder(io.env);
+    if (!choice.embedder) throw new AppError('MODEL_UNAVAILABLE', choice.reason ?? 'no embedding model available; set AQE_MODEL_DIR');
+    const progress = createProgress(io.stderr, io.stderr.isTTY === true && opts['json'] !== true);
+    const env = stringOpt(opts, 'env');
+    const result = await withDatabase(resolveDatabaseUrl(opts, io), (db, dialect) =>
+      backfillEmbeddings(db, dialect, {
+        embedder: choice.embedder,
+        budgetMs: budget * 1000,
+        ...(env ? { env } : {}),
+        onProgress: (p) => progress.update(`embedding ${p.table}: ${p.embedded} done`),
+      }),
+    ).finally(() => progress.done());
+    if (opts['json'] === true) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else io.stdout.write(`embedded ${result.embedded} rows (${result.cacheHits} from cache, ${result.inferences} computed); ${result.pending} still pending${result.budgetExhausted ? ' (budget used up: run again)' : ''}\n`);
+    return result.pending > 0 ? 'partial' : 'ok';
+  },
+};

@@ -1,0 +1,84 @@
+// `aqe-upload reconcile`: the scheduled catch-up run by hand or in local mode: load missed
+// manifests, retry transient failures, backfill embeddings, apply retention, report staleness.
+
+import type { Command } from 'commander';
+import { AppError } from '../../schema/errors.js';
+import { applyReconcile, type ReconcileReport } from '../../functions/reconcile/apply-reconcile.js';
+import { RECONCILE_STEPS, type ReconcileStep } from '../../functions/reconcile/plan-reconcile.js';
+import { createLogger, silentLogger } from '../../functions/observability/logger.js';
+import { openBlobStore } from '../../functions/storage/open-blob-store.js';
+import { chooseEmbedder, parseSeconds, withDatabase } from '../local/local-sync.js';
+import type { CliCommand } from './command.js';
+import { stringOpt } from './command.js';
+import { resolveDatabaseUrl } from './database-option.js';
+import { commandConfig } from './shared.js';
+
+export const reconcileCommand: CliCommand = {
+  name: 'reconcile',
+  define: (cmd: Command) =>
+    cmd
+      .description('catch up like the scheduled function: load missed snapshots, retry transient failures, embed pending rows, apply retention, report stale environments')
+      .option('--bucket <url>', 'gs://bucket[/prefix] or file:///dir (default: $AQE_BUCKET, the config file, else the workspace bucket)')
+      .option('--database <url>', 'postgres://… or pglite://<dir> (default: $AQE_DATABASE_URL, else the workspace database)')
+      .option('-w, --workspace <dir>', 'workspace whose bucket and database are the defaults')
+      .option('--dry-run', 'show what would be loaded and deleted; change nothing')
+      .option('--only <steps>', `comma-separated steps: ${RECONCILE_STEPS.join(',')}`)
+      .option('--retention-days <days>', 'delete manifests older than this (default: $AQE_RETENTION_DAYS, else 90)')
+      .option('--budget <seconds>', 'work budget (default 600)')
+      .option('--verbose', 'print the structured log lines on stderr'),
+  async run(opts, io) {
+    const config = await commandConfig(opts, io);
+    const only = parseSteps(stringOpt(opts, 'only'));
+    const retentionDays = parseSeconds(stringOpt(opts, 'retentionDays') ?? io.env['AQE_RETENTION_DAYS'], 90, '--retention-days');
+    const budget = parseSeconds(stringOpt(opts, 'budget'), 600);
+    const store = await openBlobStore(config.bucket);
+    const log = opts['verbose'] === true ? createLogger({ write: (l) => io.stderr.write(`${l}\n`) }) : silentLogger;
+    const report = await withDatabase(resolveDatabaseUrl(opts, io), (db) =>
+      applyReconcile(
+        {
+          store,
+          withDb: (fn) => fn(db),
+          embedder: () => chooseEmbedder(io.env),
+          log,
+          policy: { retentionDays, safetyWindowMs: 24 * 3600_000, budgetMs: budget * 1000 },
+        },
+        { dryRun: opts['dryRun'] === true, ...(only ? { only } : {}) },
+      ),
+    );
+    io.stdout.write(opts['json'] === true ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report));
+    return report.errors.length > 0 ? 'partial' : 'ok';
+  },
+};
+
+function parseSteps(value: string | undefined): ReconcileStep[] | undefined {
+  if (value === undefined) return undefined;
+  const steps = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = steps.filter((s) => !(RECONCILE_STEPS as readonly string[]).includes(s));
+  if (bad.length > 0 || steps.length === 0) {
+    throw new AppError('USAGE', `--only ${value}: unknown step ${bad.map((b) => `"${b}"`).join(', ') || '(none)'}; expected some of ${RECONCILE_STEPS.join(', ')}\nTry: aqe-upload reconcile --only load,retention --dry-run`);
+  }
+  return steps as ReconcileStep[];
+}
+
+function renderReport(r: ReconcileReport): string {
+  const lines: string[] = [];
+  const verb = r.dryRun ? 'would ' : '';
+  const count = (xs: { status: string }[], s: string) => xs.filter((x) => x.status === s).length;
+  lines.push(`reconcile${r.dryRun ? ' (dry run: nothing changed)' : ''}`);
+  lines.push(`  missed snapshots: ${r.loads.length}${r.dryRun ? '' : ` (${count(r.loads, 'loaded')} loaded, ${count(r.loads, 'quarantined')} quarantined, ${count(r.loads, 'error')} failed)`}`);
+  for (const l of r.loads) lines.push(`    ${l.manifestKey}: ${l.status}${l.error ? ` (${l.error.code}: ${l.error.message.split('\n')[0]})` : ''}`);
+  lines.push(`  retries: ${r.retries.length}${r.dryRun ? '' : ` (${count(r.retries, 'loaded')} loaded)`}; left in quarantine: ${r.leftQuarantined.length}`);
+  if (r.embedding) lines.push(`  embeddings: ${'skipped' in r.embedding && r.embedding.skipped ? `skipped (${r.embedding.skipped})` : `${(r.embedding as { embedded: number }).embedded} embedded, ${(r.embedding as { pending: number }).pending} pending`}`);
+  if (r.retention) {
+    const t = r.retention;
+    lines.push(`  retention: ${verb}delete ${t.manifests.length} manifests, ${t.blobs.length} blobs, ${t.quarantineObjects.length} quarantine objects; kept ${t.keptReferencedBlobs} referenced and ${t.keptYoungBlobs} recent blobs`);
+    for (const m of t.manifests) lines.push(`    - ${m.key} (${m.ageDays} days)`);
+    for (const b of t.blobs) lines.push(`    - ${b}`);
+  }
+  if (r.staleness) {
+    for (const e of r.staleness.environments) lines.push(`  ${e.env}: ${e.level} (last success ${e.lastSuccessAt ?? 'never'}, ${e.failuresLastDay}/${e.runsLastDay} failed in 24 h)`);
+    for (const f of r.staleness.findings) lines.push(`    ${f.level}: ${f.message}`);
+  }
+  for (const e of r.errors) lines.push(`  error in ${e.step}${e.item ? ` (${e.item})` : ''}: ${e.code}: ${e.message.split('\n')[0]}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,52 @@
+// Human text and JSON for a load outcome and for search results. Pure.
+
+import type { LoadOutcome } from '../../functions/loader/load-snapshot.js';
+import type { SearchResult } from '../../functions/search/search.js';
+import { formatCount, renderTable } from './format.js';
+
+/** One JSON-friendly object per outcome (counts are numbers). */
+export function loadOutcomeJson(outcome: LoadOutcome): Record<string, unknown> {
+  return { ...outcome };
+}
+
+export function renderLoadOutcome(outcome: LoadOutcome): string {
+  switch (outcome.status) {
+    case 'ignored':
+      return `load: ${outcome.manifestKey} ignored (${outcome.reason})\n`;
+    case 'duplicate':
+      return `load: snapshot already loaded as run ${outcome.runId} (${outcome.previousStatus}); nothing to do\n`;
+    case 'quarantined':
+      return `load: snapshot QUARANTINED (${outcome.code}): ${outcome.reason}\n  report: ${outcome.reportKey}\n  nothing of it was written\n`;
+    case 'loaded': {
+      const rows = Object.entries(outcome.tables)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, c]) => [k, formatCount(c.read), formatCount(c.inserted), formatCount(c.updated), formatCount(c.unchanged), formatCount(c.keptNewer), formatCount(c.missing)]);
+      const t = outcome.totals;
+      const lines = [
+        `load: run ${outcome.runId}, env ${outcome.env}, snapshot ${outcome.snapshotId} in ${(outcome.durationMs / 1000).toFixed(1)} s`,
+        renderTable(['source/table', 'read', 'inserted', 'updated', 'unchanged', 'kept-newer', 'missing'], rows, new Set([1, 2, 3, 4, 5, 6])),
+        `total: ${formatCount(t.read)} read, ${formatCount(t.inserted)} inserted, ${formatCount(t.updated)} updated, ${formatCount(t.unchanged)} unchanged, ${formatCount(t.keptNewer)} kept newer`,
+      ];
+      if (outcome.embedding) {
+        const e = outcome.embedding;
+        lines.push(`embeddings: ${formatCount(e.embedded)} filled (${formatCount(e.cacheHits)} from cache, ${formatCount(e.inferences)} computed), ${formatCount(e.pending)} pending`);
+      }
+      for (const w of outcome.warnings.slice(0, 20)) lines.push(`warning: ${w}`);
+      if (outcome.warnings.length > 20) lines.push(`… and ${outcome.warnings.length - 20} more warnings (see --json)`);
+      return `${lines.join('\n')}\n`;
+    }
+  }
+}
+
+export function renderSearchResult(result: SearchResult): string {
+  if (result.hits.length === 0) return `no matches${result.notes.length ? ` (${result.notes.join('; ')})` : ''}\n`;
+  const rows = result.hits.map((h) => [
+    h.score.toFixed(3),
+    h.table,
+    h.env,
+    h.key.length > 36 ? `${h.key.slice(0, 35)}…` : h.key,
+    (h.label ? `${h.label}: ` : '') + (h.excerpt.length > 80 ? `${h.excerpt.slice(0, 79)}…` : h.excerpt),
+  ]);
+  const notes = result.notes.map((n) => `note: ${n}`).join('\n');
+  return `${renderTable(['score', 'table', 'env', 'key', 'text'], rows, new Set([0]))}\n${notes ? `${notes}\n` : ''}`;
+}
