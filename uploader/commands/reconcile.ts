@@ -29,7 +29,7 @@ export const reconcileCommand: CliCommand = {
   async run(opts, io) {
     const config = await commandConfig(opts, io);
     const only = parseSteps(stringOpt(opts, 'only'));
-    const retentionDays = parseSeconds(stringOpt(opts, 'retentionDays') ?? io.env['AQE_RETENTION_DAYS'], 90, '--retention-days');
+    const retentionDays = parseDays(stringOpt(opts, 'retentionDays') ?? io.env['AQE_RETENTION_DAYS']);
     const budget = parseSeconds(stringOpt(opts, 'budget'), 600);
     const store = await openBlobStore(config.bucket);
     const log = opts['verbose'] === true ? createLogger({ write: (l) => io.stderr.write(`${l}\n`) }) : silentLogger;
@@ -49,6 +49,13 @@ export const reconcileCommand: CliCommand = {
     return report.errors.length > 0 ? 'partial' : 'ok';
   },
 };
+
+function parseDays(value: string | undefined): number {
+  if (value === undefined) return 90;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new AppError('USAGE', `--retention-days ${value}: expected a whole number of days >= 1\nTry: aqe-upload reconcile --retention-days 90 --dry-run`);
+  return n;
+}
 
 function parseSteps(value: string | undefined): ReconcileStep[] | undefined {
   if (value === undefined) return undefined;
