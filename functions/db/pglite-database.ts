@@ -2,6 +2,7 @@
 // vector tests. One connection, so every top-level call and every transaction takes a mutex;
 // bulk rows go through `COPY … FROM '/dev/blob'` in chunks (measured ~5× faster than
 // 1000-row INSERT batches).
+import { mkdir } from 'node:fs/promises';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
@@ -121,6 +122,7 @@ export class PgliteDatabase implements Database {
   /** Opens (and creates if needed) a PGlite database. */
   static async open(options: PgliteDatabaseOptions = {}): Promise<PgliteDatabase> {
     try {
+      if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
       const pg = await PGlite.create({
         ...(options.dataDir ? { dataDir: options.dataDir } : {}),
         ...(options.vector === false ? {} : { extensions: { vector } }),

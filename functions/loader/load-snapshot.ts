@@ -13,7 +13,7 @@ import { searchTextFor } from '../../schema/sources/recipes.js';
 import { type CapturedSource, type Manifest, manifestSha256, parseManifest } from '../../schema/snapshot/manifest.js';
 import { parseManifestKey, quarantineManifestKey, quarantineReportKey } from '../../schema/snapshot/object-keys.js';
 import { type TargetRow, targetTable } from '../../schema/tables/target-tables.js';
-import type { Database } from '../db/database.js';
+import type { Database, Queryable } from '../db/database.js';
 import type { VectorDialect } from '../db/dialect.js';
 import { migrate } from '../db/migrate.js';
 import { type BackfillResult, backfillEmbeddings } from '../embed/backfill-embeddings.js';
@@ -129,8 +129,9 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
   const manifestSha = manifestSha256(bytes);
   const dialect = await ensureMigrated(deps.db);
 
+  // A failed run is retried; a rolled-back one is re-applied when its manifest is loaded again.
   const existing = await findRunByManifestSha(deps.db, manifestSha);
-  if (existing && existing.status !== 'failed') {
+  if (existing && existing.status !== 'failed' && existing.status !== 'rolled_back') {
     return { status: 'duplicate', manifestKey, manifestSha, runId: existing.id, previousStatus: existing.status };
   }
 
@@ -171,30 +172,31 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
         await lockEnvironment(tx, env);
         // a concurrent loader may have finished the same manifest while we waited for the lock
         const again = await findRunByManifestSha(tx, manifestSha);
-        if (again && again.status !== 'failed') return -again.id;
-        if (again) await tx.query('DELETE FROM aqe.sync_runs WHERE id = $1 AND status = $2', [String(again.id), 'failed']);
+        if (again && again.status !== 'failed' && again.status !== 'rolled_back') return -again.id;
+        if (again?.status === 'failed') await tx.query('DELETE FROM aqe.sync_runs WHERE id = $1 AND status = $2', [String(again.id), 'failed']);
+        // the rolled-back run stays as history (its undo log refers to it); its sha steps aside for the new run
+        if (again?.status === 'rolled_back') {
+          await tx.query(`UPDATE aqe.sync_runs SET manifest_sha = manifest_sha || '#rolled-back-' || id WHERE id = $1 AND status = 'rolled_back'`, [String(again.id)]);
+        }
         const id = await beginRun(tx, { manifestSha, env, snapshotId, manifestKey, snapshotCreatedAt: snapshotAt });
+        // per source file: the newest snapshot loaded so far (a late, older one never decides presence)
+        const seen = await sourcesSeen(tx, env);
         for (const reader of readers) {
+          const newest = seen[reader.path]?.snapshotAt;
+          const late = newest !== undefined && Date.parse(newest) > snapshotAt.getTime();
+          if (!late) seen[reader.path] = { ...sourceEntry(captured, reader.path), runId: id, snapshotAt: manifest.createdAt };
           for (const target of reader.targetTables()) {
             const table = targetTable(target);
             const full = reader.parts.filter((p) => p.targetTable === target).map((p) => p.sourceTable);
             const rows = table.embedded ? withSearchText(reader.rows(target), target) : reader.rows(target);
-            const counts = await mergeTableRows(tx, { runId: id, env, sourceId: reader.sourceId, snapshotAt, table, rows, fullSourceTables: full, dialect });
+            const counts = await mergeTableRows(tx, { runId: id, env, sourceId: reader.sourceId, snapshotAt, table, rows, fullSourceTables: full, dialect, late });
             const key = `${reader.sourceId}/${target}`;
             tables[key] = addCounts(tables[key] ?? emptyCounts(), counts);
           }
           for (const w of reader.warnings) warnings.push(formatWarning(reader.path, w));
         }
         await finishRun(tx, id, { status: 'succeeded', tables, warnings });
-        await updateSyncState(tx, env, {
-          snapshotId,
-          snapshotAt,
-          runId: id,
-          success: true,
-          sources: Object.fromEntries(
-            captured.map((s) => [s.path, { sourceId: s.sourceId, sha256: s.sha256, capturedAt: s.capturedAt, tables: s.tables, runId: id }]),
-          ),
-        });
+        await updateSyncState(tx, env, { snapshotId, snapshotAt, runId: id, success: true, sources: seen });
         return id;
       });
     } catch (err) {
@@ -243,6 +245,26 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
     for (const r of readers) r.close();
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+interface SourceSeen {
+  sourceId?: string;
+  sha256?: string;
+  capturedAt?: string;
+  runId?: number;
+  /** createdAt of the newest snapshot that captured this file. */
+  snapshotAt?: string;
+}
+
+/** sync_state.sources of `env`: per source path, the newest snapshot loaded so far. */
+async function sourcesSeen(tx: Queryable, env: string): Promise<Record<string, SourceSeen>> {
+  const res = await tx.query<{ sources: Record<string, SourceSeen> | null }>('SELECT sources FROM aqe.sync_state WHERE env = $1', [env]);
+  return { ...(res.rows[0]?.sources ?? {}) };
+}
+
+function sourceEntry(captured: readonly CapturedSource[], path: string): SourceSeen {
+  const s = captured.find((c) => c.path === path);
+  return s ? { sourceId: s.sourceId, sha256: s.sha256, capturedAt: s.capturedAt } : {};
 }
 
 /** Parses and checks a manifest against the key it arrived under. Throws MANIFEST_* AppErrors. */

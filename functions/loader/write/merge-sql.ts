@@ -68,7 +68,7 @@ export interface MergeCountsRow {
 }
 
 /** Values a merge statement can bind, by name. */
-export type ParamName = 'env' | 'source_id' | 'run_id' | 'snapshot_at' | 'table_name' | 'source_tables';
+export type ParamName = 'env' | 'source_id' | 'run_id' | 'snapshot_at' | 'table_name' | 'source_tables' | 'late';
 
 /** SQL with positional placeholders and the name bound to each ($1 = params[0], …). */
 export interface Statement {
@@ -76,7 +76,7 @@ export interface Statement {
   params: ParamName[];
 }
 
-const PARAM = /(?<!:):(env|source_id|run_id|snapshot_at|table_name|source_tables)\b/g;
+const PARAM = /(?<!:):(env|source_id|run_id|snapshot_at|table_name|source_tables|late)\b/g;
 
 /** Turns `:name` placeholders into $1…$n, numbering each distinct name once. */
 export function named(sql: string): Statement {
@@ -174,27 +174,32 @@ export function buildMergeSql(table: TargetTable, dialect: VectorDialect): Merge
     FROM ${dec} d LEFT JOIN ${target} t ON d.merge_action <> 'insert' AND ${KEY_MATCH('t', 'd')}
     WHERE d.merge_action IN ('insert', 'update', 'touch')`;
 
+  // A changed row whose search text did not change keeps its embedding (never re-embedded).
+  const keep = (src: string) => `(${src}.embedding IS NULL AND t.embedding IS NOT NULL AND t.embedding_text_hash IS NOT DISTINCT FROM ${src}.embedding_text_hash)`;
   const embeddingSet = (src: string) => [
     `search_text = ${src}.search_text`,
-    `embedding = ${castEmbedding(`${src}.embedding`)}`,
-    `embedding_model = ${src}.embedding_model`,
+    `embedding = CASE WHEN ${keep(src)} THEN t.embedding ELSE ${castEmbedding(`${src}.embedding`)} END`,
+    `embedding_model = CASE WHEN ${keep(src)} THEN t.embedding_model ELSE ${src}.embedding_model END`,
     `embedding_text_hash = ${src}.embedding_text_hash`,
-    `embedding_status = ${src}.embedding_status`,
+    `embedding_status = CASE WHEN ${keep(src)} THEN t.embedding_status ELSE ${src}.embedding_status END`,
   ];
+  // A late snapshot (older than the newest one loaded for this source) never decides presence:
+  // the newer snapshot already did (rows it lacked stay missing, rows it had are not marked).
+  const presence = 'missing_since = CASE WHEN :late::boolean THEN t.missing_since ELSE NULL END';
   const updateSets = [
     ...common.filter((c) => !['source_table', 'source_key'].includes(c.name)).map((c) => `${q(c.name)} = d.${q(c.name)}`),
     ...modelled.map((c) => (counters.has(c.name) ? `${q(c.name)} = GREATEST(t.${q(c.name)}, d.${q(c.name)})` : `${q(c.name)} = d.${q(c.name)}`)),
     ...(table.embedded ? embeddingSet('d') : []),
     'last_run_id = :run_id::bigint',
     'snapshot_at = :snapshot_at::timestamptz',
-    'missing_since = NULL',
+    presence,
   ];
   const update = `UPDATE ${target} t SET
       ${updateSets.join(',\n      ')}
     FROM ${dec} d WHERE d.merge_action = 'update' AND ${KEY_MATCH('t', 'd')}`;
 
   const touchSets = [
-    'missing_since = NULL',
+    presence,
     ...(table.embedded
       ? [
           `search_text = CASE WHEN d.merge_fill THEN d.search_text ELSE t.search_text END`,
@@ -218,6 +223,7 @@ export function buildMergeSql(table: TargetTable, dialect: VectorDialect): Merge
     'first_run_id',
     'last_run_id',
     'snapshot_at',
+    'missing_since',
   ];
   const insertVals = [
     ':env::text',
@@ -228,6 +234,7 @@ export function buildMergeSql(table: TargetTable, dialect: VectorDialect): Merge
     ':run_id::bigint',
     ':run_id::bigint',
     ':snapshot_at::timestamptz',
+    'CASE WHEN :late::boolean THEN now() END',
   ];
   const insert = `INSERT INTO ${target} (${insertCols.map(q).join(', ')})
     SELECT ${insertVals.join(', ')}

@@ -56,6 +56,11 @@ export interface MergeTableRowsInput {
   /** source_table values this snapshot captured completely: their stored rows not given are marked missing. */
   fullSourceTables?: readonly string[];
   dialect: VectorDialect;
+  /**
+   * A newer snapshot of this source was already loaded: rows this one lacks are not marked
+   * missing, rows it inserts are born missing (the newer snapshot did not have them).
+   */
+  late?: boolean;
 }
 
 /** sha256 hex of a row's search text (embedding_text_hash). */
@@ -98,6 +103,7 @@ export async function mergeTableRows(tx: Queryable, input: MergeTableRowsInput):
     snapshot_at: input.snapshotAt,
     table_name: table.name,
     source_tables: [...(input.fullSourceTables ?? [])],
+    late: input.late === true,
   };
   const run = (stmt: Statement) => tx.query(stmt.text, bindStatement(stmt, values) as SqlParam[]);
 
@@ -121,7 +127,7 @@ export async function mergeTableRows(tx: Queryable, input: MergeTableRowsInput):
     throw new AppError('DB_CONFLICT', `merge into aqe.${table.name}: rows changed concurrently (planned ${r.to_insert} inserts / ${r.to_update} updates, did ${counts.inserted} / ${counts.updated}); take lockEnvironment first`, { transient: true });
   }
 
-  if (values.source_tables && (values.source_tables as string[]).length > 0) {
+  if (!input.late && (values.source_tables as string[]).length > 0) {
     const m = await run(sql.markMissing);
     counts.missing = toNumber((m.rows[0] as { missing?: number | string } | undefined)?.missing);
   }
