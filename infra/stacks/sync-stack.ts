@@ -249,9 +249,15 @@ export class SyncStack extends TerraformStack {
       dependsOn,
     });
     this.bucket.grant('reconcile-read', reconcile.serviceAccount.member, 'roles/storage.objectViewer');
+    // retention: old manifests, unreferenced blobs (after the safety window) and expired quarantine copies
     this.bucket.grant('reconcile-delete-blobs', reconcile.serviceAccount.member, deleter.id, {
-      title: 'reconcile-delete-blobs',
-      prefixes: [BUCKET_PREFIXES.blobs],
+      title: 'reconcile-retention-delete',
+      prefixes: [BUCKET_PREFIXES.blobs, BUCKET_PREFIXES.snapshots, BUCKET_PREFIXES.quarantine],
+    });
+    // reconcile loads missed snapshots with the normal loader, which may quarantine them
+    this.bucket.grant('reconcile-quarantine', reconcile.serviceAccount.member, 'roles/storage.objectCreator', {
+      title: 'reconcile-quarantine-create',
+      prefixes: [BUCKET_PREFIXES.quarantine],
     });
     this.secret.grant('reconcile', reconcile.serviceAccount.member, 'read');
 

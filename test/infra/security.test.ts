@@ -202,13 +202,16 @@ describe('infra security policy', () => {
     expect(b.force_destroy).toBe(false);
   });
 
-  it('reconcile may delete under blobs/ only, with a delete-only custom role; nobody else deletes', () => {
+  it('reconcile may delete under blobs/, snapshots/ and quarantine/ only (retention), with a delete-only custom role; nobody else deletes', () => {
     const [roleId, role] = only(s.tf, 'google_project_iam_custom_role');
     expect(role.permissions).toEqual(['storage.objects.delete']);
     const deleters = resourcesOf(s.tf, 'google_storage_bucket_iam_member').filter(([, g]) => g.role === `\${google_project_iam_custom_role.${roleId}.id}`);
     expect(deleters).toHaveLength(1);
     expect(deleters[0]?.[1].member).toMatch(/^\$\{google_service_account\.reconcile_sa_\w+\.member\}$/);
-    expect(deleters[0]?.[1].condition.expression).toMatch(/^resource\.name\.startsWith\("projects\/_\/buckets\/\$\{google_storage_bucket\.snapshots_bucket_\w+\.name\}\/objects\/blobs\/"\)$/);
+    const expr = String(deleters[0]?.[1].condition.expression);
+    const prefixes = [...expr.matchAll(/resource\.name\.startsWith\("projects\/_\/buckets\/\$\{google_storage_bucket\.snapshots_bucket_\w+\.name\}\/objects\/([a-z]+\/)"\)/g)].map((m) => m[1]);
+    expect(prefixes).toEqual(['blobs/', 'snapshots/', 'quarantine/']);
+    expect(expr.split(' || ')).toHaveLength(3);
     const broad = resourcesOf(s.tf, 'google_storage_bucket_iam_member').filter(([, g]) => /objectAdmin|objectUser|storage\.admin|legacyBucket/.test(g.role));
     expect(broad).toEqual([]);
   });
