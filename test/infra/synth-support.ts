@@ -10,9 +10,9 @@ import { SyncStack } from '../../infra/stacks/sync-stack.js';
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const EXAMPLE_CONFIG_FILE = join(REPO_ROOT, 'infra', 'deployments', 'example.json');
 
-// biome-ignore lint/suspicious/noExplicitAny: synthesized Terraform JSON is untyped by nature
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- synthesized Terraform JSON is untyped by nature
 export type Tf = Record<string, any>;
-// biome-ignore lint/suspicious/noExplicitAny: one resource body
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- one resource body
 export type Res = Record<string, any>;
 
 /** A folder shaped like the staged function package, without a real build. */
