@@ -49,7 +49,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
 
   try {
     await program.parseAsync([...args], { from: 'user' });
-    return outcome === 'partial' ? EXIT.partial : EXIT.ok;
+    return outcome === 'partial' ? EXIT.partial : outcome === 'failure' ? EXIT.failure : EXIT.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
       // commander already printed its message; help and version end here with 0.

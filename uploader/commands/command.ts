@@ -13,8 +13,11 @@ export interface CliIo {
   cwd: string;
 }
 
-/** `partial`: the command did its job but some inputs could not be used (exit code 3). */
-export type CommandOutcome = 'ok' | 'partial';
+/**
+ * `partial`: the command did its job but some inputs could not be used (exit code 3).
+ * `failure`: the command ran and its answer is negative, e.g. verify found differences (exit code 1).
+ */
+export type CommandOutcome = 'ok' | 'partial' | 'failure';
 
 export interface CliCommand {
   name: string;

@@ -7,11 +7,16 @@ import { duplicatesCommand } from './duplicates.js';
 import { embedCommand } from './embed.js';
 import { loadCommand } from './load.js';
 import { migrateCommand } from './migrate.js';
+import { patternsCommand } from './patterns.js';
+import { pullCommand } from './pull.js';
 import { pushCommand } from './push.js';
 import { reconcileCommand } from './reconcile.js';
+import { rollbackCommand } from './rollback.js';
 import { searchCommand } from './search.js';
 import { similarCommand } from './similar.js';
 import { sourcesCommand } from './sources.js';
+import { statusCommand } from './status.js';
+import { verifyCommand } from './verify.js';
 
 export const COMMANDS: readonly CliCommand[] = [
   pushCommand,
@@ -24,4 +29,9 @@ export const COMMANDS: readonly CliCommand[] = [
   embedCommand,
   migrateCommand,
   reconcileCommand,
+  statusCommand,
+  verifyCommand,
+  rollbackCommand,
+  patternsCommand,
+  pullCommand,
 ];

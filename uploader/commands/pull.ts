@@ -1,0 +1,53 @@
+// `aqe-upload pull [--from-env X|all] [--tables …] [--dry-run]`: write patterns learned in other
+// environments into the local agentic-qe v3 runtime database (backup first, one transaction,
+// the tool's own rows never overwritten, nothing added twice).
+
+import type { Command } from 'commander';
+import { AppError } from '../../schema/errors.js';
+import { withOpsDatabase, withOpsDatabaseOptions } from '../ops/ops-database.js';
+import { PULLABLE_TABLES, pullPatterns } from '../ops/pull-patterns.js';
+import { renderPull } from '../ops/render-ops.js';
+import type { CliCommand } from './command.js';
+import { stringOpt } from './command.js';
+import { commandConfig } from './shared.js';
+
+const TRY = 'Try: aqe-upload pull --from-env devpod --dry-run';
+
+export const pullCommand: CliCommand = {
+  name: 'pull',
+  define: (cmd: Command) =>
+    withOpsDatabaseOptions(
+      cmd
+        .description('write patterns learned in other environments (their consensus) into the local v3 runtime database, with provenance')
+        .option('--env <name>', 'this workspace\'s environment, never pulled from (default: $AQE_ENV, the config file, else "local")')
+        .option('--from-env <name>', 'environment to pull from, repeatable or comma-separated, or "all" (default: all)', (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)])
+        .option('--tables <names>', `tables to pull (default and only: ${PULLABLE_TABLES.join(', ')})`)
+        .option('--domain <d>', 'only patterns of this domain')
+        .option('--lock-timeout <seconds>', 'how long to wait for the tool\'s write lock (default 5)')
+        .option('--dry-run', 'show what would be added; write nothing'),
+    ),
+  async run(opts, io) {
+    const config = await commandConfig(opts, io);
+    const tables = (stringOpt(opts, 'tables') ?? PULLABLE_TABLES.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+    const unknown = tables.filter((t) => !(PULLABLE_TABLES as readonly string[]).includes(t));
+    if (unknown.length > 0 || tables.length === 0) throw new AppError('USAGE', `--tables ${stringOpt(opts, 'tables') ?? ''}: pull can write ${PULLABLE_TABLES.join(', ')} only (not ${unknown.join(', ') || 'nothing'})\n${TRY}`);
+    const from = (opts['fromEnv'] as string[] | undefined) ?? ['all'];
+    const fromEnvs = from.includes('all') ? null : from;
+    if (fromEnvs?.includes(config.env)) throw new AppError('USAGE', `--from-env ${config.env}: that is this workspace's own environment\n${TRY}`);
+    const timeout = stringOpt(opts, 'lockTimeout');
+    if (timeout !== undefined && !(Number(timeout) >= 0)) throw new AppError('USAGE', `--lock-timeout ${timeout}: expected a number of seconds >= 0\n${TRY}`);
+    const result = await withOpsDatabase(opts, io, (db) =>
+      pullPatterns({
+        db,
+        workspace: config.workspace,
+        localEnv: config.env,
+        fromEnvs,
+        dryRun: opts['dryRun'] === true,
+        ...(stringOpt(opts, 'domain') ? { domain: stringOpt(opts, 'domain')! } : {}),
+        ...(timeout !== undefined ? { lockTimeoutMs: Number(timeout) * 1000 } : {}),
+      }),
+    );
+    io.stdout.write(opts['json'] === true ? `${JSON.stringify(result, null, 2)}\n` : renderPull(result));
+    return 'ok';
+  },
+};

@@ -1,0 +1,42 @@
+// `aqe-upload rollback --env E (--run ID | --last N) [--dry-run]`: restore the pre-images the loader
+// recorded, in one transaction, mark the runs rolled back, and report what changed.
+
+import type { Command } from 'commander';
+import { rollbackRuns } from '../../functions/ops/rollback.js';
+import { AppError } from '../../schema/errors.js';
+import { withOpsDatabase, withOpsDatabaseOptions } from '../ops/ops-database.js';
+import { renderRollback } from '../ops/render-ops.js';
+import type { CliCommand } from './command.js';
+import { stringOpt } from './command.js';
+
+const TRY = 'Try: aqe-upload rollback --env laptop --last 1 --dry-run';
+
+export const rollbackCommand: CliCommand = {
+  name: 'rollback',
+  define: (cmd: Command) =>
+    withOpsDatabaseOptions(
+      cmd
+        .description('undo loads of one environment: restore the rows they changed, delete the rows they inserted, in one transaction')
+        .option('--env <name>', 'the environment whose runs are rolled back (required)')
+        .option('--run <id>', 'a run id (repeatable; see aqe-upload status)', (v: string, prev: string[] = []) => [...prev, v])
+        .option('--last <n>', 'the last N succeeded runs of the environment')
+        .option('--dry-run', 'report what would change; change nothing'),
+    ),
+  async run(opts, io) {
+    const env = stringOpt(opts, 'env');
+    if (!env) throw new AppError('USAGE', `rollback needs --env\n${TRY}`);
+    const runs = (opts['run'] as string[] | undefined) ?? [];
+    const last = stringOpt(opts, 'last');
+    if ((runs.length > 0) === (last !== undefined)) throw new AppError('USAGE', `rollback needs either --run <id> or --last <n> (not both)\n${TRY}`);
+    const runIds = runs.map((r) => {
+      if (!/^\d+$/.test(r)) throw new AppError('USAGE', `--run ${r}: expected a run id (a whole number)\n${TRY}`);
+      return Number(r);
+    });
+    if (last !== undefined && !/^\d+$/.test(last)) throw new AppError('USAGE', `--last ${last}: expected a whole number >= 1\n${TRY}`);
+    const report = await withOpsDatabase(opts, io, (db) =>
+      rollbackRuns(db, { env, ...(runIds.length > 0 ? { runIds } : { last: Number(last) }), dryRun: opts['dryRun'] === true }),
+    );
+    io.stdout.write(opts['json'] === true ? `${JSON.stringify(report, null, 2)}\n` : renderRollback(report));
+    return 'ok';
+  },
+};

@@ -1,0 +1,43 @@
+// `aqe-upload status`: per environment, the last snapshot and success (with age), the runs of the
+// last day, open quarantine, rows per table and pending embeddings; and for the local workspace,
+// which sources changed since its last push.
+
+import type { Command } from 'commander';
+import { readDatabaseStatus } from '../../functions/ops/status.js';
+import { openBlobStore } from '../../functions/storage/open-blob-store.js';
+import { errorMessage } from '../../schema/errors.js';
+import { type LocalChanges, readLocalChanges } from '../ops/local-changes.js';
+import { withOpsDatabase, withOpsDatabaseOptions } from '../ops/ops-database.js';
+import { renderStatus } from '../ops/render-ops.js';
+import type { CliCommand } from './command.js';
+import { stringOpt } from './command.js';
+import { commandConfig } from './shared.js';
+
+export const statusCommand: CliCommand = {
+  name: 'status',
+  define: (cmd: Command) =>
+    withOpsDatabaseOptions(
+      cmd
+        .description('per environment: last snapshot and load (age), runs of the last day, quarantine, rows per table, pending embeddings; local sources changed since the last push')
+        .option('--env <name>', 'only this environment (and the local workspace as this environment)')
+        .option('--bucket <url>', 'bucket of the local workspace\'s pushes (default: $AQE_BUCKET, the config file, else the workspace bucket)')
+        .option('--no-local', 'leave out the local workspace'),
+    ),
+  async run(opts, io) {
+    const env = stringOpt(opts, 'env');
+    const database = await withOpsDatabase(opts, io, async (db) => ({ description: db.description, ...(await readDatabaseStatus(db, env ? { env } : {})) }));
+    let local: LocalChanges | null = null;
+    let localProblem: string | null = null;
+    if (opts['local'] !== false) {
+      try {
+        const config = await commandConfig(opts, io);
+        local = await readLocalChanges(config, await openBlobStore(config.bucket));
+      } catch (err) {
+        localProblem = errorMessage(err);
+      }
+    }
+    const report = { ...database, local, localProblem };
+    io.stdout.write(opts['json'] === true ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
+    return 'ok';
+  },
+};

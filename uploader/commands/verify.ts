@@ -1,0 +1,39 @@
+// `aqe-upload verify`: compare the local workspace with the cloud per (source, table): row counts
+// and per-row content hashes. Exit 0 when equal, 1 with differences.
+
+import type { Command } from 'commander';
+import { verifyWorkspace } from '../ops/verify-workspace.js';
+import { withOpsDatabase, withOpsDatabaseOptions } from '../ops/ops-database.js';
+import { renderVerify } from '../ops/render-ops.js';
+import type { CliCommand } from './command.js';
+import { commandConfig } from './shared.js';
+
+const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+
+export const verifyCommand: CliCommand = {
+  name: 'verify',
+  define: (cmd: Command) =>
+    withOpsDatabaseOptions(
+      cmd
+        .description('compare the local workspace with the cloud per (source, table): counts and per-row content hashes; exit 0 when equal, 1 with differences')
+        .option('--env <name>', 'the environment the workspace pushes as (default: $AQE_ENV, the config file, else "local")')
+        .option('--details', 'list the keys of missing, extra and different rows')
+        .option('--source <id>', 'only this source (repeatable, or comma-separated)', list)
+        .option('--table <name>', 'only this target table (repeatable, or comma-separated)', list),
+    ),
+  async run(opts, io) {
+    const config = await commandConfig(opts, io);
+    const result = await withOpsDatabase(opts, io, (db) =>
+      verifyWorkspace({
+        config,
+        db,
+        details: opts['details'] === true,
+        ...(opts['source'] ? { sourceIds: opts['source'] as string[] } : {}),
+        ...(opts['table'] ? { tables: opts['table'] as string[] } : {}),
+      }),
+    );
+    io.stdout.write(opts['json'] === true ? `${JSON.stringify(result, null, 2)}\n` : renderVerify(result));
+    if (!result.equal) return 'failure';
+    return result.problems.length > 0 ? 'partial' : 'ok';
+  },
+};
