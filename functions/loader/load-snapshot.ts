@@ -140,7 +140,7 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
   try {
     manifest = validateManifest(bytes, env, snapshotId);
   } catch (err) {
-    return quarantineOrThrow(deps, ctx, err, log);
+    return await quarantineOrThrow(deps, ctx, err, log);
   }
 
   const scratch = await mkdtemp(join(deps.tmpDir ?? tmpdir(), 'aqe-load-'));
@@ -157,7 +157,7 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
       }
       for (const { source, file } of files) readers.push(readSnapshotSource(source, file));
     } catch (err) {
-      return quarantineOrThrow(deps, ctx, err, log);
+      return await quarantineOrThrow(deps, ctx, err, log);
     }
 
     // 2. one transaction for the whole snapshot
@@ -200,7 +200,7 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
         return id;
       });
     } catch (err) {
-      return quarantineOrThrow(deps, ctx, err, log);
+      return await quarantineOrThrow(deps, ctx, err, log);
     }
     if (runId < 0) {
       return { status: 'duplicate', manifestKey, manifestSha, runId: -runId, previousStatus: 'succeeded' };

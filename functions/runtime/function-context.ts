@@ -66,6 +66,9 @@ export async function databaseUrlFor(config: Readonly<FunctionsConfig>, secrets:
   return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(value.reveal())}@${host}:${port}/${encodeURIComponent(database)}`;
 }
 
+/** Attempts of one operation across a password rotation (the first, then after each refresh). */
+const AUTH_ATTEMPTS = 3;
+
 interface OpenedDb {
   db: Promise<Database>;
   /** Secret version the password came from (null for a URL config). */
@@ -92,7 +95,10 @@ export function createFunctionContext(overrides: ContextOverrides = {}): Functio
         ? Promise.resolve({ url: config.database.url, version: null })
         : urlWithVersion(config.database, secretSource);
     const db = url.then(({ url: u }) => openDatabase(u, { pg: { max: 3, applicationName: 'aqe-functions', ...overrides.pg } }));
-    return { db, version: url.then((u) => u.version) };
+    const version = url.then((u) => u.version);
+    // observed through `db` by every caller; never an unhandled rejection of its own
+    version.catch(() => undefined);
+    return { db, version };
   };
   const retire = (old: Database) => {
     if (retired.has(old)) return;
@@ -169,17 +175,20 @@ export function createFunctionContext(overrides: ContextOverrides = {}): Functio
       return refreshing;
     },
     async withDb<T>(fn: (db: Database) => Promise<T>, fnLog: Logger = log): Promise<T> {
-      const db = await runtime.db();
-      try {
-        return await fn(db);
-      } catch (err) {
-        // DB_AUTH: new connections refuse the old password; DB_CONNECTION on a pool a concurrent
-        // refresh replaced: both succeed on the fresh pool
-        const replaced = isAppError(err, 'DB_CONNECTION') && (retired.has(db) || (current !== undefined && (await current.db.catch(() => null)) !== db));
-        if (!isAppError(err, 'DB_AUTH') && !replaced) throw err;
-        fnLog.notice('database authentication failed: re-reading the password and retrying once', { event: 'db_auth_retry' });
-        await runtime.resetDb(db);
-        return fn(await runtime.db());
+      // A rotation can overlap one attempt (the password changed after the pool read the secret,
+      // before the new version was published): each retry first waits for a newer version.
+      for (let attempt = 1; ; attempt++) {
+        const db = await runtime.db();
+        try {
+          return await fn(db);
+        } catch (err) {
+          // DB_AUTH: new connections refuse the old password; DB_CONNECTION on a pool a concurrent
+          // refresh replaced: both succeed on the fresh pool
+          const replaced = isAppError(err, 'DB_CONNECTION') && (retired.has(db) || (current !== undefined && (await current.db.catch(() => null)) !== db));
+          if ((!isAppError(err, 'DB_AUTH') && !replaced) || attempt >= AUTH_ATTEMPTS) throw err;
+          fnLog.notice('database authentication failed: re-reading the password and retrying', { event: 'db_auth_retry', attempt });
+          await runtime.resetDb(db);
+        }
       }
     },
     async close() {
