@@ -1,6 +1,7 @@
 // The one mapping from database driver errors (SQLSTATE, node socket errors) to AppErrors that
 // say whether a retry can help. Used by both Database implementations; messages never carry
 // passwords or connection strings with passwords.
+import { redactSecrets } from '../../schema/redact.js';
 import { AppError, type ErrorCode } from '../../schema/errors.js';
 
 interface Kind {
@@ -59,11 +60,6 @@ export function classifyDbError(err: unknown): { code: ErrorCode; transient: boo
 }
 
 /** Removes passwords from anything that looks like a URL or a `password=` setting. */
-export function redactSecrets(text: string): string {
-  return text
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s]*@/gi, '$1:***@')
-    .replace(/(password\s*[=:]\s*)('[^']*'|"[^"]*"|\S+)/gi, '$1***');
-}
 
 /**
  * The AppError for a driver error, with `context` (what we were doing) in the message.
@@ -85,3 +81,6 @@ export function toDbError(err: unknown, context?: string): AppError {
   if (kind.sqlstate) details['sqlstate'] = kind.sqlstate;
   return new AppError(kind.code, redactSecrets(parts.join('; ')), { cause: err, transient: kind.transient, details });
 }
+
+/** Re-exported for callers that format database errors. */
+export { redactSecrets } from '../../schema/redact.js';

@@ -1,11 +1,12 @@
 // Structured JSON logs for Cloud Logging: one JSON object per line on stdout with `severity`,
 // `message` and fields. Keys that look like secrets are redacted, whatever the caller passes.
 
+import { redactSecrets } from '../../schema/redact.js';
+
 export type Severity = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR' | 'CRITICAL';
 
 const ORDER: Record<Severity, number> = { DEBUG: 100, INFO: 200, NOTICE: 300, WARNING: 400, ERROR: 500, CRITICAL: 600 };
 const SECRET_KEY = /pass(word)?|secret|token|credential|authorization|api[_-]?key|private[_-]?key/i;
-const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]+:)[^@\s]+@/gi;
 
 export interface Logger {
   log(severity: Severity, message: string, fields?: Record<string, unknown>): void;
@@ -27,7 +28,7 @@ export interface LoggerOptions {
 
 /** Removes passwords embedded in URLs (postgres://user:pw@host → postgres://user:[redacted]@host). */
 export function redactText(text: string): string {
-  return text.replace(URL_PASSWORD, '$1[redacted]@');
+  return redactSecrets(text);
 }
 
 /** Deep copy with secret-looking keys replaced by "[redacted]" and URL passwords removed. */

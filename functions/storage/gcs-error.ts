@@ -2,6 +2,7 @@
 // (ApiError with a numeric `code`, GaxiosError with `status`, plain `{ code, message }` objects
 // from resumable uploads, Node socket errors); this reads them all and decides transient or not.
 
+import { redactSecrets } from '../../schema/redact.js';
 import { AppError, type ErrorCode } from '../../schema/errors.js';
 
 /** Socket / transport error codes after which a retry can succeed. */
@@ -76,12 +77,6 @@ export interface GcsErrorContext {
 }
 
 /** Removes anything that looks like a credential from a message before it reaches a human. */
-export function redactSecrets(text: string): string {
-  return text
-    .replace(/(bearer\s+)[A-Za-z0-9._~+/=-]+/gi, '$1[redacted]')
-    .replace(/ya29\.[A-Za-z0-9._-]+/g, '[redacted]')
-    .replace(/([?&](?:access_token|token|key|X-Goog-Signature|X-Goog-Credential)=)[^&\s"]+/gi, '$1[redacted]');
-}
 
 function rawMessageOf(err: unknown): string {
   if (typeof err !== 'object' || err === null) return String(err);
@@ -154,3 +149,5 @@ export function toGcsAppError(err: unknown, ctx: GcsErrorContext): AppError {
   }
   return make('BUCKET_UNREACHABLE', `${ctx.op} ${target}: ${status === undefined ? raw : `HTTP ${status}: ${raw}`}`);
 }
+
+export { redactSecrets } from '../../schema/redact.js';
