@@ -119,29 +119,44 @@ export async function searchByVector(
   const vectorHits: { table: string; raw: RawHit }[] = [];
   const textHits: { table: string; raw: RawHit }[] = [];
 
+  // The k-NN part of every table in ONE statement (UNION ALL of per-table ORDER BY … LIMIT, each
+  // still an index scan): one statement per table cost ~0.8 ms each on PGlite, mostly per-statement
+  // overhead (measured: 8 tables 7.9 ms as 8 statements, 1.5 ms as one).
+  const params: SqlParam[] = [literal];
+  const dist = sql.cosineDistance('embedding', sql.castText('$1::text'));
+  const settings = new Set<string>();
+  const branches: string[] = [];
+  const searched: string[] = [];
+  for (const table of tables) {
+    if (options.domain !== undefined && !DOMAIN_EXPR[table]) continue;
+    const { where } = filters(table, options, params);
+    const filtered = where.length > 1 || threshold > 0;
+    const plan = sql.searchPlan({ k: limit, filtered, efSearch: Math.max(40, limit * 2) });
+    if (!plan.exact) exact = false;
+    for (const s of plan.settings) settings.add(s);
+    params.push(1 - threshold);
+    const thresholdParam = `$${params.length}`;
+    params.push(plan.candidateLimit);
+    branches.push(
+      `(SELECT ${searched.length} AS table_no, source_env, source_id, source_table, source_key, ${labelExpr(table)} AS label,
+              left(search_text, 200) AS excerpt, ${dist} AS distance
+         FROM aqe.${table}
+        WHERE ${where.join(' AND ')} AND ${dist} <= ${thresholdParam}
+        ORDER BY ${dist}
+        LIMIT $${params.length})`,
+    );
+    searched.push(table);
+  }
+
   await db.transaction(async (tx) => {
-    for (const table of tables) {
-      if (options.domain !== undefined && !DOMAIN_EXPR[table]) continue;
-      const { where, params } = filters(table, options, [literal]);
-      const filtered = where.length > 1 || threshold > 0;
-      const plan = sql.searchPlan({ k: limit, filtered, efSearch: Math.max(40, limit * 2) });
-      if (!plan.exact) exact = false;
-      for (const s of plan.settings) await tx.query(s);
-      const dist = sql.cosineDistance('embedding', sql.castText('$1::text'));
-      params.push(1 - threshold);
-      const thresholdParam = `$${params.length}`;
-      params.push(plan.candidateLimit);
-      const rows = await tx.query<RawHit>(
-        `SELECT source_env, source_id, source_table, source_key, ${labelExpr(table)} AS label,
-                left(search_text, 200) AS excerpt, ${dist} AS distance
-           FROM aqe.${table}
-          WHERE ${where.join(' AND ')} AND ${dist} <= ${thresholdParam}
-          ORDER BY ${dist}
-          LIMIT $${params.length}`,
-        params,
-      );
-      for (const raw of rows.rows) vectorHits.push({ table, raw });
-      if (options.hybrid && options.queryText?.trim()) {
+    // SET LOCAL lasts for the transaction, so the settings of every table apply to the statement.
+    for (const s of settings) await tx.query(s);
+    if (branches.length > 0) {
+      const rows = await tx.query<RawHit & { table_no: number | string }>(branches.join('\n  UNION ALL\n'), params);
+      for (const raw of rows.rows) vectorHits.push({ table: searched[Number(raw.table_no)] as string, raw });
+    }
+    if (options.hybrid && options.queryText?.trim()) {
+      for (const table of searched) {
         const t = filters(table, options, [options.queryText]);
         t.params.push(limit * 2);
         const ft = await tx.query<RawHit>(

@@ -1,0 +1,22 @@
+// Child: loads one snapshot from a local-dir bucket into a database with loadSnapshot (migrated
+// first, outside the timing) and prints {maxRssMb, ms, status, rows, totals}.
+// Usage: node --import tsx test/bench/child-load.ts <bucketDir> <manifestKey> <databaseUrl>
+import { openDatabase } from '../../functions/db/open-database.js';
+import { ensureMigrated, loadSnapshot } from '../../functions/loader/load-snapshot.js';
+import { LocalDirBlobStore } from '../../functions/storage/local-dir-blob-store.js';
+import { peakRssMb } from './child-run.js';
+
+const [bucketDir, manifestKey, databaseUrl] = process.argv.slice(2);
+if (!bucketDir || !manifestKey || !databaseUrl) throw new Error('usage: child-load.ts <bucketDir> <manifestKey> <databaseUrl>');
+const db = await openDatabase(databaseUrl);
+try {
+  await ensureMigrated(db);
+  const rssBefore = peakRssMb();
+  const started = performance.now();
+  const outcome = await loadSnapshot({ store: new LocalDirBlobStore(bucketDir), db }, manifestKey);
+  const ms = performance.now() - started;
+  if (outcome.status !== 'loaded') throw new Error(`load outcome ${outcome.status}: ${JSON.stringify(outcome)}`);
+  process.stdout.write(`${JSON.stringify({ maxRssMb: peakRssMb(), rssBeforeLoadMb: rssBefore, ms, status: outcome.status, rows: outcome.totals.read, totals: outcome.totals, warnings: outcome.warnings.slice(0, 5) })}\n`);
+} finally {
+  await db.close();
+}
