@@ -134,21 +134,25 @@ export async function searchByVector(
     const plan = sql.searchPlan({ k: limit, filtered, efSearch: Math.max(40, limit * 2) });
     if (!plan.exact) exact = false;
     for (const s of plan.settings) settings.add(s);
-    params.push(1 - threshold);
-    const thresholdParam = `$${params.length}`;
+    // the distance bound only when asked for: an extra filter also costs planning time
+    let bound = '';
+    if (threshold > 0) {
+      params.push(1 - threshold);
+      bound = ` AND ${dist} <= $${params.length}`;
+    }
     params.push(plan.candidateLimit);
     branches.push(
       `(SELECT ${searched.length} AS table_no, source_env, source_id, source_table, source_key, ${labelExpr(table)} AS label,
               left(search_text, 200) AS excerpt, ${dist} AS distance
          FROM aqe.${table}
-        WHERE ${where.join(' AND ')} AND ${dist} <= ${thresholdParam}
+        WHERE ${where.join(' AND ')}${bound}
         ORDER BY ${dist}
         LIMIT $${params.length})`,
     );
     searched.push(table);
   }
 
-  await db.transaction(async (tx) => {
+  const run = async (tx: Queryable) => {
     // SET LOCAL lasts for the transaction, so the settings of every table apply to the statement.
     for (const s of settings) await tx.query(s);
     if (branches.length > 0) {
@@ -171,7 +175,10 @@ export async function searchByVector(
         for (const raw of ft.rows) textHits.push({ table, raw });
       }
     }
-  });
+  };
+  // settings need a transaction (SET LOCAL); without any, one statement is the whole search
+  if (settings.size > 0) await db.transaction(run);
+  else await run(db);
   if (dialect === 'none') notes.push('exact search: this database has no vector extension (dialect "none"), so every row is compared');
 
   const keyOf = (table: string, r: RawHit) => `${table}\u0000${r.source_env}\u0000${r.source_id}\u0000${r.source_table}\u0000${r.source_key}`;
