@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppError, type ErrorCode, errorMessage, isAppError } from '../../schema/errors.js';
+import { MAPPING_VERSION } from '../../schema/sources/mappings/row-identity.js';
 import { searchTextFor } from '../../schema/sources/recipes.js';
 import { type CapturedSource, type Manifest, manifestSha256, parseManifest } from '../../schema/snapshot/manifest.js';
 import { parseManifestKey, quarantineManifestKey, quarantineReportKey } from '../../schema/snapshot/object-keys.js';
@@ -182,9 +183,21 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
         // per source file: the newest snapshot loaded so far (a late, older one never decides presence)
         const seen = await sourcesSeen(tx, env);
         for (const reader of readers) {
-          const newest = seen[reader.path]?.snapshotAt;
+          const prev = seen[reader.path];
+          const newest = prev?.snapshotAt;
           const late = newest !== undefined && Date.parse(newest) > snapshotAt.getTime();
-          if (!late) seen[reader.path] = { ...sourceEntry(captured, reader.path), runId: id, snapshotAt: manifest.createdAt };
+          const entry = sourceEntry(captured, reader.path);
+          // The same file content was merged by a run that still stands, with the same mappings:
+          // nothing can differ, so the rows are not read again (they all count as unchanged).
+          if (!late && prev && (await unchangedSince(tx, prev, entry))) {
+            seen[reader.path] = { ...prev, snapshotAt: manifest.createdAt };
+            for (const [target, n] of Object.entries(prev.tables ?? {})) {
+              const key = `${reader.sourceId}/${target}`;
+              tables[key] = addCounts(tables[key] ?? emptyCounts(), { ...emptyCounts(), read: n, unchanged: n });
+            }
+            continue;
+          }
+          const read: Record<string, number> = {};
           for (const target of reader.targetTables()) {
             const table = targetTable(target);
             const full = reader.parts.filter((p) => p.targetTable === target).map((p) => p.sourceTable);
@@ -192,7 +205,9 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
             const counts = await mergeTableRows(tx, { runId: id, env, sourceId: reader.sourceId, snapshotAt, table, rows, fullSourceTables: full, dialect, late });
             const key = `${reader.sourceId}/${target}`;
             tables[key] = addCounts(tables[key] ?? emptyCounts(), counts);
+            read[target] = (read[target] ?? 0) + counts.read;
           }
+          if (!late) seen[reader.path] = { ...entry, runId: id, snapshotAt: manifest.createdAt, mappingVersion: MAPPING_VERSION, tables: read };
           for (const w of reader.warnings) warnings.push(formatWarning(reader.path, w));
         }
         await finishRun(tx, id, { status: 'succeeded', tables, warnings });
@@ -251,9 +266,21 @@ interface SourceSeen {
   sourceId?: string;
   sha256?: string;
   capturedAt?: string;
+  /** The run that last read and merged this file's content. */
   runId?: number;
   /** createdAt of the newest snapshot that captured this file. */
   snapshotAt?: string;
+  /** MAPPING_VERSION the rows were mapped with. */
+  mappingVersion?: number;
+  /** Rows read per target table by `runId`. */
+  tables?: Record<string, number>;
+}
+
+/** true when `prev` (same sha256, same mappings) was merged by a run that still stands. */
+async function unchangedSince(tx: Queryable, prev: SourceSeen, now: SourceSeen): Promise<boolean> {
+  if (!prev.sha256 || prev.sha256 !== now.sha256 || prev.mappingVersion !== MAPPING_VERSION || !prev.tables || prev.runId === undefined) return false;
+  const run = await tx.query<{ status: string }>('SELECT status FROM aqe.sync_runs WHERE id = $1', [String(prev.runId)]);
+  return run.rows[0]?.status === 'succeeded';
 }
 
 /** sync_state.sources of `env`: per source path, the newest snapshot loaded so far. */
