@@ -1,6 +1,8 @@
 // Every command of aqe-upload, in help order. To add one: write uploader/commands/<name>.ts
-// exporting a CliCommand, and list it here.
+// exporting a CliCommand, and list it here. Every command that defines --database also gets
+// --iap <instance> (a tunnel opened for the command; uploader/iap/), here, in one place.
 
+import { withIapTunnelOption } from '../iap/with-iap-tunnel.js';
 import type { CliCommand } from './command.js';
 import { demoCommand } from './demo.js';
 import { duplicatesCommand } from './duplicates.js';
@@ -17,9 +19,11 @@ import { similarCommand } from './similar.js';
 import { sourcesCommand } from './sources.js';
 import { statusCommand } from './status.js';
 import { verifyCommand } from './verify.js';
+import { watchCommand } from './watch.js';
 
 export const COMMANDS: readonly CliCommand[] = [
   pushCommand,
+  watchCommand,
   sourcesCommand,
   demoCommand,
   loadCommand,
@@ -34,4 +38,4 @@ export const COMMANDS: readonly CliCommand[] = [
   rollbackCommand,
   patternsCommand,
   pullCommand,
-];
+].map((command) => withIapTunnelOption(command));

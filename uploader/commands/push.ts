@@ -2,9 +2,7 @@
 
 import type { Command } from 'commander';
 import { AppError } from '../../schema/errors.js';
-import type { LoadOutcome } from '../../functions/loader/load-snapshot.js';
-import { chooseEmbedder, defaultDatabaseUrl, parseSeconds, runLocalLoad } from '../local/local-sync.js';
-import { runPush } from '../push/run-push.js';
+import { pushAndLoad } from '../local/push-and-load.js';
 import { loadOutcomeJson, renderLoadOutcome } from '../ui/load-report.js';
 import { describeProgress, pushResultJson, renderPushResult } from '../ui/push-report.js';
 import { createProgress } from '../ui/progress.js';
@@ -27,27 +25,17 @@ export const pushCommand: CliCommand = {
   async run(opts, io) {
     const config = await commandConfig(opts, io);
     const progress = createProgress(io.stderr, io.stderr.isTTY === true && opts['json'] !== true);
-    const result = await runPush({
+    // Local bucket (the embedded default): the snapshot just committed is loaded, in this process,
+    // into --database or the workspace's embedded PGlite database (--no-load keeps it a pure push).
+    const { push: result, load } = await pushAndLoad({
       config,
       dryRun: opts['dryRun'] === true,
       skipUnchanged: opts['skipUnchanged'] === true,
       onProgress: (e) => progress.update(describeProgress(e)),
+      load: opts['load'] !== false,
+      env: io.env,
+      onLoading: () => progress.update('loading into the local database…'),
     }).finally(() => progress.done());
-
-    // Local bucket (the embedded default): load the snapshot just committed, in this process,
-    // into --database or the workspace's embedded PGlite database (--no-load keeps it a pure push).
-    let load: LoadOutcome | null = null;
-    if (config.localBucket && opts['load'] !== false && result.manifestKey !== null && result.manifestWritten) {
-      const budget = parseSeconds(io.env['AQE_EMBED_BUDGET_SECONDS'], 60, 'AQE_EMBED_BUDGET_SECONDS');
-      progress.update('loading into the local database…');
-      load = await runLocalLoad({
-        bucket: config.bucket,
-        manifestKey: result.manifestKey,
-        databaseUrl: config.databaseUrl ?? defaultDatabaseUrl(config.workspace),
-        embedder: budget > 0 ? await chooseEmbedder(io.env) : null,
-        embedBudgetMs: budget * 1000,
-      }).finally(() => progress.done());
-    }
     if (opts['json'] === true) io.stdout.write(`${JSON.stringify({ ...pushResultJson(result), load: load ? loadOutcomeJson(load) : null }, null, 2)}\n`);
     else io.stdout.write(renderPushResult(result) + (load ? renderLoadOutcome(load) : ''));
     if (load?.status === 'quarantined') throw new AppError('SNAPSHOT_FAILED', `the snapshot was pushed but quarantined by the loader: ${load.reason}`);

@@ -1,6 +1,7 @@
 // How the operator commands reach their database: --database / AQE_DATABASE_URL / the workspace's
-// embedded PGlite (database-option.ts). One hook for every operator command, so reaching a server
-// another way (an IAP tunnel opened for the duration of the command) is added here once.
+// embedded PGlite (database-option.ts). --iap <instance> needs nothing here: it is added to every
+// command that takes --database (commands/index.ts), and sets --database to a URL through a tunnel
+// opened for the duration of the command.
 
 import type { Command } from 'commander';
 import type { Database } from '../../functions/db/database.js';
@@ -9,7 +10,7 @@ import type { CliIo } from '../commands/command.js';
 import { resolveDatabaseUrl, withDatabaseOptions } from '../commands/database-option.js';
 import { withDatabase } from '../local/local-sync.js';
 
-/** --database and --workspace. */
+/** --database and --workspace (and, through commands/index.ts, the --iap options). */
 export function withOpsDatabaseOptions(cmd: Command): Command {
   return withDatabaseOptions(cmd);
 }
