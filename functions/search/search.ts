@@ -161,18 +161,7 @@ export async function searchByVector(
     }
     if (options.hybrid && options.queryText?.trim()) {
       for (const table of searched) {
-        const t = filters(table, options, [options.queryText]);
-        t.params.push(limit * 2);
-        const ft = await tx.query<RawHit>(
-          `SELECT source_env, source_id, source_table, source_key, ${labelExpr(table)} AS label,
-                  left(search_text, 200) AS excerpt, ts_rank(search_tsv, q) AS rank
-             FROM aqe.${table}, websearch_to_tsquery('simple', $1) AS q
-            WHERE ${t.where.slice(1).concat(['search_tsv @@ q']).join(' AND ')}
-            ORDER BY rank DESC
-            LIMIT $${t.params.length}`,
-          t.params,
-        );
-        for (const raw of ft.rows) textHits.push({ table, raw });
+        for (const raw of await fullTextHits(tx, table, options.queryText, options, limit * 2)) textHits.push({ table, raw });
       }
     }
   };
@@ -212,6 +201,22 @@ export async function searchByVector(
   }
   const sorted = [...hits.values()].sort((a, b) => b.score - a.score || a.key.localeCompare(b.key)).slice(0, limit);
   return { hits: sorted, exact, dialect, notes };
+}
+
+/** Rows of `table` matching `queryText` in full text (rows with or without an embedding), best rank first. */
+async function fullTextHits(db: Queryable, table: string, queryText: string, options: SearchOptions, limit: number): Promise<RawHit[]> {
+  const t = filters(table, options, [queryText]);
+  t.params.push(limit);
+  const res = await db.query<RawHit>(
+    `SELECT source_env, source_id, source_table, source_key, ${labelExpr(table)} AS label,
+            left(search_text, 200) AS excerpt, ts_rank(search_tsv, q) AS rank
+       FROM aqe.${table}, websearch_to_tsquery('simple', $1) AS q
+      WHERE ${t.where.slice(1).concat(['search_tsv @@ q']).join(' AND ')}
+      ORDER BY rank DESC
+      LIMIT $${t.params.length}`,
+    t.params,
+  );
+  return res.rows;
 }
 
 function filters(table: string, options: SearchOptions, params: SqlParam[]): { where: string[]; params: SqlParam[] } {
@@ -320,18 +325,7 @@ export async function searchByText(db: Database, dialect: VectorDialect, queryTe
   const found: { table: string; raw: RawHit }[] = [];
   for (const table of tables) {
     if (options.domain !== undefined && !DOMAIN_EXPR[table]) continue;
-    const t = filters(table, options, [queryText]);
-    t.params.push(limit);
-    const res = await db.query<RawHit>(
-      `SELECT source_env, source_id, source_table, source_key, ${labelExpr(table)} AS label,
-              left(search_text, 200) AS excerpt, ts_rank(search_tsv, q) AS rank
-         FROM aqe.${table}, websearch_to_tsquery('simple', $1) AS q
-        WHERE ${t.where.slice(1).concat(['search_tsv @@ q']).join(' AND ')}
-        ORDER BY rank DESC
-        LIMIT $${t.params.length}`,
-      t.params,
-    );
-    for (const raw of res.rows) found.push({ table, raw });
+    for (const raw of await fullTextHits(db, table, queryText, options, limit)) found.push({ table, raw });
   }
   found.sort((a, b) => Number(b.raw.rank) - Number(a.raw.rank));
   const hits = found.slice(0, limit).map(({ table, raw }) => ({
