@@ -57,17 +57,9 @@ const textArray = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : 
  * The qe_patterns consensus, most widely seen first.
  * @example const top = await listConsensus(db, { domain: 'test-generation', minEnvironments: 2 });
  */
-export async function listConsensus(db: Queryable, q: PatternQuery = {}): Promise<ConsensusPattern[]> {
-  const res = await db.query<Record<string, unknown>>(
-    `SELECT * FROM aqe.qe_pattern_consensus c
-     WHERE ($1::text IS NULL OR c.qe_domain = $1 OR c.domain = $1)
-       AND c.environment_count >= $2
-       AND ($3::text[] IS NULL OR c.environments && $3::text[])
-     ORDER BY c.environment_count DESC, c.confidence DESC NULLS LAST, c.usage_count DESC, c.pattern_key
-     LIMIT $4`,
-    [q.domain ?? null, q.minEnvironments ?? 1, q.envs ? [...q.envs] : null, q.limit ?? 1000],
-  );
-  return res.rows.map((r) => ({
+/** The merged-pattern columns shared by the consensus view and the pull query. */
+function consensusColumns(r: Record<string, unknown>) {
+  return {
     patternKey: String(r['pattern_key']),
     patternType: (r['pattern_type'] as string | null) ?? null,
     qeDomain: (r['qe_domain'] as string | null) ?? null,
@@ -82,6 +74,21 @@ export async function listConsensus(db: Queryable, q: PatternQuery = {}): Promis
     tier: (r['tier'] as string | null) ?? null,
     template: r['template'] ?? null,
     context: r['context'] ?? null,
+  };
+}
+
+export async function listConsensus(db: Queryable, q: PatternQuery = {}): Promise<ConsensusPattern[]> {
+  const res = await db.query<Record<string, unknown>>(
+    `SELECT * FROM aqe.qe_pattern_consensus c
+     WHERE ($1::text IS NULL OR c.qe_domain = $1 OR c.domain = $1)
+       AND c.environment_count >= $2
+       AND ($3::text[] IS NULL OR c.environments && $3::text[])
+     ORDER BY c.environment_count DESC, c.confidence DESC NULLS LAST, c.usage_count DESC, c.pattern_key
+     LIMIT $4`,
+    [q.domain ?? null, q.minEnvironments ?? 1, q.envs ? [...q.envs] : null, q.limit ?? 1000],
+  );
+  return res.rows.map((r) => ({
+    ...consensusColumns(r),
     environments: textArray(r['environments']),
     environmentCount: Number(r['environment_count']),
     rowCount: Number(r['row_count']),
@@ -156,20 +163,7 @@ export async function consensusForPull(db: Queryable, options: { envs: readonly 
     [options.excludeEnv, options.envs ? [...options.envs] : null, options.domain ?? null],
   );
   return res.rows.map((r) => ({
-    patternKey: String(r['pattern_key']),
-    patternType: (r['pattern_type'] as string | null) ?? null,
-    qeDomain: (r['qe_domain'] as string | null) ?? null,
-    domain: (r['domain'] as string | null) ?? null,
-    name: (r['name'] as string | null) ?? null,
-    description: (r['description'] as string | null) ?? null,
-    confidence: numOrNull(r['confidence']),
-    successRate: numOrNull(r['success_rate']),
-    usageCount: Number(r['usage_count'] ?? 0),
-    successfulUses: Number(r['successful_uses'] ?? 0),
-    qualityScore: numOrNull(r['quality_score']),
-    tier: (r['tier'] as string | null) ?? null,
-    template: r['template'] ?? null,
-    context: r['context'] ?? null,
+    ...consensusColumns(r),
     extra: (r['extra'] as Record<string, unknown> | null) ?? null,
     environments: textArray(r['environments']),
     environmentCount: Number(r['environment_count']),
