@@ -128,13 +128,23 @@ const out = (obj) => new Promise((resolve) => { if (process.stdout.write(JSON.st
   const seen = new Set();
   const queries = [new Float32Array(dims).fill(1), new Float32Array(dims).fill(-1)];
   for (let i = 0; i < Math.min(dims, 16); i++) { const q = new Float32Array(dims); q[i] = 1; queries.push(q); }
-  for (const q of queries) {
-    if (total === 0 || seen.size >= total) break;
+  // The HNSW graph is rebuilt at random on every open and a search returns at most ef results:
+  // keep asking from other directions (deterministic pseudo-random ones, then the opposite of
+  // vectors already found) until every id is seen or the effort is spent.
+  let seed = 0x9e3779b9;
+  const rnd = () => { seed = (seed * 1664525 + 1013904223) >>> 0; return seed / 4294967296 - 0.5; };
+  for (let i = 0; i < 256; i++) { const q = new Float32Array(dims); for (let j = 0; j < dims; j++) q[j] = rnd(); queries.push(q); }
+  const found = [];
+  for (let qi = 0; qi < queries.length + found.length; qi++) {
+    if (total === 0 || seen.size >= total || qi > 4096) break;
+    const q = qi < queries.length ? queries[qi] : Float32Array.from(found[qi - queries.length], (x) => -x);
+    if (!q) break;
     for (const h of await db.search({ vector: q, k: total })) {
       if (seen.has(h.id)) continue;
       seen.add(h.id);
       let vector = h.vector, metadata = h.metadata;
       if (vector === undefined) { const g = await db.get(h.id); vector = g && g.vector; metadata = g && g.metadata; }
+      if (vector && found.length < 1024) found.push(vector);
       await out({ id: h.id, vector: vector ? Array.from(vector) : null, metadata: metadata === undefined ? null : metadata });
     }
   }
