@@ -201,7 +201,8 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
           for (const target of reader.targetTables()) {
             const table = targetTable(target);
             const full = reader.parts.filter((p) => p.targetTable === target).map((p) => p.sourceTable);
-            const rows = table.embedded ? withSearchText(reader.rows(target), target) : reader.rows(target);
+            // a function, not a stream: the merge may read the rows again (see merge-table-rows.ts)
+            const rows = () => (table.embedded ? withSearchText(reader.rows(target), target) : reader.rows(target));
             const counts = await mergeTableRows(tx, { runId: id, env, sourceId: reader.sourceId, snapshotAt, table, rows, fullSourceTables: full, dialect, late });
             const key = `${reader.sourceId}/${target}`;
             tables[key] = addCounts(tables[key] ?? emptyCounts(), counts);

@@ -68,60 +68,80 @@ async function rollbackInTransaction(tx: Queryable, request: RollbackRequest): P
   const runs = await selectRuns(tx, request);
   const ids = runs.map((r) => r.id);
 
-  // A later run that changed the same rows would be silently overwritten by these pre-images.
+  // A later run that changed the same rows would be silently overwritten by these pre-images (or
+  // lose rows these runs inserted): rows they logged, and rows they inserted (first_run_id).
+  const blocking = new Set<number>();
   const later = await tx.query<{ run_id: string | number }>(
     `SELECT DISTINCT l.run_id FROM aqe.undo_log l
      JOIN aqe.undo_log s ON s.table_name = l.table_name AND s.source_env = l.source_env AND s.source_id = l.source_id
        AND s.source_table = l.source_table AND s.source_key = l.source_key
      JOIN aqe.sync_runs r ON r.id = l.run_id AND r.status = 'succeeded'
-     WHERE s.run_id = ANY($1::bigint[]) AND l.run_id > s.run_id AND NOT (l.run_id = ANY($1::bigint[]))
-     ORDER BY 1`,
+     WHERE s.run_id = ANY($1::bigint[]) AND l.run_id > s.run_id AND NOT (l.run_id = ANY($1::bigint[]))`,
     [ids.map(String)],
   );
-  if (later.rows.length > 0) {
-    const blocking = later.rows.map((r) => Number(r.run_id));
+  for (const r of later.rows) blocking.add(Number(r.run_id));
+  for (const table of TARGET_TABLES) {
+    const t = `aqe.${quoteIdent(table.name)}`;
+    const res = await tx.query<{ run_id: string | number }>(
+      `SELECT DISTINCT l.run_id FROM ${t} t
+       JOIN aqe.undo_log l ON l.table_name = $2 AND l.source_env = t.source_env AND l.source_id = t.source_id
+         AND l.source_table = t.source_table AND l.source_key = t.source_key
+       JOIN aqe.sync_runs r ON r.id = l.run_id AND r.status = 'succeeded'
+       WHERE t.source_env = $3 AND t.first_run_id = ANY($1::bigint[]) AND l.run_id > t.first_run_id AND NOT (l.run_id = ANY($1::bigint[]))`,
+      [ids.map(String), table.name, env],
+    );
+    for (const r of res.rows) blocking.add(Number(r.run_id));
+  }
+  if (blocking.size > 0) {
+    const blockers = [...blocking].sort((a, b) => a - b);
     throw new AppError(
       'DB_CONFLICT',
-      `cannot roll back run ${ids.join(', ')} of ${env} alone: later run ${blocking.join(', ')} changed some of the same rows, and restoring the older pre-images would silently undo them.\n` +
-        `Roll them back together, newest first:\nTry: aqe-upload rollback --env ${env} ${[...blocking, ...ids].sort((a, b) => b - a).map((id) => `--run ${id}`).join(' ')}`,
-      { details: { runs: ids, blocking } },
+      `cannot roll back run ${ids.join(', ')} of ${env} alone: later run ${blockers.join(', ')} changed some of the same rows, and restoring the older pre-images would silently undo them.\n` +
+        `Roll them back together, newest first:\nTry: aqe-upload rollback --env ${env} ${[...blockers, ...ids].sort((a, b) => b - a).map((id) => `--run ${id}`).join(' ')}`,
+      { details: { runs: ids, blocking: blockers } },
     );
   }
 
   const tables: Record<string, RollbackTableCounts> = {};
   const columnsCache = new Map<string, string[]>();
   for (const run of [...runs].sort((a, b) => b.id - a.id)) {
-    const names = (await tx.query<{ table_name: string }>('SELECT DISTINCT table_name FROM aqe.undo_log WHERE run_id = $1 ORDER BY 1', [String(run.id)])).rows.map((r) => r.table_name);
-    for (const name of names) {
+    const logged = new Set(
+      (await tx.query<{ table_name: string }>('SELECT DISTINCT table_name FROM aqe.undo_log WHERE run_id = $1 ORDER BY 1', [String(run.id)])).rows.map((r) => r.table_name),
+    );
+    for (const name of logged) {
       if (!TARGET_TABLES.some((t) => t.name === name)) throw new AppError('DB_SCHEMA', `aqe.undo_log of run ${run.id} names table "${name}", which is not a target table`);
-      let columns = columnsCache.get(name);
-      if (!columns) {
-        columns = await restorableColumns(tx, name);
-        columnsCache.set(name, columns);
-      }
+    }
+    for (const { name } of TARGET_TABLES) {
       const counts = tables[name] ?? { restored: 0, deleted: 0, unmarkedMissing: 0 };
-      tables[name] = counts;
       const t = `aqe.${quoteIdent(name)}`;
       const key = (a: string, b: string) => `${a}.source_env = ${b}.source_env AND ${a}.source_id = ${b}.source_id AND ${a}.source_table = ${b}.source_table AND ${a}.source_key = ${b}.source_key`;
-      const restored = await tx.query(
-        `UPDATE ${t} t SET ${columns.map((c) => `${quoteIdent(c)} = p.${quoteIdent(c)}`).join(', ')}
-         FROM (SELECT p.* FROM aqe.undo_log u CROSS JOIN LATERAL jsonb_populate_record(NULL::${t}, u.pre_image) p
-               WHERE u.run_id = $1 AND u.table_name = $2 AND u.op = 'update' AND u.pre_image IS NOT NULL) p
-         WHERE ${key('t', 'p')}`,
-        [String(run.id), name],
-      );
-      const deleted = await tx.query(
-        `DELETE FROM ${t} t USING aqe.undo_log u WHERE u.run_id = $1 AND u.table_name = $2 AND u.op = 'insert' AND ${key('t', 'u')}`,
-        [String(run.id), name],
-      );
-      const unmarked = await tx.query(
-        `UPDATE ${t} t SET missing_since = NULL FROM aqe.undo_log u
-         WHERE u.run_id = $1 AND u.table_name = $2 AND u.op = 'missing' AND t.missing_since IS NOT NULL AND ${key('t', 'u')}`,
-        [String(run.id), name],
-      );
-      counts.restored += restored.rowCount;
+      if (logged.has(name)) {
+        let columns = columnsCache.get(name);
+        if (!columns) {
+          columns = await restorableColumns(tx, name);
+          columnsCache.set(name, columns);
+        }
+        const restored = await tx.query(
+          `UPDATE ${t} t SET ${columns.map((c) => `${quoteIdent(c)} = p.${quoteIdent(c)}`).join(', ')}
+           FROM (SELECT p.* FROM aqe.undo_log u CROSS JOIN LATERAL jsonb_populate_record(NULL::${t}, u.pre_image) p
+                 WHERE u.run_id = $1 AND u.table_name = $2 AND u.op = 'update' AND u.pre_image IS NOT NULL) p
+           WHERE ${key('t', 'p')}`,
+          [String(run.id), name],
+        );
+        counts.restored += restored.rowCount;
+      }
+      // rows the run inserted are the ones it wrote first (no undo entry is kept for an insert)
+      const deleted = await tx.query(`DELETE FROM ${t} WHERE source_env = $1 AND first_run_id = $2`, [env, String(run.id)]);
       counts.deleted += deleted.rowCount;
-      counts.unmarkedMissing += unmarked.rowCount;
+      if (logged.has(name)) {
+        const unmarked = await tx.query(
+          `UPDATE ${t} t SET missing_since = NULL FROM aqe.undo_log u
+           WHERE u.run_id = $1 AND u.table_name = $2 AND u.op = 'missing' AND t.missing_since IS NOT NULL AND ${key('t', 'u')}`,
+          [String(run.id), name],
+        );
+        counts.unmarkedMissing += unmarked.rowCount;
+      }
+      if (logged.has(name) || counts.deleted > 0 || tables[name]) tables[name] = counts;
     }
   }
   await tx.query(`UPDATE aqe.sync_runs SET status = 'rolled_back' WHERE id = ANY($1::bigint[])`, [ids.map(String)]);

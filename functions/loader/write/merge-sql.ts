@@ -46,12 +46,21 @@ export interface MergeSql {
   decide: Statement;
   /** One row of counts (MergeCountsRow). No params. */
   counts: string;
+  /** Pre-images of rows about to be updated or touched (inserted rows need none: first_run_id names them). */
   undo: Statement;
   update: Statement;
   touch: Statement;
   insert: Statement;
   /** Marks rows of fully captured source tables (:source_tables) that are not staged. Returns { missing }. */
   markMissing: Statement;
+  /**
+   * Columns of the target in the order a direct COPY sends them (the fast path for a source with
+   * no stored rows): source_env, source_id, source_table … extra, modelled, embedding columns,
+   * first_run_id, last_run_id, snapshot_at, missing_since.
+   */
+  directColumns: string[];
+  /** Whether (env, source_id) has any stored row: `SELECT EXISTS(…) AS stored` with :env, :source_id. */
+  anyStored: Statement;
 }
 
 export interface MergeCountsRow {
@@ -167,12 +176,11 @@ export function buildMergeSql(table: TargetTable, dialect: VectorDialect): Merge
     FROM ${stage} s
     LEFT JOIN ${target} t ON t.source_env = :env::text AND t.source_id = :source_id::text AND t.source_table = s.source_table AND t.source_key = s.source_key`;
 
+  // Inserted rows get no undo entry: rollback deletes the rows whose first_run_id is the run.
   const undo = `INSERT INTO aqe.undo_log (run_id, table_name, source_env, source_id, source_table, source_key, op, pre_image)
-    SELECT :run_id::bigint, :table_name::text, :env::text, :source_id::text, d.source_table, d.source_key,
-      CASE WHEN d.merge_action = 'insert' THEN 'insert' ELSE 'update' END,
-      CASE WHEN d.merge_action = 'insert' THEN NULL ELSE to_jsonb(t) END
-    FROM ${dec} d LEFT JOIN ${target} t ON d.merge_action <> 'insert' AND ${KEY_MATCH('t', 'd')}
-    WHERE d.merge_action IN ('insert', 'update', 'touch')`;
+    SELECT :run_id::bigint, :table_name::text, :env::text, :source_id::text, d.source_table, d.source_key, 'update', to_jsonb(t)
+    FROM ${dec} d JOIN ${target} t ON ${KEY_MATCH('t', 'd')}
+    WHERE d.merge_action IN ('update', 'touch')`;
 
   // A changed row whose search text did not change keeps its embedding (never re-embedded).
   const keep = (src: string) => `(${src}.embedding IS NULL AND t.embedding IS NOT NULL AND t.embedding_text_hash IS NOT DISTINCT FROM ${src}.embedding_text_hash)`;
@@ -251,7 +259,7 @@ export function buildMergeSql(table: TargetTable, dialect: VectorDialect): Merge
     count(*) FILTER (WHERE merge_action = 'conflict') AS immutable_conflicts,
     count(*) FILTER (WHERE merge_action = 'touch' AND merge_fill) AS embeddings_filled,
     count(*) FILTER (WHERE merge_was_missing AND merge_action IN ('update', 'touch')) AS reappeared,
-    count(*) FILTER (WHERE merge_action IN ('insert', 'update', 'touch')) AS to_log
+    count(*) FILTER (WHERE merge_action IN ('update', 'touch')) AS to_log
   FROM ${dec}`;
 
   // One statement: the UPDATE's RETURNING feeds the undo log (no join back to the CTE).
@@ -282,5 +290,7 @@ SELECT (SELECT count(*) FROM m) AS missing, (SELECT count(*) FROM undo) AS undo_
     touch: named(touch),
     insert: named(insert),
     markMissing: named(markMissing),
+    directColumns: insertCols,
+    anyStored: named(`SELECT EXISTS (SELECT 1 FROM ${target} WHERE source_env = :env::text AND source_id = :source_id::text) AS stored`),
   };
 }

@@ -1,11 +1,17 @@
 // Merges one source's rows of one target table inside the snapshot's transaction: encode →
 // COPY into a TEMP staging table → dedupe (last wins) → one set-based merge (merge-sql.ts) →
 // mark rows gone missing. Returns every decision counted.
+//
+// Fast path: when the environment has no stored row of this source in the table (its first load,
+// or a source new to it), every row is an insert and nothing can be missing, so the rows are
+// COPYed straight into the target under a savepoint (one write of each row instead of three:
+// staging, decisions, target). A key given twice in the snapshot makes that COPY fail with a
+// unique violation; the savepoint is rolled back and the rows are read again through staging.
 import { createHash } from 'node:crypto';
 import type { Queryable, SqlParam } from '../../db/database.js';
 import { type VectorDialect, EMBEDDING_DIM } from '../../db/dialect.js';
 import { type EncodeStats, encodeCopyValue, encodeVectorLiteral, escapeCopyText, isZeroVector, jsonText, newEncodeStats } from '../../db/copy-encoding.js';
-import { type MergeCountsRow, type ParamName, type Statement, bindStatement, buildMergeSql } from './merge-sql.js';
+import { type MergeCountsRow, type MergeSql, type ParamName, type Statement, bindStatement, buildMergeSql } from './merge-sql.js';
 import { AppError, errorMessage } from '../../../schema/errors.js';
 import type { TargetRow, TargetTable } from '../../../schema/tables/target-tables.js';
 
@@ -52,7 +58,11 @@ export interface MergeTableRowsInput {
   /** createdAt of the snapshot (orders "later snapshot wins"). */
   snapshotAt: Date;
   table: TargetTable;
-  rows: AsyncIterable<TargetRow> | Iterable<TargetRow>;
+  /**
+   * The rows, or a function that reads them (again) from the start. Re-readable rows (a function
+   * or an array) allow the direct-COPY fast path; a one-shot iterator always goes through staging.
+   */
+  rows: RowSource;
   /** source_table values this snapshot captured completely: their stored rows not given are marked missing. */
   fullSourceTables?: readonly string[];
   dialect: VectorDialect;
@@ -62,6 +72,9 @@ export interface MergeTableRowsInput {
    */
   late?: boolean;
 }
+
+type RowIterable = AsyncIterable<TargetRow> | Iterable<TargetRow>;
+export type RowSource = RowIterable | (() => RowIterable);
 
 /** sha256 hex of a row's search text (embedding_text_hash). */
 export function searchTextHash(text: string): string {
@@ -81,25 +94,6 @@ const toNumber = (v: number | string | bigint | undefined): number => Number(v ?
 export async function mergeTableRows(tx: Queryable, input: MergeTableRowsInput): Promise<TableMergeCounts> {
   const { table, dialect } = input;
   const sql = buildMergeSql(table, dialect);
-  const stats = newEncodeStats();
-  const counts = emptyCounts();
-
-  // A snapshot stages every row of its source, so hash joins are right; and the target's stats
-  // are stale right after a big load (same transaction, or before autovacuum), which makes the
-  // planner pick nested loops over seq scans (measured: 20K unchanged rows took 62 s). So no
-  // nested loops for these statements; the previous setting is restored afterwards.
-  const was = (await tx.query<{ v: string }>(`SELECT current_setting('enable_nestloop') AS v`)).rows[0]?.v ?? 'on';
-  await tx.query(`SELECT set_config('enable_nestloop', 'off', true)`);
-  await tx.exec(sql.createStage);
-  const staged = await tx.copyRows(`pg_temp.${sql.stageTable}`, sql.stageColumns, encodeRows(input, stats));
-  counts.read = staged;
-  // duplicates counted by the database, not in a JS set (a key per row cost ~80 MB at 1M rows)
-  const dup = await tx.query<{ n: number | string }>(
-    `SELECT count(*) - (SELECT count(*) FROM (SELECT DISTINCT source_table, source_key FROM pg_temp.${sql.stageTable}) k) AS n FROM pg_temp.${sql.stageTable}`,
-  );
-  counts.duplicates = toNumber(dup.rows[0]?.n);
-  if (counts.duplicates > 0) await tx.query(sql.dedupeStage);
-
   const values: Record<ParamName, unknown> = {
     env: input.env,
     source_id: input.sourceId,
@@ -110,6 +104,79 @@ export async function mergeTableRows(tx: Queryable, input: MergeTableRowsInput):
     late: input.late === true,
   };
   const run = (stmt: Statement) => tx.query(stmt.text, bindStatement(stmt, values) as SqlParam[]);
+  const rereadable = typeof input.rows === 'function' || Array.isArray(input.rows);
+  const rows = (): RowIterable => (typeof input.rows === 'function' ? input.rows() : input.rows);
+
+  if (rereadable) {
+    const stored = (await run(sql.anyStored)).rows[0] as { stored?: boolean } | undefined;
+    if (stored?.stored === false) {
+      const direct = await copyDirect(tx, input, sql, rows());
+      if (direct) return direct;
+    }
+  }
+  return mergeThroughStaging(tx, input, sql, rows(), run);
+}
+
+/**
+ * The fast path: COPY into the target itself (the source has no stored rows). Returns null when
+ * the snapshot holds a key twice (the savepoint is rolled back; the caller stages instead).
+ */
+async function copyDirect(tx: Queryable, input: MergeTableRowsInput, sql: MergeSql, rows: RowIterable): Promise<TableMergeCounts | null> {
+  const stats = newEncodeStats();
+  // now() of the transaction: rows of a late snapshot are born missing, as on the staging path
+  const missingSince = input.late === true ? String((await tx.query<{ now: string }>(`SELECT now()::text AS now`)).rows[0]?.now) : null;
+  const prefix = [escapeCopyText(input.env, stats), escapeCopyText(input.sourceId, stats)];
+  const suffix = [String(input.runId), String(input.runId), input.snapshotAt.toISOString(), missingSince];
+  await tx.exec('SAVEPOINT aqe_direct_copy');
+  let copied: number;
+  try {
+    copied = await tx.copyRows(`aqe.${input.table.name}`, sql.directColumns, encodeRows(input, rows, stats, { prefix, suffix, dialect: input.dialect }));
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    await tx.exec('ROLLBACK TO SAVEPOINT aqe_direct_copy');
+    return null;
+  }
+  await tx.exec('RELEASE SAVEPOINT aqe_direct_copy');
+  const counts = emptyCounts();
+  counts.read = copied;
+  counts.inserted = copied;
+  counts.nulStripped = stats.nulStripped;
+  return counts;
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: unknown; details?: { sqlstate?: unknown }; cause?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (e.code === '23505' || e.details?.sqlstate === '23505') return true;
+  return e.cause !== undefined && e.cause !== err && isUniqueViolation(e.cause);
+}
+
+async function mergeThroughStaging(
+  tx: Queryable,
+  input: MergeTableRowsInput,
+  sql: MergeSql,
+  rows: RowIterable,
+  run: (stmt: Statement) => Promise<{ rows: unknown[]; rowCount: number }>,
+): Promise<TableMergeCounts> {
+  const { table } = input;
+  const stats = newEncodeStats();
+  const counts = emptyCounts();
+
+  // A snapshot stages every row of its source, so hash joins are right; and the target's stats
+  // are stale right after a big load (same transaction, or before autovacuum), which makes the
+  // planner pick nested loops over seq scans (measured: 20K unchanged rows took 62 s). So no
+  // nested loops for these statements; the previous setting is restored afterwards.
+  const was = (await tx.query<{ v: string }>(`SELECT current_setting('enable_nestloop') AS v`)).rows[0]?.v ?? 'on';
+  await tx.query(`SELECT set_config('enable_nestloop', 'off', true)`);
+  await tx.exec(sql.createStage);
+  const staged = await tx.copyRows(`pg_temp.${sql.stageTable}`, sql.stageColumns, encodeRows(input, rows, stats, null));
+  counts.read = staged;
+  // duplicates counted by the database, not in a JS set (a key per row cost ~80 MB at 1M rows)
+  const dup = await tx.query<{ n: number | string }>(
+    `SELECT count(*) - (SELECT count(*) FROM (SELECT DISTINCT source_table, source_key FROM pg_temp.${sql.stageTable}) k) AS n FROM pg_temp.${sql.stageTable}`,
+  );
+  counts.duplicates = toNumber(dup.rows[0]?.n);
+  if (counts.duplicates > 0) await tx.query(sql.dedupeStage);
 
   await tx.exec(sql.createDecide);
   await run(sql.decide);
@@ -131,7 +198,7 @@ export async function mergeTableRows(tx: Queryable, input: MergeTableRowsInput):
     throw new AppError('DB_CONFLICT', `merge into aqe.${table.name}: rows changed concurrently (planned ${r.to_insert} inserts / ${r.to_update} updates, did ${counts.inserted} / ${counts.updated}); take lockEnvironment first`, { transient: true });
   }
 
-  if (!input.late && (values.source_tables as string[]).length > 0) {
+  if (!input.late && (input.fullSourceTables ?? []).length > 0) {
     const m = await run(sql.markMissing);
     counts.missing = toNumber((m.rows[0] as { missing?: number | string } | undefined)?.missing);
   }
@@ -140,30 +207,44 @@ export async function mergeTableRows(tx: Queryable, input: MergeTableRowsInput):
   return counts;
 }
 
-async function* encodeRows(input: MergeTableRowsInput, stats: EncodeStats): AsyncGenerator<(string | null)[]> {
+/** How a row is framed for a direct COPY into the target (null: staging, with an `ord` first). */
+interface DirectFrame {
+  prefix: (string | null)[];
+  suffix: (string | null)[];
+  dialect: VectorDialect;
+}
+
+async function* encodeRows(input: MergeTableRowsInput, rows: RowIterable, stats: EncodeStats, direct: DirectFrame | null): AsyncGenerator<(string | null)[]> {
   const { table } = input;
   const known = new Set(table.columns.map((c) => c.name));
   let ord = 0;
-  for await (const row of input.rows) {
+  for await (const row of rows) {
     const where = () => `aqe.${table.name} row ${JSON.stringify(row.sourceTable)}/${JSON.stringify(row.sourceKey)}`;
     if (row.table !== table.name) throw new AppError('INTERNAL', `${where()}: row is for table "${row.table}", merged into "${table.name}"`);
     if (typeof row.sourceKey !== 'string' || typeof row.sourceTable !== 'string' || typeof row.contentHash !== 'string') {
       throw new AppError('VALUE_INVALID', `${where()}: sourceTable, sourceKey and contentHash must be strings`);
     }
-    for (const k of Object.keys(row.values)) {
+    for (const k in row.values) {
       if (!known.has(k)) throw new AppError('INTERNAL', `${where()}: value "${k}" is not a column of aqe.${table.name}; put unmodelled columns in \`extra\``);
     }
 
-    const out: (string | null)[] = [String(ord++), escapeCopyText(row.sourceTable, stats), escapeCopyText(row.sourceKey, stats), escapeCopyText(row.contentHash, stats)];
+    const out: (string | null)[] = direct ? [...direct.prefix] : [String(ord++)];
+    out.push(escapeCopyText(row.sourceTable, stats), escapeCopyText(row.sourceKey, stats), escapeCopyText(row.contentHash, stats));
     try {
       out.push(encodeCopyValue(row.sourceUpdatedAt, 'timestamptz', stats));
       out.push(row.extra === null || row.extra === undefined ? null : escapeCopyText(jsonText(row.extra, stats), stats));
       for (const c of table.columns) out.push(encodeCopyValue(row.values[c.name], c.type, stats));
-      if (table.embedded) out.push(...encodeEmbedding(row, stats));
+      if (table.embedded) {
+        const e = encodeEmbedding(row, stats);
+        // staged as '[…]' text and cast in SQL; COPYed directly it must be the column's own text form
+        if (direct && direct.dialect === 'none' && e[1] !== null && e[1] !== undefined) e[1] = `{${e[1].slice(1, -1)}}`;
+        out.push(...e);
+      }
     } catch (err) {
       if (err instanceof AppError) throw new AppError(err.code, `${where()}: ${err.message}`, { cause: err, details: err.details ?? {} });
       throw new AppError('VALUE_INVALID', `${where()}: ${errorMessage(err)}`, { cause: err });
     }
+    if (direct) out.push(...direct.suffix);
     yield out;
   }
 }

@@ -59,7 +59,7 @@ let runCounter = 0;
 async function load(
   db: Database,
   dialect: VectorDialect,
-  o: { env: string; table: string; rows: TargetRow[]; snapshotAt?: Date; sourceId?: string; full?: string[] },
+  o: { env: string; table: string; rows: TargetRow[]; snapshotAt?: Date; sourceId?: string; full?: string[]; late?: boolean; oneShot?: boolean },
 ): Promise<{ runId: number; counts: TableMergeCounts }> {
   return db.transaction(async (tx) => {
     await lockEnvironment(tx, o.env);
@@ -76,8 +76,10 @@ async function load(
       sourceId: o.sourceId ?? 'v3-memory',
       snapshotAt: o.snapshotAt ?? new Date('2026-02-01T00:00:00Z'),
       table: targetTable(o.table),
-      rows: o.rows,
+      // an array can be read twice (direct COPY allowed); a one-shot generator always stages
+      rows: o.oneShot ? (function* () { yield* o.rows; })() : o.rows,
       ...(o.full ? { fullSourceTables: o.full } : {}),
+      ...(o.late ? { late: true } : {}),
       dialect,
     });
     await finishRun(tx, runId, { status: 'succeeded', tables: { [o.table]: counts } });
@@ -303,7 +305,9 @@ export function describeDatabaseContract(target: ContractTarget): void {
         const rows = Array.from({ length: 50 }, (_, i) => aRow(T, `k${i}`, { values: { key: `k${i}`, value: { i } } }));
         const first = await load(db, target.dialect, { env, table: T, rows });
         expect(first.counts).toMatchObject({ read: 50, inserted: 50, updated: 0, unchanged: 0, keptNewer: 0 });
-        expect((await undoOf(db, first.runId)).filter((u) => u['op'] === 'insert')).toHaveLength(50);
+        // inserts need no undo entry: first_run_id names the rows rollback deletes
+        expect(await undoOf(db, first.runId)).toEqual([]);
+        expect((await rowsOf(db, T, env)).every((r) => Number(r['first_run_id']) === first.runId)).toBe(true);
         const before = (await db.query(`SELECT source_key, xmin::text AS x, last_run_id FROM aqe.${T} WHERE source_env = $1 ORDER BY source_key`, [env])).rows;
         const second = await load(db, target.dialect, { env, table: T, rows, snapshotAt: new Date('2026-03-01T00:00:00Z') });
         expect(second.counts).toMatchObject({ read: 50, inserted: 0, updated: 0, unchanged: 50, keptNewer: 0 });
@@ -312,6 +316,43 @@ export function describeDatabaseContract(target: ContractTarget): void {
         expect(after).toEqual(before);
         const row = (await rowsOf(db, T, env))[0];
         expect(row).toMatchObject({ first_run_id: first.runId, last_run_id: first.runId, missing_since: null });
+      });
+
+      it('a first load COPYs straight into the table and stores exactly what staging stores', async () => {
+        const rows = Array.from({ length: 40 }, (_, i) =>
+          aRow(T, `k${i}`, {
+            contentHash: `h${i}`,
+            sourceUpdatedAt: i % 3 === 0 ? null : new Date(Date.UTC(2026, 0, 1, 0, 0, i)),
+            extra: i % 2 ? { note: `n${i}`, nested: [i, 'x\ty'] } : null,
+            values: { key: `k${i}`, value: i % 4 === 0 ? `plain ${i}` : { i, s: 'a\\b\nc' }, metadata: null },
+            ...(i % 5 === 0 ? { embedding: { vector: Array.from({ length: 384 }, (_, d) => ((d + i) % 7) - 3), model: 'm' } } : {}),
+          }),
+        );
+        const direct = uniqueEnv('direct');
+        const staged = uniqueEnv('staged');
+        const a = await load(db, target.dialect, { env: direct, table: T, rows });
+        const b = await load(db, target.dialect, { env: staged, table: T, rows, oneShot: true });
+        expect(a.counts).toEqual(b.counts);
+        expect(a.counts).toMatchObject({ read: 40, inserted: 40 });
+        const strip = (r: Record<string, unknown>) => {
+          const { source_env: _e, first_run_id: _f, last_run_id: _l, ...rest } = r;
+          return rest;
+        };
+        const ra = (await rowsOf(db, T, direct)).map(strip);
+        const rb = (await rowsOf(db, T, staged)).map(strip);
+        expect(ra).toEqual(rb);
+        expect(ra.filter((r) => r['embedding_status'] === 'done')).toHaveLength(8);
+        // the same run ids on both paths
+        expect((await rowsOf(db, T, direct)).every((r) => Number(r['first_run_id']) === a.runId && Number(r['last_run_id']) === a.runId)).toBe(true);
+      });
+
+      it('a first load of a late snapshot is born missing on both paths', async () => {
+        for (const oneShot of [false, true]) {
+          const env = uniqueEnv(oneShot ? 'late-staged' : 'late-direct');
+          const r = await load(db, target.dialect, { env, table: T, rows: [aRow(T, 'a'), aRow(T, 'b')], late: true, oneShot });
+          expect(r.counts).toMatchObject({ inserted: 2 });
+          expect((await rowsOf(db, T, env)).map((x) => x['missing_since'] instanceof Date)).toEqual([true, true]);
+        }
       });
 
       it('a newer source_updated_at updates the row and logs its pre-image', async () => {
