@@ -168,8 +168,35 @@ function timestampText(value: unknown): string {
   else if (typeof value === 'number') d = new Date(value);
   else if (typeof value === 'string') d = new Date(value);
   else throw invalid('timestamptz', value, 'a Date, an ISO-8601 string or epoch milliseconds');
-  if (Number.isNaN(d.getTime())) throw invalid('timestamptz', value, 'a valid date');
-  return d.toISOString();
+  const ms = d.getTime();
+  if (Number.isNaN(ms)) throw invalid('timestamptz', value, 'a valid date');
+  return isoTimestamp(ms);
+}
+
+// Rows of one source mostly fall on few days: the date part is formatted once per day, the time
+// part by hand (Date#toISOString was ~1.5 µs a value, a tenth of the loader's CPU on narrow rows).
+const DAY_MS = 86_400_000;
+const MAX_FOUR_DIGIT_YEAR_MS = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
+let cachedDay = Number.NaN;
+let cachedDayText = '';
+const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
+
+/** Same text as `new Date(ms).toISOString()`. */
+export function isoTimestamp(ms: number): string {
+  if (!(ms >= 0 && ms <= MAX_FOUR_DIGIT_YEAR_MS) || !Number.isInteger(ms)) return new Date(ms).toISOString();
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== cachedDay) {
+    cachedDayText = new Date(day * DAY_MS).toISOString().slice(0, 11);
+    cachedDay = day;
+  }
+  let rest = ms - day * DAY_MS;
+  const h = Math.floor(rest / 3_600_000);
+  rest -= h * 3_600_000;
+  const m = Math.floor(rest / 60_000);
+  rest -= m * 60_000;
+  const sec = Math.floor(rest / 1000);
+  const milli = rest - sec * 1000;
+  return `${cachedDayText}${pad2(h)}:${pad2(m)}:${pad2(sec)}.${milli < 10 ? `00${milli}` : milli < 100 ? `0${milli}` : milli}Z`;
 }
 
 function realArrayText(value: unknown): string {

@@ -116,6 +116,32 @@ describe('parseJsonText', () => {
       }),
     );
   });
+
+  it('decides text starting with a digit or minus exactly as JSON.parse would (the number shortcut)', () => {
+    const numberish = fc.oneof(
+      fc.double({ noNaN: true, noDefaultInfinity: true }).map(String),
+      fc.integer().map(String),
+      fc.stringMatching(/^[ \t]?-?[0-9]{1,4}(\.[0-9]{0,3})?([eE][+-]?[0-9]{0,3})?[ a-z0-9.]{0,4}$/),
+    );
+    fc.assert(
+      fc.property(numberish, (s) => {
+        let parsed: unknown;
+        let ok = true;
+        try {
+          parsed = JSON.parse(s);
+        } catch {
+          ok = false;
+        }
+        const r = parseJsonText(s);
+        // not JSON, or a number beyond the double range: kept verbatim as a string
+        if (!ok || !Number.isFinite(parsed)) return r.kind === 'string' && r.value === s;
+        return r.kind === 'json' && r.value === parsed;
+      }),
+      { numRuns: 2000 },
+    );
+    expect(parseJsonText('5 apples')).toEqual({ value: '5 apples', kind: 'string', nulRemoved: 0 });
+    expect(parseJsonText(' -12.5e3 ')).toEqual({ value: -12500, kind: 'json', nulRemoved: 0 });
+  });
 });
 
 describe('embeddings', () => {

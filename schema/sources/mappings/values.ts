@@ -214,11 +214,16 @@ export function parseJsonText(text: string, limits: JsonLimits = DEFAULT_JSON_LI
  * false only when JSON.parse must fail: JSON text is optional whitespace (space, tab, LF, CR), then
  * a value starting with `{ [ " -` or a digit, or exactly `true` / `false` / `null`.
  */
+const JSON_NUMBER = /^[ \t\n\r]*-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?[ \t\n\r]*$/;
+
 function mayBeJson(text: string): boolean {
   let i = 0;
   let c = text.charCodeAt(0);
   while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = text.charCodeAt(++i);
-  if (c === 0x7b || c === 0x5b || c === 0x22 || c === 0x2d || (c >= 0x30 && c <= 0x39)) return true;
+  if (c === 0x7b || c === 0x5b || c === 0x22) return true;
+  // A JSON text starting with `-` or a digit is a single number: anything else fails to parse
+  // (and a failing JSON.parse costs ~10 µs; text such as `5 apples` is common).
+  if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return JSON_NUMBER.test(text);
   if (c === 0x74 || c === 0x66 || c === 0x6e) {
     const word = text.trim();
     return word === 'true' || word === 'false' || word === 'null';
