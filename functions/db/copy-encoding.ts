@@ -246,3 +246,20 @@ export function quoteIdent(name: string): string {
 export function quoteQualified(name: string): string {
   return name.split('.').map(quoteIdent).join('.');
 }
+
+/** One line of COPY text (tab-separated, `\N` for null, newline-terminated) from already-encoded values. */
+export function copyLine(row: readonly (string | null | undefined)[], width: number, rowNumber: number): string {
+  if (row.length !== width) throw new AppError('INTERNAL', `copyRows: row ${rowNumber} has ${row.length} values, expected ${width}`);
+  let line = '';
+  for (let i = 0; i < width; i++) {
+    const v = row[i];
+    if (i > 0) line += '\t';
+    line += v === null || v === undefined ? '\\N' : v;
+  }
+  return `${line}\n`;
+}
+
+/** true for an AsyncIterable (consume with for await); false for a plain Iterable (no microtask per item). */
+export function isAsyncIterable<T>(it: AsyncIterable<T> | Iterable<T>): it is AsyncIterable<T> {
+  return typeof (it as Partial<AsyncIterable<T>>)[Symbol.asyncIterator] === 'function';
+}

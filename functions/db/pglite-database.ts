@@ -8,6 +8,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import type { Database, QueryResult, Queryable, SqlParam } from './database.js';
 import { copySql } from './pg-database.js';
+import { copyLine, isAsyncIterable } from './copy-encoding.js';
 import { toDbError } from './pg-error-kind.js';
 import { AppError } from '../../schema/errors.js';
 
@@ -85,19 +86,16 @@ class PgliteSession implements Queryable {
         throw toDbError(err, `COPY into ${table}`);
       }
     };
-    for await (const row of rows) {
-      if (row.length !== width) throw new AppError('INTERNAL', `copyRows: row ${n + 1} has ${row.length} values, expected ${width}`);
-      let line = '';
-      for (let i = 0; i < width; i++) {
-        const v = row[i];
-        if (i > 0) line += '\t';
-        line += v === null || v === undefined ? '\\N' : v;
-      }
-      line += '\n';
+    const add = (row: (string | null)[]): boolean => {
+      const line = copyLine(row, width, ++n);
       parts.push(line);
       size += line.length;
-      n++;
-      if (size >= COPY_CHUNK_CHARS) await flush();
+      return size >= COPY_CHUNK_CHARS;
+    };
+    if (isAsyncIterable(rows)) {
+      for await (const row of rows) if (add(row)) await flush();
+    } else {
+      for (const row of rows) if (add(row)) await flush();
     }
     await flush();
     return n;

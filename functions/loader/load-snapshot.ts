@@ -23,7 +23,7 @@ import { type Logger, silentLogger } from '../observability/logger.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { gunzipVerifyToFile } from './read/gunzip-verify-to-file.js';
 import { readSnapshotSource } from './read/read-snapshot-source.js';
-import type { SourceReadResult } from './read/source-read-result.js';
+import type { RowStream, SourceReadResult } from './read/source-read-result.js';
 import {
   addCounts,
   beginRun,
@@ -316,11 +316,19 @@ export function validateManifest(bytes: Uint8Array, env: string, snapshotId: str
   return m;
 }
 
-async function* withSearchText(rows: AsyncIterable<TargetRow>, table: string): AsyncGenerator<TargetRow> {
-  for await (const row of rows) {
+function withSearchText(rows: RowStream, table: string): RowStream {
+  const fill = (row: TargetRow) => {
     if (row.searchText === undefined) row.searchText = searchTextFor(table, row.values);
-    yield row;
+    return row;
+  };
+  if (Symbol.asyncIterator in rows) {
+    return (async function* () {
+      for await (const row of rows) yield fill(row);
+    })();
   }
+  return (function* () {
+    for (const row of rows) yield fill(row);
+  })();
 }
 
 function formatWarning(path: string, w: unknown): string {

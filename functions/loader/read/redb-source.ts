@@ -98,6 +98,7 @@ export function readRedbSource(init: { sourceId: string; label: string; file: st
         sourceTable: SOURCE_TABLE,
         targetTable: 'source_vectors',
         mapping: 'ruvector-redb/source_vectors',
+        async: true,
         read: () =>
           (async function* () {
             cleanup();

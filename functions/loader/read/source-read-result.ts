@@ -39,8 +39,11 @@ export interface SourceReadResult {
   parts: readonly SourcePart[];
   /** Target tables this source feeds, in part order, without duplicates. */
   targetTables(): string[];
-  /** Every row for one target table (the parts feeding it, one after the other). */
-  rows(targetTable: string): AsyncIterable<TargetRow>;
+  /**
+   * Every row for one target table (the parts feeding it, one after the other): a plain Iterable
+   * when every such part is synchronous (SQLite, JSON), so no microtask is spent per row.
+   */
+  rows(targetTable: string): RowStream;
   /** Rows yielded per part by the last complete read of each part (0 before reading). */
   tables(): TableCount[];
   /** Aggregated warnings so far (NUL stripped, implausible timestamps kept raw, …). */
@@ -55,7 +58,8 @@ export interface SourceReadResult {
 export function sourceReadResult(init: {
   sourceId: string;
   path: string;
-  parts: ReadonlyArray<{ sourceTable: string; targetTable: string; mapping: string; read: () => RowStream }>;
+  /** `async`: read() returns an AsyncIterable (the others must return a plain Iterable). */
+  parts: ReadonlyArray<{ sourceTable: string; targetTable: string; mapping: string; read: () => RowStream; async?: boolean }>;
   warnings: WarningLog;
   skipped?: SkippedTable[];
   close?: () => void;
@@ -97,10 +101,21 @@ export function sourceReadResult(init: {
     path: init.path,
     parts,
     targetTables: () => [...new Set(parts.map((p) => p.targetTable))],
-    rows: (targetTable: string) =>
-      (async function* () {
-        for (const p of parts) if (p.targetTable === targetTable) yield* p.rows();
-      })(),
+    rows: (targetTable: string): RowStream => {
+      const mine = parts.filter((p) => p.targetTable === targetTable);
+      if (init.parts.some((p, i) => p.async === true && parts[i]?.targetTable === targetTable)) {
+        return (async function* () {
+          for (const p of mine) yield* p.rows();
+        })();
+      }
+      return (function* () {
+        for (const p of mine) {
+          const stream = p.rows();
+          if (Symbol.asyncIterator in stream) throw new Error(`source part ${p.sourceTable} returned async rows without declaring async: true`);
+          yield* stream;
+        }
+      })();
+    },
     tables: () => parts.map((p) => ({ sourceTable: p.sourceTable, targetTable: p.targetTable, rows: counts.get(p) ?? 0 })),
     get warnings() {
       return init.warnings.list();

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { Queryable, SqlParam } from '../../db/database.js';
 import { type VectorDialect, EMBEDDING_DIM } from '../../db/dialect.js';
-import { type EncodeStats, encodeCopyValue, encodeVectorLiteral, escapeCopyText, isZeroVector, jsonText, newEncodeStats } from '../../db/copy-encoding.js';
+import { type EncodeStats, encodeCopyValue, encodeVectorLiteral, escapeCopyText, isZeroVector, jsonText, newEncodeStats, isAsyncIterable } from '../../db/copy-encoding.js';
 import { type MergeCountsRow, type MergeSql, type ParamName, type Statement, bindStatement, buildMergeSql } from './merge-sql.js';
 import { AppError, errorMessage } from '../../../schema/errors.js';
 import type { TargetRow, TargetTable } from '../../../schema/tables/target-tables.js';
@@ -214,11 +214,24 @@ interface DirectFrame {
   dialect: VectorDialect;
 }
 
-async function* encodeRows(input: MergeTableRowsInput, rows: RowIterable, stats: EncodeStats, direct: DirectFrame | null): AsyncGenerator<(string | null)[]> {
+/** The COPY values of every row (sync rows stay sync: no microtask per row). */
+function encodeRows(input: MergeTableRowsInput, rows: RowIterable, stats: EncodeStats, direct: DirectFrame | null): Iterable<(string | null)[]> | AsyncIterable<(string | null)[]> {
+  const encode = rowEncoder(input, stats, direct);
+  if (isAsyncIterable(rows)) {
+    return (async function* () {
+      for await (const row of rows) yield encode(row);
+    })();
+  }
+  return (function* () {
+    for (const row of rows) yield encode(row);
+  })();
+}
+
+function rowEncoder(input: MergeTableRowsInput, stats: EncodeStats, direct: DirectFrame | null): (row: TargetRow) => (string | null)[] {
   const { table } = input;
   const known = new Set(table.columns.map((c) => c.name));
   let ord = 0;
-  for await (const row of rows) {
+  return (row) => {
     const where = () => `aqe.${table.name} row ${JSON.stringify(row.sourceTable)}/${JSON.stringify(row.sourceKey)}`;
     if (row.table !== table.name) throw new AppError('INTERNAL', `${where()}: row is for table "${row.table}", merged into "${table.name}"`);
     if (typeof row.sourceKey !== 'string' || typeof row.sourceTable !== 'string' || typeof row.contentHash !== 'string') {
@@ -245,8 +258,8 @@ async function* encodeRows(input: MergeTableRowsInput, rows: RowIterable, stats:
       throw new AppError('VALUE_INVALID', `${where()}: ${errorMessage(err)}`, { cause: err });
     }
     if (direct) out.push(...direct.suffix);
-    yield out;
-  }
+    return out;
+  };
 }
 
 /** search_text, embedding ('[…]' text), embedding_model, embedding_text_hash, embedding_status. */
