@@ -5,10 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../functions/db/open-database.js';
 import { PgDatabase } from '../../../functions/db/pg-database.js';
 import { migrate } from '../../../functions/db/migrate.js';
-import { lockEnvironment } from '../../../functions/loader/write/index.js';
+import { beginRun, lockEnvironment, mergeTableRows } from '../../../functions/loader/write/index.js';
+import { targetTable } from '../../../schema/tables/target-tables.js';
 import { isAppError } from '../../../schema/errors.js';
 import { type TestDatabase, createTestDatabase } from '../../support/postgres.js';
-import { describeDatabaseContract } from './database-contract.js';
+import { aRow, describeDatabaseContract } from './database-contract.js';
 
 describeDatabaseContract({
   name: 'native PostgreSQL',
@@ -66,6 +67,41 @@ describe('PgDatabase on a server', () => {
     await Promise.all([tx('c', 'laptop', 0), tx('d', 'devpod', 50)]);
     expect(order.slice(0, 2)).toEqual(['c:start', 'd:start']); // other environments do not wait
     expect(Date.now() - t1).toBeLessThan(2 * hold);
+  });
+
+  it('a first load into an empty table that someone is reading keeps its indexes (lock NOWAIT) and never waits', async () => {
+    const oids = async () => (await db.query<{ oid: number }>(`SELECT indexrelid::oid::int AS oid FROM pg_index WHERE indrelid = 'aqe.metrics'::regclass ORDER BY 1`)).rows.map((r) => r.oid);
+    const before = await oids();
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let reading!: () => void;
+    const isReading = new Promise<void>((r) => (reading = r));
+    // a reader holds ACCESS SHARE on aqe.metrics in an open transaction
+    const reader = db.transaction(async (tx) => {
+      await tx.query('SELECT count(*) FROM aqe.metrics');
+      reading();
+      await released;
+    });
+    await isReading;
+    const started = performance.now();
+    const counts = await db.transaction(async (tx) => {
+      await lockEnvironment(tx, 'nowait');
+      const runId = await beginRun(tx, { manifestSha: `nowait-${Date.now()}`, env: 'nowait', snapshotId: 's1', manifestKey: 'snapshots/nowait/s1/manifest.json', snapshotCreatedAt: new Date() });
+      return mergeTableRows(tx, {
+        runId,
+        env: 'nowait',
+        sourceId: 'v3-memory',
+        snapshotAt: new Date(),
+        table: targetTable('metrics'),
+        rows: [aRow('metrics', 'm1'), aRow('metrics', 'm2')],
+        dialect: 'none',
+      });
+    });
+    expect(performance.now() - started).toBeLessThan(5_000);
+    release();
+    await reader;
+    expect(counts).toMatchObject({ inserted: 2 });
+    expect(await oids()).toEqual(before);
   });
 
   it('a killed connection surfaces as a transient DB_CONNECTION error and the pool recovers', async () => {
