@@ -13,6 +13,8 @@ const MODULES: Record<string, () => Promise<BenchModule>> = {
   load: () => import('./load-bench.js'),
   embed: () => import('./embed-bench.js'),
   search: () => import('./search-bench.js'),
+  pgloader: () => import('./pgloader-bench.js'),
+  scale: () => import('./scale-bench.js'),
 };
 
 async function main(): Promise<void> {

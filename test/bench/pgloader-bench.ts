@@ -1,0 +1,175 @@
+// Side by side with pgloader (issue: loader): one SQLite source of N narrow rows (`kv_store`, as
+// load-bench writes it; 1M rows, 100K with --quick) loaded into the same durable native PostgreSQL
+// cluster, each time into a fresh database, (a) by pgloader with its own defaults (creates the
+// table, COPY, primary key: a plain load) and (b) by our end-to-end load of the same file
+// (loadSnapshot in a separate process: verify the blob → read → COPY to staging → merge into
+// aqe.kv_entries with the conflict policy + undo log + sync_runs → commit; the push before it is
+// timed apart). Both row counts are checked afterwards. Full run: three rounds alternating who goes
+// first, the best of each reported (other work on the machine slows either one at random). Needs
+// /usr/bin/pgloader (not in CI: run it by hand). Reports, never fails.
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PgDatabase } from '../../functions/db/pg-database.js';
+import { writeLargeSqlite } from '../support/large-sources.js';
+import { createTestDatabase, startPostgresCluster, type PostgresCluster } from '../support/postgres.js';
+import type { BenchFigure, BenchOptions } from './bench-types.js';
+import { runChild } from './child-run.js';
+import { pgloaderVersion, runPgloader, type PgloaderStage } from './support/pgloader.js';
+
+interface Round {
+  /** The timed part: pgloader's own "Total import time"; ours: loadSnapshot, start to commit. */
+  seconds: number;
+  /** Spawn to exit of the whole process (ours: node start, connect, migrate, load). */
+  wallSeconds: number;
+  peakRssMb: number;
+  stages?: PgloaderStage[];
+}
+
+const fmtS = (s: number) => `${s.toFixed(2)} s`;
+
+async function checkpoint(adminUrl: string): Promise<void> {
+  // each run starts without the previous run's dirty buffers to write
+  const admin = new PgDatabase(adminUrl);
+  try {
+    await admin.exec('CHECKPOINT');
+  } finally {
+    await admin.close();
+  }
+}
+
+async function queryRows<T>(url: string, sql: string): Promise<T[]> {
+  const db = new PgDatabase(url);
+  try {
+    return (await db.query<T>(sql)).rows;
+  } finally {
+    await db.close();
+  }
+}
+
+async function countRows(url: string, sql: string): Promise<number> {
+  return Number((await queryRows<{ n: string | number }>(url, sql))[0]?.n);
+}
+
+async function pgloaderRound(cluster: PostgresCluster, source: string, n: number, opts: BenchOptions, round: number): Promise<Round> {
+  const tdb = await createTestDatabase('pgloader', cluster.adminUrl);
+  try {
+    await checkpoint(cluster.adminUrl);
+    const run = await runPgloader({ sqlitePath: source, targetUrl: tdb.url, rootDir: join(opts.workDir, `pgloader-root-${round}`), log: opts.log });
+    const table = (await queryRows<{ s: string }>(tdb.url, "SELECT table_schema AS s FROM information_schema.tables WHERE table_name = 'kv_store'")).map((r) => r.s);
+    if (table.length !== 1) throw new Error(`pgloader-bench: expected one kv_store table created by pgloader, found it in schemas [${table.join(', ')}]`);
+    const count = await countRows(tdb.url, `SELECT count(*) AS n FROM "${table[0]!}".kv_store`);
+    if (count !== n || run.rows !== n) throw new Error(`pgloader-bench: pgloader says ${run.rows} rows, the table holds ${count}, expected ${n}`);
+    opts.log(
+      `pgloader-bench round ${round + 1}: pgloader ${n} rows in ${fmtS(run.totalSeconds)} (its total), ${fmtS(run.wallMs / 1000)} process wall, peak RSS ${run.peakRssMb.toFixed(0)} MB${run.options.length ? `, options ${run.options.join(' ')}` : ', defaults'}; ${count} rows counted in ${table[0]!}.kv_store`,
+    );
+    opts.log(`pgloader-bench round ${round + 1} pgloader stages: ${run.stages.map((s) => `${s.name} ${s.seconds.toFixed(3)}s${s.bytes ? ` (${s.rows} rows, ${s.bytes})` : ''}`).join('; ')}`);
+    return { seconds: run.totalSeconds, wallSeconds: run.wallMs / 1000, peakRssMb: run.peakRssMb, stages: run.stages };
+  } finally {
+    await tdb.drop();
+  }
+}
+
+async function oursRound(cluster: PostgresCluster, bucket: string, manifestKey: string, n: number, opts: BenchOptions, round: number): Promise<Round> {
+  const tdb = await createTestDatabase('ours', cluster.adminUrl);
+  try {
+    await checkpoint(cluster.adminUrl);
+    const load = await runChild('test/bench/child-load.ts', [bucket, manifestKey, tdb.url]);
+    if (load['rows'] !== n) throw new Error(`pgloader-bench: our load read ${String(load['rows'])} rows, expected ${n}: ${JSON.stringify(load)}`);
+    const count = await countRows(tdb.url, "SELECT count(*) AS n FROM aqe.kv_entries WHERE source_env = 'bench' AND missing_since IS NULL");
+    if (count !== n) throw new Error(`pgloader-bench: aqe.kv_entries holds ${count} rows after our load, expected ${n}`);
+    const seconds = Number(load['ms']) / 1000;
+    opts.log(
+      `pgloader-bench round ${round + 1}: ours ${n} rows in ${fmtS(seconds)} (loadSnapshot to commit), ${fmtS(load.wallMs / 1000)} process wall, peak RSS ${load.maxRssMb.toFixed(0)} MB; ${count} rows counted in aqe.kv_entries; ${JSON.stringify(load['totals'])}`,
+    );
+    return { seconds, wallSeconds: load.wallMs / 1000, peakRssMb: load.maxRssMb };
+  } finally {
+    await tdb.drop();
+  }
+}
+
+const better = (a: Round | null, b: Round) => (a === null || b.seconds < a.seconds ? b : a);
+
+export async function run(opts: BenchOptions): Promise<BenchFigure[]> {
+  const version = await pgloaderVersion();
+  const n = opts.quick ? 100_000 : 1_000_000;
+  const rounds = opts.quick ? 1 : 3;
+  await mkdir(opts.workDir, { recursive: true });
+  try {
+    const ws = join(opts.workDir, 'ws');
+    const bucket = join(opts.workDir, 'bucket');
+    const source = join(ws, 'v3/.agentic-qe/memory.db');
+    const large = await writeLargeSqlite(source, { rows: n, table: 'kv_store' });
+    const hash = await runChild('test/bench/child-hash.ts', [source]);
+    const push = await runChild('test/bench/child-push.ts', [ws, bucket]);
+    const manifestKey = String(push['manifestKey']);
+    const pushSeconds = Number(push['ms']) / 1000;
+    const hashSeconds = Number(hash['ms']) / 1000;
+    opts.log(
+      `pgloader-bench: ${version}; source ${n} rows, ${(large.bytes / 1024 ** 2).toFixed(1)} MB; push (not in the load figures) ${fmtS(pushSeconds)}, peak RSS ${push.maxRssMb.toFixed(0)} MB; read+sha256 ${fmtS(hashSeconds)}`,
+    );
+
+    const cluster = await startPostgresCluster({ durable: true });
+    let pgl: Round | null = null;
+    let ours: Round | null = null;
+    try {
+      // alternate who goes first: the second one meets a warmer cache and a busier WAL
+      for (let round = 0; round < rounds; round++) {
+        const first = round % 2 === 0 ? 'pgloader' : 'ours';
+        for (const who of first === 'pgloader' ? ['pgloader', 'ours'] : ['ours', 'pgloader']) {
+          if (who === 'pgloader') pgl = better(pgl, await pgloaderRound(cluster, source, n, opts, round));
+          else ours = better(ours, await oursRound(cluster, bucket, manifestKey, n, opts, round));
+        }
+      }
+    } finally {
+      await cluster.stop();
+    }
+    if (!pgl || !ours) throw new Error('pgloader-bench: no round ran');
+
+    const rows = n.toLocaleString('en-US');
+    const oursRate = n / ours.seconds;
+    const pgRate = n / pgl.seconds;
+    const ratio = oursRate / pgRate;
+    const copyStage = pgl.stages?.find((s) => s.name === 'kv_store');
+    opts.log(
+      `pgloader-bench best: ours ${Math.round(oursRate)} rows/s (${fmtS(ours.seconds)}), pgloader ${Math.round(pgRate)} rows/s (${fmtS(pgl.seconds)}; its COPY stage ${copyStage ? fmtS(copyStage.seconds) : '?'}), ratio ${ratio.toFixed(2)}x`,
+    );
+    return [
+      {
+        name: `load ${rows} narrow rows from one SQLite file, ours end to end (verify → read → COPY + merge with conflict policy → commit)`,
+        value: Math.round(oursRate),
+        unit: 'rows/s',
+        baseline: { name: `pgloader (${version.replace(/^pgloader version "?([^"]*)"?.*$/, '$1')}, defaults), its total import time`, value: Math.round(pgRate), unit: 'rows/s' },
+        ratio: Number(ratio.toFixed(3)),
+        ratioLabel: 'of pgloader',
+        target: '>= 1.0x pgloader',
+        pass: ratio >= 1,
+      },
+      {
+        name: `same, whole process from spawn to exit (ours: node start + connect + migrate + load)`,
+        value: Number(ours.wallSeconds.toFixed(2)),
+        unit: 's',
+        baseline: { name: 'pgloader process, spawn to exit', value: Number(pgl.wallSeconds.toFixed(2)), unit: 's' },
+        ratio: Number((pgl.wallSeconds / ours.wallSeconds).toFixed(3)),
+        ratioLabel: 'of pgloader speed',
+      },
+      {
+        name: `peak RSS of the loading process (${rows} rows)`,
+        value: Math.round(ours.peakRssMb),
+        unit: 'MB',
+        baseline: { name: 'pgloader process (polled VmHWM)', value: Math.round(pgl.peakRssMb), unit: 'MB' },
+        ratio: Number((ours.peakRssMb / pgl.peakRssMb).toFixed(2)),
+        ratioLabel: 'of pgloader',
+      },
+      {
+        name: `push of the same workspace before our load (snapshot + sha256 + gzip + store; not in the load figures)`,
+        value: Number(pushSeconds.toFixed(2)),
+        unit: 's',
+        baseline: { name: 'read + sha256 of the same file, separate process', value: Number(hashSeconds.toFixed(2)), unit: 's' },
+        ratio: Number((hashSeconds / pushSeconds).toFixed(3)),
+        ratioLabel: 'of read + sha256 speed',
+      },
+    ];
+  } finally {
+    await rm(opts.workDir, { recursive: true, force: true });
+  }
+}
