@@ -13,10 +13,12 @@ try {
   await ensureMigrated(db);
   const rssBefore = peakRssMb();
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   const outcome = await loadSnapshot({ store: new LocalDirBlobStore(bucketDir), db }, manifestKey);
   const ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpu0);
   if (outcome.status !== 'loaded') throw new Error(`load outcome ${outcome.status}: ${JSON.stringify(outcome)}`);
-  process.stdout.write(`${JSON.stringify({ maxRssMb: peakRssMb(), rssBeforeLoadMb: rssBefore, ms, status: outcome.status, rows: outcome.totals.read, totals: outcome.totals, warnings: outcome.warnings.slice(0, 5) })}\n`);
+  process.stdout.write(`${JSON.stringify({ maxRssMb: peakRssMb(), rssBeforeLoadMb: rssBefore, ms, cpuMs: (cpu.user + cpu.system) / 1000, status: outcome.status, rows: outcome.totals.read, totals: outcome.totals, warnings: outcome.warnings.slice(0, 5) })}\n`);
 } finally {
   await db.close();
 }
