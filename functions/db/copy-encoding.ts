@@ -78,7 +78,10 @@ export function encodeCopyValue(value: unknown, type: ColumnType, stats?: Encode
 function textOf(value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
-  if (value instanceof Date) return timestampText(value);
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) throw invalid('text', value, 'a valid date');
+    return isoTimestamp(value.getTime());
+  }
   if (Buffer.isBuffer(value)) return value.toString('utf8');
   return jsonText(value);
 }
@@ -117,7 +120,12 @@ function cleanJson(v: unknown, stats?: EncodeStats): unknown {
   if (Array.isArray(v)) return v.map((x) => cleanJson(x, stats));
   if (v !== null && typeof v === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[cleanString(k, stats)] = cleanJson(x, stats);
+    for (const [k, x] of Object.entries(v)) {
+      const key = cleanString(k, stats);
+      // a member named "__proto__" stays a member (assignment would set the prototype and drop it)
+      if (key === '__proto__') Object.defineProperty(out, key, { value: cleanJson(x, stats), enumerable: true, writable: true, configurable: true });
+      else out[key] = cleanJson(x, stats);
+    }
     return out;
   }
   return v;
@@ -125,7 +133,10 @@ function cleanJson(v: unknown, stats?: EncodeStats): unknown {
 
 function doubleText(value: unknown): string {
   if (typeof value === 'number') return numberText(value);
-  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'bigint') {
+    if (!Number.isFinite(Number(value))) throw invalid('double', value, 'a number within the double range');
+    return value.toString();
+  }
   if (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))) return numberText(Number(value));
   throw invalid('double', value, 'a number');
 }
@@ -170,8 +181,12 @@ function timestampText(value: unknown): string {
   else throw invalid('timestamptz', value, 'a Date, an ISO-8601 string or epoch milliseconds');
   const ms = d.getTime();
   if (Number.isNaN(ms)) throw invalid('timestamptz', value, 'a valid date');
+  // PostgreSQL reads 4-digit years from 0001 on; toISOString writes others as ±YYYYYY, which it refuses
+  if (ms < MIN_FOUR_DIGIT_YEAR_MS || ms > MAX_FOUR_DIGIT_YEAR_MS) throw invalid('timestamptz', value, 'a date between the years 0001 and 9999');
   return isoTimestamp(ms);
 }
+
+const MIN_FOUR_DIGIT_YEAR_MS = -62_135_596_800_000; // 0001-01-01T00:00:00.000Z
 
 // Rows of one source mostly fall on few days: the date part is formatted once per day, the time
 // part by hand (Date#toISOString was ~1.5 µs a value, a tenth of the loader's CPU on narrow rows).
@@ -206,10 +221,23 @@ function realArrayText(value: unknown): string {
   const parts: string[] = [];
   for (const x of Array.from(value as ArrayLike<unknown>)) {
     if (x === null || x === undefined) parts.push('NULL');
-    else if (typeof x === 'number') parts.push(numberText(x));
+    else if (typeof x === 'number') parts.push(float4Text(x, value));
     else throw invalid('real[]', value, 'an array of numbers');
   }
   return `{${parts.join(',')}}`;
+}
+
+// real is a 4-byte float: PostgreSQL refuses a finite number that would round to Infinity or,
+// nonzero, to 0. The first is refused here; the second is written as the 0 it rounds to.
+const FLOAT4_OVERFLOW = 3.4028235677973366e38; // FLT_MAX + half an ulp
+const FLOAT4_UNDERFLOW = 7.006492321624085e-46; // half the smallest subnormal: rounds to 0
+
+function float4Text(x: number, value: unknown): string {
+  if (Number.isFinite(x)) {
+    if (x >= FLOAT4_OVERFLOW || x <= -FLOAT4_OVERFLOW) throw invalid('real[]', value, 'numbers within the 4-byte float range (±3.4e38)');
+    if (x !== 0 && x <= FLOAT4_UNDERFLOW && x >= -FLOAT4_UNDERFLOW) return x < 0 ? '-0' : '0';
+  }
+  return numberText(x);
 }
 
 /**

@@ -191,6 +191,7 @@ async function* readVectors(copy: string, label: string, ctx: MapContext): Async
     child.on('close', (code) => resolve(code));
   });
   let summary: Extracted | undefined;
+  let complete = false;
   try {
     for await (const line of createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY })) {
       if (!line) continue;
@@ -210,8 +211,11 @@ async function* readVectors(copy: string, label: string, ctx: MapContext): Async
       // next: hash the parsed value (contentHash sorts keys) so an unchanged vector stays unchanged.
       yield b.build(contentHash({ id, vector: item.vector ?? null, metadata: parseJsonOrText(item.metadata ?? null) }));
     }
+    complete = true;
   } finally {
-    if (child.exitCode === null) child.kill();
+    // Only a consumer that stopped early ends the child: after its last line it exits by itself,
+    // and killing it then turned a complete read into "could not read it (exit code null)".
+    if (!complete && child.exitCode === null) child.kill();
   }
   const code = await exited;
   if (code !== 0) why(`@ruvector/core could not read it (${stderr.trim() || `exit code ${code}`})`);

@@ -8,6 +8,7 @@ import { AppError, errorMessage, isAppError } from '../../../schema/errors.js';
 import type { MapContext } from '../../../schema/sources/mappings/map-context.js';
 import type { SqliteColumn, SqliteTablePlan } from '../../../schema/sources/mappings/sqlite-mappings.js';
 import { PLAIN_IDENTIFIER, planSqliteTable, SqliteRowMapper } from '../../../schema/sources/mappings/sqlite-mappings.js';
+import { setOwn } from '../../../schema/sources/mappings/values.js';
 import type { TargetRow } from '../../../schema/tables/target-tables.js';
 import type { SkippedTable, SourceReadResult } from './source-read-result.js';
 import { sourceReadResult } from './source-read-result.js';
@@ -122,7 +123,9 @@ function discover(db: Database.Database, label: string): { plans: SqliteTablePla
 function* readTable(db: Database.Database, plan: SqliteTablePlan, ctx: MapContext, label: string): Generator<TargetRow> {
   const quoted = (c: string) => `"${c.replaceAll('"', '""')}"`;
   // Keyless tables are read in a total order so identical rows sit together and get stable `#n` keys.
-  const order = plan.keyColumns.length === 0 && plan.columns.length > 0 ? ` ORDER BY ${plan.columns.map(quoted).join(', ')}` : '';
+  // BINARY: under a column's own collation (NOCASE, RTRIM) "a" and "A" sort as equal and could split
+  // two identical rows, which then got the same key and one was lost in the merge.
+  const order = plan.keyColumns.length === 0 && plan.columns.length > 0 ? ` ORDER BY ${plan.columns.map((c) => `${quoted(c)} COLLATE BINARY`).join(', ')}` : '';
   const mapper = new SqliteRowMapper(plan, ctx);
   let stmt: Database.Statement;
   try {
@@ -131,22 +134,31 @@ function* readTable(db: Database.Database, plan: SqliteTablePlan, ctx: MapContex
     throw corrupt(label, err, `reading table "${plan.sourceTable}"`);
   }
   stmt.safeIntegers(true);
-  const it = stmt.iterate() as IterableIterator<Record<string, unknown>>;
+  // A column named "__proto__" is assigned as the row's prototype by the driver (its value vanishes,
+  // and a BLOB made the row look like a Buffer): such tables are read as arrays into own members.
+  const names = plan.columns.includes('__proto__') ? stmt.raw(true).columns().map((c) => c.name) : null;
+  const it = stmt.iterate() as IterableIterator<Record<string, unknown> | unknown[]>;
   try {
     while (true) {
-      let next: IteratorResult<Record<string, unknown>>;
+      let next: IteratorResult<Record<string, unknown> | unknown[]>;
       try {
         next = it.next();
       } catch (err) {
         throw corrupt(label, err, `reading table "${plan.sourceTable}"`);
       }
       if (next.done) return;
-      yield mapper.map(next.value);
+      yield mapper.map(names ? ownMembers(names, next.value as unknown[]) : (next.value as Record<string, unknown>));
     }
   } finally {
     // Ends the statement when the consumer stops early or a row is refused (frees the connection).
     it.return?.();
   }
+}
+
+function ownMembers(names: readonly string[], values: readonly unknown[]): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  names.forEach((name, i) => setOwn(row, name, values[i]));
+  return row;
 }
 
 function corrupt(label: string, err: unknown, during: string): AppError {

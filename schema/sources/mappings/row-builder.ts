@@ -7,7 +7,7 @@ import { targetTable } from '../../tables/target-tables.js';
 import type { MapContext } from './map-context.js';
 import { valueError } from './map-context.js';
 import type { TimestampRule } from './values.js';
-import { decodeFloat32Blob, parseJsonEmbedding, parseJsonText, parseTimestamp, stripNul, toBoolean, toDouble, toInteger, toJsonSafe } from './values.js';
+import { decodeFloat32Blob, parseJsonEmbedding, parseJsonText, parseTimestamp, setOwn, stripNul, toBoolean, toDouble, toInteger, toJsonSafe } from './values.js';
 
 /** How to read one source value into a modelled column. */
 export interface SetOptions {
@@ -73,7 +73,7 @@ export class RowBuilder {
   extra(from: string, value: unknown): void {
     this.checkSize(from, value);
     if (value === null || value === undefined) return;
-    this.extras[from] = toJsonSafe(value, (n) => this.nul(from, n));
+    setOwn(this.extras, from, toJsonSafe(value, (n) => this.nul(from, n)));
     this.hasExtra = true;
   }
 
@@ -96,7 +96,7 @@ export class RowBuilder {
   }
 
   private keepRaw(from: string, value: unknown): void {
-    this.raw[from] = toJsonSafe(value);
+    setOwn(this.raw, from, toJsonSafe(value));
     this.hasRaw = true;
   }
 
@@ -146,7 +146,8 @@ export class RowBuilder {
         return toDouble(value) ?? MISMATCH;
       case 'bigint': {
         const i = toInteger(value);
-        return i === undefined ? MISMATCH : i;
+        // an integral double such as 1e20 is no bigint either: kept raw, not refused by the database later
+        return i === undefined || i < INT64_MIN || i > INT64_MAX ? MISMATCH : i;
       }
       case 'integer': {
         const i = toInteger(value);
@@ -185,9 +186,12 @@ export class RowBuilder {
 }
 
 const MISMATCH = Symbol('mismatch');
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 
 function preview(value: unknown): string {
   if (value instanceof Uint8Array) return `<${value.byteLength}-byte BLOB>`;
-  const s = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  // JSON for objects: String() throws on a parsed object with a "toString" or "valueOf" member
+  const s = typeof value === 'string' || (typeof value === 'object' && value !== null) ? JSON.stringify(toJsonSafe(value)) : String(value);
   return s.length > 80 ? `${s.slice(0, 80)}…` : s;
 }

@@ -9,7 +9,7 @@ import { valueError } from './map-context.js';
 import { RowBuilder } from './row-builder.js';
 import { derivedKey, flatRowHasher, keyFromValues, OccurrenceKeys } from './row-identity.js';
 import type { TimestampRule } from './values.js';
-import { toJsonSafe } from './values.js';
+import { setOwn, toJsonSafe } from './values.js';
 
 /** Table names the tools create: plain identifiers. Anything else is refused. */
 export const PLAIN_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -353,7 +353,7 @@ export class SqliteRowMapper {
       for (const c of plan.columns) {
         const v = row[c];
         checkRowsValueSize(this.ctx, plan.sourceTable, sourceKey, c, v);
-        out[c] = toJsonSafe(v, (n) => this.ctx.warnings.add('nul-stripped', plan.sourceTable, c, n, `row ${sourceKey}`));
+        setOwn(out, c, toJsonSafe(v, (n) => this.ctx.warnings.add('nul-stripped', plan.sourceTable, c, n, `row ${sourceKey}`)));
       }
       return { table: 'source_rows', sourceTable: plan.sourceTable, sourceKey, contentHash: hash, sourceUpdatedAt: null, values: { row: out }, extra: null };
     }

@@ -153,7 +153,7 @@ export function cleanJson(value: unknown, limits: JsonLimits = DEFAULT_JSON_LIMI
           failure = { problem: 'a member name containing a NUL character', path: `${path}[${JSON.stringify(k)}]` };
           return null;
         }
-        out[k] = walk(x, depth + 1, `${path}.${k}`);
+        setOwn(out, k, walk(x, depth + 1, `${path}.${k}`));
       }
       return out;
     }
@@ -275,7 +275,18 @@ export function decodeFloat32Blob(bytes: Uint8Array, expectedDim?: number | null
   return { ok: true, vector: out };
 }
 
-/** Checks a JSON-array embedding (already parsed, or JSON text): numbers only, finite, `expectedDim` long when given. */
+/** A short description of a vector element that is not a finite number (never throws: no JSON.stringify of bigints or objects). */
+function describeElement(x: unknown): string {
+  if (typeof x === 'string') return JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}…` : x);
+  if (typeof x === 'bigint') return `${x}n`;
+  if (x === null || Array.isArray(x)) return x === null ? 'null' : 'an array';
+  return typeof x === 'object' ? 'an object' : String(x);
+}
+
+/** Smallest magnitude that rounds to Infinity as a 4-byte float (FLT_MAX plus half an ulp). */
+const FLOAT4_OVERFLOW = 3.4028235677973366e38;
+
+/** Checks a JSON-array embedding (already parsed, or JSON text): numbers only, finite, within float4 range, `expectedDim` long when given. */
 export function parseJsonEmbedding(value: unknown, expectedDim?: number | null): VectorResult {
   let v = value;
   if (typeof v === 'string') {
@@ -292,7 +303,9 @@ export function parseJsonEmbedding(value: unknown, expectedDim?: number | null):
   const out = new Array<number>(v.length);
   for (let i = 0; i < v.length; i++) {
     const x: unknown = v[i];
-    if (typeof x !== 'number' || !Number.isFinite(x)) return { ok: false, problem: `element ${i} is ${JSON.stringify(x) ?? String(x)} (expected a finite number)` };
+    if (typeof x !== 'number' || !Number.isFinite(x)) return { ok: false, problem: `element ${i} is ${describeElement(x)} (expected a finite number)` };
+    // stored as real: beyond ±3.4e38 it would become Infinity (PostgreSQL refuses the row)
+    if (x >= FLOAT4_OVERFLOW || x <= -FLOAT4_OVERFLOW) return { ok: false, problem: `element ${i} is ${x} (expected a number within the 4-byte float range, ±3.4e38)` };
     out[i] = x;
   }
   return { ok: true, vector: out };
@@ -325,6 +338,15 @@ export function toDouble(value: unknown): number | undefined {
 }
 
 /**
+ * `obj[key] = value`, keeping a member named `__proto__` as data: plain assignment would set the
+ * object's prototype instead and the member would silently vanish from the stored row.
+ */
+export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
+}
+
+/**
  * A source value made JSON-safe for `extra` / `row` (jsonb): BLOBs as `{ "$base64": … }`,
  * integers beyond 2^53 as decimal strings, non-finite numbers as strings, NUL stripped (counted
  * through `onNul`).
@@ -344,7 +366,7 @@ export function toJsonSafe(value: unknown, onNul?: (removed: number) => void): u
   if (Array.isArray(value)) return value.map((x) => toJsonSafe(x, onNul));
   if (typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(value as Record<string, unknown>)) out[k] = toJsonSafe(x, onNul);
+    for (const [k, x] of Object.entries(value as Record<string, unknown>)) setOwn(out, k, toJsonSafe(x, onNul));
     return out;
   }
   return String(value);
