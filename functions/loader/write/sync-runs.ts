@@ -1,5 +1,6 @@
 // Run bookkeeping around a snapshot load: the per-environment lock, the run record (sync_runs),
 // the per-environment state (sync_state) and the quarantine table.
+import { jsonForDb, textForDb } from '../../db/db-text.js';
 import type { Queryable } from '../../db/database.js';
 import { LOCK_NAMES, advisoryXactLock } from '../../db/advisory-lock.js';
 import { type TableMergeCounts, addCounts, emptyCounts } from './merge-table-rows.js';
@@ -141,7 +142,7 @@ export async function finishRun(tx: Queryable, runId: number, input: FinishRunIn
        rows_kept_newer = $7, rows_missing = $8, rows_quarantined = $9, table_counts = $10::jsonb, warnings = $11::jsonb,
        finished_at = clock_timestamp(), duration_ms = round(extract(epoch FROM clock_timestamp() - started_at) * 1000), error = $12
      WHERE id = $1`,
-    [String(runId), input.status, t.read, t.inserted, t.updated, t.unchanged, t.keptNewer, t.missing, input.rowsQuarantined ?? 0, JSON.stringify(input.tables), JSON.stringify(input.warnings ?? []), input.error ?? null],
+    [String(runId), input.status, t.read, t.inserted, t.updated, t.unchanged, t.keptNewer, t.missing, input.rowsQuarantined ?? 0, jsonForDb(input.tables), jsonForDb(input.warnings ?? []), input.error === undefined || input.error === null ? null : textForDb(input.error)],
   );
   if (res.rowCount !== 1) throw new AppError('INTERNAL', `finishRun: no sync_runs row with id ${runId}`);
 }
@@ -157,7 +158,7 @@ export async function recordRunFailure(db: Queryable, run: RunIdentity & { statu
      ON CONFLICT (manifest_sha) DO UPDATE SET status = EXCLUDED.status, error = EXCLUDED.error, finished_at = clock_timestamp()
      WHERE aqe.sync_runs.status IN ('running', 'failed', 'quarantined')
      RETURNING id`,
-    [run.manifestSha, run.env, run.snapshotId, run.manifestKey, run.snapshotCreatedAt, run.status, run.error],
+    [run.manifestSha, run.env, run.snapshotId, run.manifestKey, run.snapshotCreatedAt, run.status, textForDb(run.error)],
   );
   const id = res.rows[0]?.id;
   if (id === undefined) {
@@ -188,7 +189,7 @@ export async function updateSyncState(tx: Queryable, env: string, input: SyncSta
        last_success_at = COALESCE(EXCLUDED.last_success_at, s.last_success_at),
        sources = s.sources || EXCLUDED.sources,
        updated_at = now()`,
-    [env, input.snapshotId, input.snapshotAt, String(input.runId), input.success, JSON.stringify(input.sources ?? {})],
+    [env, input.snapshotId, input.snapshotAt, String(input.runId), input.success, jsonForDb(input.sources ?? {})],
   );
 }
 
@@ -222,7 +223,7 @@ export async function recordQuarantine(db: Queryable, q: QuarantineInput): Promi
        RETURNING id, retry_count
      )
      SELECT id, retry_count FROM upd UNION ALL SELECT id, retry_count FROM ins`,
-    [q.env, q.snapshotId ?? null, q.manifestKey, q.manifestSha ?? null, q.code, q.reason, q.transient, JSON.stringify(q.report ?? {})],
+    [q.env, q.snapshotId ?? null, q.manifestKey, q.manifestSha ?? null, q.code, textForDb(q.reason), q.transient, jsonForDb(q.report ?? {})],
   );
   const row = res.rows[0];
   if (!row) throw new AppError('INTERNAL', 'recordQuarantine wrote no row');
