@@ -15,6 +15,7 @@ const MODULES: Record<string, () => Promise<BenchModule>> = {
   search: () => import('./search-bench.js'),
   pgloader: () => import('./pgloader-bench.js'),
   scale: () => import('./scale-bench.js'),
+  fuzz: () => import('./fuzz-bench.js'),
 };
 
 async function main(): Promise<void> {
