@@ -133,7 +133,19 @@ export class GcsBlobStore implements BlobStore {
       }
       // A stream can be consumed once: a chunked resumable upload retries each chunk from memory.
       const counted = countBytes(payload);
-      await this.upload(name, counted.stream, writeOptions(true));
+      try {
+        await this.upload(name, counted.stream, writeOptions(true));
+      } catch (err) {
+        // The response to the last chunk can be lost after the server stored the object: the client
+        // then misreads the status query ("offset is lower than the number of bytes written"). A
+        // create-only object of exactly the bytes sent exists only if this upload (or an identical
+        // content-addressed one) completed: the put succeeded.
+        if (!(err instanceof SourceStreamError) && options.ifAbsent) {
+          const stored = await this.stat(key).catch(() => null);
+          if (stored !== null && stored.size === counted.bytes()) return { created: true, bytes: stored.size };
+        }
+        throw err;
+      }
       return { created: true, bytes: counted.bytes() };
     } catch (err) {
       if (err instanceof SourceStreamError) throw err.original;
