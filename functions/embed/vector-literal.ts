@@ -18,11 +18,14 @@ export function toVectorLiteral(vector: Float32Array | readonly number[]): strin
   return `[${parts.join(',')}]`;
 }
 
-/** The vector of a `[x1,x2,…]` literal (as the server prints vector values). Throws a TypeError when malformed. */
+/** The vector of a `[x1,x2,…]` literal (as the server prints vector values) or of a real[]'s `{x1,x2,…}`. Throws a TypeError when malformed. */
 export function parseVectorLiteral(literal: string): Float32Array {
   const trimmed = literal.trim();
-  if (!trimmed.startsWith('[') || !trimmed.endsWith(']')) {
-    throw new TypeError(`vector literal: expected "[x1,x2,…]", got "${trimmed.slice(0, 40)}"`);
+  // `{…}` is how a real[] column prints (dialect none); `[…]` how pgvector and ruvector print
+  const bracketed = trimmed.startsWith('[') && trimmed.endsWith(']');
+  const braced = trimmed.startsWith('{') && trimmed.endsWith('}');
+  if (!bracketed && !braced) {
+    throw new TypeError(`vector literal: expected "[x1,x2,…]" or "{x1,x2,…}", got "${trimmed.slice(0, 40)}"`);
   }
   const body = trimmed.slice(1, -1).trim();
   if (body === '') return new Float32Array(0);

@@ -201,6 +201,8 @@ describe('textHash and vector literals', () => {
     expect(Array.from(parseVectorLiteral(literal))).toEqual(Array.from(vector!));
     expect(toVectorLiteral([0.5, -0.25, 0])).toBe('[0.5,-0.25,0]');
     expect(() => toVectorLiteral([Number.NaN])).toThrow('vector[0]');
-    expect(() => parseVectorLiteral('{1,2}')).toThrow('expected "[x1,x2,…]"');
+    expect(Array.from(parseVectorLiteral('{1,2.5}'))).toEqual([1, 2.5]);
+    expect(() => parseVectorLiteral('(1,2)')).toThrow('expected "[x1,x2,…]"');
+    expect(() => parseVectorLiteral('{1,NULL}')).toThrow('not a finite number');
   });
 });
