@@ -17,6 +17,7 @@ const MODULES: Record<string, () => Promise<BenchModule>> = {
   scale: () => import('./scale-bench.js'),
   fuzz: () => import('./fuzz-bench.js'),
   'faults-push': () => import('./faults-push-bench.js'),
+  'faults-load': () => import('./faults-load-bench.js'),
 };
 
 async function main(): Promise<void> {
