@@ -181,7 +181,9 @@ async function deferIndexesIfEmpty(tx: Queryable, tableName: string): Promise<st
      ORDER BY 1`,
     [t],
   );
-  const rebuild: string[] = [];
+  // the rebuild sorts every row of the table in one go: room for 1M keys without spilling to disk
+  // (SET LOCAL: this transaction only)
+  const rebuild: string[] = [`SET LOCAL maintenance_work_mem = '256MB'`];
   for (const c of constraints.rows) {
     await tx.exec(`ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(c.name)}`);
     rebuild.push(`ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(c.name)} ${c.def}`);
@@ -280,14 +282,15 @@ function rowEncoder(input: MergeTableRowsInput, stats: EncodeStats, direct: Dire
   const { table } = input;
   const known = new Set(table.columns.map((c) => c.name));
   let ord = 0;
+  // (a function of the row, not a closure made per row: this runs for every row)
+  const where = (row: TargetRow) => `aqe.${table.name} row ${JSON.stringify(row.sourceTable)}/${JSON.stringify(row.sourceKey)}`;
   return (row) => {
-    const where = () => `aqe.${table.name} row ${JSON.stringify(row.sourceTable)}/${JSON.stringify(row.sourceKey)}`;
-    if (row.table !== table.name) throw new AppError('INTERNAL', `${where()}: row is for table "${row.table}", merged into "${table.name}"`);
+    if (row.table !== table.name) throw new AppError('INTERNAL', `${where(row)}: row is for table "${row.table}", merged into "${table.name}"`);
     if (typeof row.sourceKey !== 'string' || typeof row.sourceTable !== 'string' || typeof row.contentHash !== 'string') {
-      throw new AppError('VALUE_INVALID', `${where()}: sourceTable, sourceKey and contentHash must be strings`);
+      throw new AppError('VALUE_INVALID', `${where(row)}: sourceTable, sourceKey and contentHash must be strings`);
     }
     for (const k in row.values) {
-      if (!known.has(k)) throw new AppError('INTERNAL', `${where()}: value "${k}" is not a column of aqe.${table.name}; put unmodelled columns in \`extra\``);
+      if (!known.has(k)) throw new AppError('INTERNAL', `${where(row)}: value "${k}" is not a column of aqe.${table.name}; put unmodelled columns in \`extra\``);
     }
 
     const out: (string | null)[] = direct ? [...direct.prefix] : [String(ord++)];
@@ -303,8 +306,8 @@ function rowEncoder(input: MergeTableRowsInput, stats: EncodeStats, direct: Dire
         out.push(...e);
       }
     } catch (err) {
-      if (err instanceof AppError) throw new AppError(err.code, `${where()}: ${err.message}`, { cause: err, details: err.details ?? {} });
-      throw new AppError('VALUE_INVALID', `${where()}: ${errorMessage(err)}`, { cause: err });
+      if (err instanceof AppError) throw new AppError(err.code, `${where(row)}: ${err.message}`, { cause: err, details: err.details ?? {} });
+      throw new AppError('VALUE_INVALID', `${where(row)}: ${errorMessage(err)}`, { cause: err });
     }
     if (direct) out.push(...direct.suffix);
     return out;
