@@ -85,7 +85,7 @@ export type LoadOutcome =
     };
 
 /** Error codes that mean "this snapshot's content is bad": quarantine it, never retry. */
-const QUARANTINE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+export const QUARANTINE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'MANIFEST_INVALID',
   'MANIFEST_ENV_MISMATCH',
   'CHECKSUM_MISMATCH',

@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { encodeCopyValue, escapeCopyText } from '../../functions/db/copy-encoding.js';
 import type { Database } from '../../functions/db/database.js';
-import { ensureMigrated, loadSnapshot } from '../../functions/loader/load-snapshot.js';
+import { QUARANTINE_CODES as LOADER_QUARANTINE_CODES, ensureMigrated, loadSnapshot } from '../../functions/loader/load-snapshot.js';
 import { LocalDirBlobStore } from '../../functions/storage/local-dir-blob-store.js';
 import type { ErrorCode } from '../../schema/errors.js';
 import { manifestKey, quarantineReportKey } from '../../schema/snapshot/object-keys.js';
@@ -30,18 +30,8 @@ import type { SqliteSpec } from './sqlite-arbitraries.js';
 import { sqliteSpec, writeSqliteFile } from './sqlite-arbitraries.js';
 import { encoderInput } from './value-arbitraries.js';
 
-/** What loadSnapshot may quarantine on (load-snapshot.ts), less DB_DATA: a row PostgreSQL refuses is a transform bug. */
-const QUARANTINE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'MANIFEST_INVALID',
-  'MANIFEST_ENV_MISMATCH',
-  'CHECKSUM_MISMATCH',
-  'BLOB_CORRUPT',
-  'PARSE_FAILED',
-  'VALUE_INVALID',
-  'SOURCE_CORRUPT',
-  'SOURCE_WRONG_KIND',
-  'OBJECT_NOT_FOUND',
-]);
+/** What loadSnapshot may quarantine on, less DB_DATA: a row PostgreSQL refuses is a transform bug. */
+const QUARANTINE_CODES: ReadonlySet<ErrorCode> = new Set([...LOADER_QUARANTINE_CODES].filter((c) => c !== 'DB_DATA'));
 
 export type SnapshotSource =
   | { kind: 'sqlite'; spec: SqliteSpec }

