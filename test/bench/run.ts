@@ -22,8 +22,26 @@ const MODULES: Record<string, () => Promise<BenchModule>> = {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, only: { type: 'string' } },
+    options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
   });
+  if (values.help) {
+    process.stdout.write(
+      [
+        'Usage: npm run bench -- [--quick] [--out FILE] [--only NAME,…]',
+        '  --quick        smaller sizes (a few minutes) instead of the full run',
+        '  --out FILE     also write every figure as JSON to FILE',
+        `  --only NAMES   run only these modules: ${Object.keys(MODULES).join(', ')}`,
+        'Prints one table: figure, baseline measured in the same run, ratio, target. Exit 1 if a module failed.',
+      ].join('\n') + '\n',
+    );
+    return;
+  }
+  const unknown = values.only?.split(',').filter((n) => !(n in MODULES)) ?? [];
+  if (unknown.length > 0) {
+    process.stderr.write(`bench: unknown module ${unknown.join(', ')}; expected one of ${Object.keys(MODULES).join(', ')}\n`);
+    process.exitCode = 2;
+    return;
+  }
   const only = values.only ? new Set(values.only.split(',')) : null;
   const workDir = mkdtempSync(join(tmpdir(), 'aqe-bench-'));
   const results: { module: string; figures: BenchFigure[]; error?: string }[] = [];

@@ -7,7 +7,15 @@ import { parseArgs } from 'node:util';
 import { createTestDatabase, startPostgresCluster } from '../support/postgres.js';
 import { renderSoakSummary, runSoak, type SoakSummary, soakProblems } from './soak.js';
 
-const USAGE = 'Usage: npm run soak -- --minutes N [--json] [--out FILE] [--volume small|plan] [--keep]';
+const USAGE = [
+  'Usage: npm run soak -- --minutes N [--json] [--out FILE] [--volume small|plan] [--keep]',
+  '  --minutes N    how long the writers commit (default 5)',
+  '  --json         print the summary as JSON instead of text',
+  '  --out FILE     also write the JSON summary to FILE',
+  '  --volume V     workspace size: small or plan (default plan)',
+  '  --keep         keep the scratch folder (workspace, bucket) and print where it is',
+  'Exit codes: 0 verify found no differences; 1 differences or a failed check; 2 usage error.',
+].join('\n');
 
 function usage(message: string): never {
   process.stderr.write(`soak: ${message}\n${USAGE}\n`);
@@ -24,11 +32,16 @@ async function main(): Promise<number> {
         out: { type: 'string' },
         volume: { type: 'string', default: 'plan' },
         keep: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
     }));
   } catch (err) {
     usage((err as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
   }
   const minutes = Number(values.minutes);
   if (!Number.isFinite(minutes) || minutes <= 0) usage(`--minutes: expected a positive number, got "${values.minutes}"`);
