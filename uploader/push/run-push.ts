@@ -187,7 +187,16 @@ export async function runPush(options: PushOptions): Promise<PushResult> {
     progress({ phase: 'manifest' });
     key = manifestKey(config.env, snapshotId);
     // Written last, create-only: its arrival commits the snapshot.
-    await store.put(key, bytes, { ifAbsent: true, contentType: 'application/json' });
+    try {
+      await store.put(key, bytes, { ifAbsent: true, contentType: 'application/json' });
+    } catch (err) {
+      const base = err instanceof AppError ? err : new AppError('BUCKET_UNREACHABLE', errorMessage(err), { cause: err, transient: true });
+      throw new AppError(base.code, `${base.message}\nThe manifest was not written, so no snapshot was committed; run the push again (blobs already stored are not sent twice)`, {
+        cause: err,
+        transient: base.transient,
+        ...(base.details ? { details: base.details } : {}),
+      });
+    }
   }
 
   const capturedSources = sources.filter((s) => s.status === 'captured');

@@ -55,6 +55,7 @@ function expectDiskFullError(run: CliExit, mount: TmpfsMount, at: 'blob' | 'mani
     expect(message).toMatch(/No manifest was written, so no snapshot was committed; run the push again/);
   } else {
     expect(message).toMatch(/key "snapshots\/laptop\/[0-9A-Z]{26}\/manifest\.json"/);
+    expect(message).toMatch(/The manifest was not written, so no snapshot was committed; run the push again/);
   }
   expect(message, 'a stack trace reached the user').not.toMatch(/\n\s+at /);
 }
