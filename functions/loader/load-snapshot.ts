@@ -153,7 +153,7 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
     try {
       for (const [i, source] of captured.entries()) {
         const file = join(scratch, `${i}-${source.sha256.slice(0, 16)}`);
-        await gunzipVerifyToFile(await deps.store.getStream(source.blobKey), source.sha256, source.size, file, source.blobKey);
+        await downloadBlob(deps.store, source, file);
         files.push({ source, file });
       }
       for (const { source, file } of files) readers.push(readSnapshotSource(source, file));
@@ -262,6 +262,26 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
     await rm(scratch, { recursive: true, force: true });
   }
 }
+
+/**
+ * Downloads, gunzips and verifies one blob into `file`. A download cut mid-transfer (a transient
+ * storage error) is retried here, a few times with a short backoff, instead of failing the
+ * whole delivery; a blob that is really corrupt fails at once (its error is not transient).
+ */
+async function downloadBlob(store: LoaderDeps['store'], source: CapturedSource, file: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await gunzipVerifyToFile(await store.getStream(source.blobKey), source.sha256, source.size, file, source.blobKey);
+      return;
+    } catch (err) {
+      // a content problem (checksum, corrupt gzip, missing object) is final; a network one is not
+      if ((isAppError(err) && !err.transient) || attempt >= BLOB_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, 200 * 2 ** (attempt - 1)));
+    }
+  }
+}
+
+const BLOB_ATTEMPTS = 3;
 
 interface SourceSeen {
   sourceId?: string;

@@ -55,7 +55,7 @@ beforeAll(async () => {
   tmp = await tempDir('aqe-gcs-faults-');
   ws = await buildWorkspace(join(tmp.dir, 'ws'), { volume: 'plan', seed: 21 });
   server = await startGcsServer();
-  for (const b of ['aqe-random', 'aqe-drop-final', 'aqe-upload-down', 'aqe-all-down', 'aqe-load-down']) server.createBucket(b);
+  for (const b of ['aqe-random', 'aqe-drop-final', 'aqe-upload-down', 'aqe-all-down', 'aqe-load-down', 'aqe-drop-download']) server.createBucket(b);
 });
 afterAll(async () => {
   await server?.close();
@@ -256,5 +256,21 @@ describe('a permanent Cloud Storage fault (every request answered 503)', () => {
     expect(healed.status).toBe('loaded');
     expect(await cloudCounts(db, ENV)).toEqual(expectedCloudCounts(ws));
     console.info(`permanent 503 on downloads: load failed after ${(all.ms / 1000).toFixed(1)} s (manifest) and ${(blobs.ms / 1000).toFixed(1)} s (blobs): ${blobs.err.message.split('\n')[0]}`);
+  });
+
+  it('a blob download cut mid-transfer is retried within the same delivery (no redelivery needed)', async () => {
+    const pushed = await push(storeFor('aqe-drop-download'));
+    const store = storeFor('aqe-drop-download', SHORT_RETRY);
+    const blobDownloads = (r: FaultRequest) => r.kind === 'download' && decodeURIComponent(r.path).includes('/o/blobs/');
+    const before = server.faultsInjected;
+    server.setFaults({ drop: { next: 2 }, when: blobDownloads });
+    try {
+      const outcome = await loadSnapshot({ store, db }, pushed.manifestKey!);
+      expect(outcome.status).toBe('loaded');
+    } finally {
+      server.setFaults({});
+    }
+    expect(server.faultsInjected - before).toBe(2);
+    expect(await cloudCounts(db, ENV)).toEqual(expectedCloudCounts(ws));
   });
 });
