@@ -56,6 +56,18 @@ describe('a redb file @ruvector/core cannot open', () => {
 describe('temp copies', () => {
   it('are removed after a push, a dry run and a failed push', async () => {
     const root = await builtWorkspace();
+    // A temp root of this test's own: other test files run at the same time (forks) and their
+    // killed pushes leave aqe-upload-* folders in the shared temp dir. os.tmpdir() reads TMPDIR
+    // on every call, so the push under test puts its copies here.
+    const own = await tempFolder();
+    cleanups.push(own.remove);
+    const savedTmp = process.env['TMPDIR'];
+    process.env['TMPDIR'] = own.dir;
+    cleanups.push(async () => {
+      if (savedTmp === undefined) delete process.env['TMPDIR'];
+      else process.env['TMPDIR'] = savedTmp;
+    });
+    expect(tmpdir()).toBe(own.dir);
     const before = new Set((await readdir(tmpdir())).filter((n) => n.startsWith('aqe-upload-')));
     const config = loadConfig({ flags: {}, env: {}, workspace: root, configText: null });
     await runPush({ config });
