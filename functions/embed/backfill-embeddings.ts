@@ -65,16 +65,17 @@ export async function backfillEmbeddings(db: Database, dialect: VectorDialect, o
       if (afterKey) {
         params.push(...afterKey);
         const n = params.length;
-        where += ` AND (source_env, source_id, source_table, source_key) > ($${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
+        // keyset pagination in primary-key order (source_key leads: migration 014)
+        where += ` AND (source_key, source_table, source_id, source_env) > ($${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
       }
       const res = await db.query<PendingRow>(
         `SELECT source_env, source_id, source_table, source_key, search_text, embedding_text_hash FROM aqe.${table.name}
-          WHERE ${where} ORDER BY source_env, source_id, source_table, source_key LIMIT $1`,
+          WHERE ${where} ORDER BY source_key, source_table, source_id, source_env LIMIT $1`,
         params as never,
       );
       if (res.rows.length === 0) break;
       const last = res.rows[res.rows.length - 1]!;
-      afterKey = [last.source_env, last.source_id, last.source_table, last.source_key];
+      afterKey = [last.source_key, last.source_table, last.source_id, last.source_env];
       const rows = res.rows.map((r) => ({ ...r, searchText: r.search_text, embedding: undefined as { vector: Float32Array | readonly number[]; model: string } | null | undefined }));
       const out = await embedRows(rows, {
         embedder: options.embedder,

@@ -150,6 +150,16 @@ export function describeDatabaseContract(target: ContractTarget): void {
         expect(idx.some((d) => /USING hnsw/.test(d))).toBe(target.dialect !== 'none');
       });
 
+      it('keys every target table by the natural key led by source_key, with a per-source index beside it', async () => {
+        // source_key first: an index build sorts on abbreviated keys of the first column (migration 014)
+        for (const table of TARGET_TABLES) {
+          const defs = (await db.query<{ def: string }>(`SELECT pg_get_indexdef(indexrelid) AS def FROM pg_index WHERE indrelid = $1::regclass AND indisprimary`, [`aqe.${table.name}`])).rows.map((r) => r.def);
+          expect(defs, `primary key of aqe.${table.name}`).toEqual([expect.stringMatching(/USING btree \(source_key, source_table, source_id, source_env\)$/)]);
+          const all = (await db.query<{ def: string }>(`SELECT pg_get_indexdef(indexrelid) AS def FROM pg_index WHERE indrelid = $1::regclass`, [`aqe.${table.name}`])).rows.map((r) => r.def);
+          expect(all.some((d) => /USING btree \(source_env, source_id, source_table\)$/.test(d)), `per-source index of aqe.${table.name}`).toBe(true);
+        }
+      });
+
       it('refuses edited, deleted and out-of-order history, naming the file', async () => {
         const dir = await mkdtemp(path.join(os.tmpdir(), 'aqe-mig-'));
         const { db: fresh, dispose: drop } = await target.fresh();
