@@ -5,9 +5,10 @@
 //   → fill pending embeddings within the time budget (derived data, after the commit).
 // Transient failures are rethrown (the platform or caller retries); terminal ones quarantine.
 
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeScratchDir } from '../runtime/scratch-dir.js';
 import { AppError, type ErrorCode, errorMessage, isAppError } from '../../schema/errors.js';
 import { MAPPING_VERSION } from '../../schema/sources/mappings/row-identity.js';
 import { searchTextFor } from '../../schema/sources/recipes.js';
@@ -144,7 +145,7 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
     return await quarantineOrThrow(deps, ctx, err, log);
   }
 
-  const scratch = await mkdtemp(join(deps.tmpDir ?? tmpdir(), 'aqe-load-'));
+  const scratch = await makeScratchDir('load', deps.tmpDir ?? tmpdir());
   const readers: SourceReadResult[] = [];
   try {
     // 1. every blob verified before anything is written

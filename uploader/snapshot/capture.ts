@@ -4,9 +4,9 @@
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeScratchDir } from '../../functions/runtime/scratch-dir.js';
 import type { ErrorCode } from '../../schema/errors.js';
 import { AppError, errorMessage } from '../../schema/errors.js';
 import type { TableCount } from '../../schema/snapshot/manifest.js';
@@ -53,7 +53,7 @@ export interface FileInventory {
  * @example await withTempDir((dir) => captureFile(file, join(dir, '0')))
  */
 export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'aqe-upload-'));
+  const dir = await makeScratchDir('upload');
   try {
     return await fn(dir);
   } finally {

@@ -5,10 +5,10 @@
 // on open, has no close(), and an HNSW open reserves tens of GB of address space.
 
 import { spawn } from 'node:child_process';
-import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeScratchDirSync } from '../../runtime/scratch-dir.js';
 import { createInterface } from 'node:readline';
 import { AppError, errorMessage } from '../../../schema/errors.js';
 import type { MapContext } from '../../../schema/sources/mappings/map-context.js';
@@ -102,7 +102,7 @@ export function readRedbSource(init: { sourceId: string; label: string; file: st
         read: () =>
           (async function* () {
             cleanup();
-            tmp = mkdtempSync(join(tmpdir(), 'aqe-redb-'));
+            tmp = makeScratchDirSync('redb');
             const copy = join(tmp, 'vectors.db');
             copyFileSync(file, copy);
             yield* readVectors(copy, label, ctx);

@@ -1,10 +1,13 @@
 // Capture details: JSON files caught mid-rewrite, redb files @ruvector/core cannot open, and temp
 // copies that never outlive the push.
 
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { STALE_SCRATCH_AGE_MS } from '../../../functions/runtime/scratch-dir.js';
 import { loadConfig } from '../../../uploader/config.js';
 import { runPush } from '../../../uploader/push/run-push.js';
 import { REDB_MAGIC } from '../../../uploader/snapshot/content-kind.js';
@@ -54,7 +57,7 @@ describe('a redb file @ruvector/core cannot open', () => {
 });
 
 describe('temp copies', () => {
-  it('are removed after a push, a dry run and a failed push', async () => {
+  it('are removed after a push, a dry run and a failed push; those of a killed push are swept', async () => {
     const root = await builtWorkspace();
     // A temp root of this test's own: other test files run at the same time (forks) and their
     // killed pushes leave aqe-upload-* folders in the shared temp dir. os.tmpdir() reads TMPDIR
@@ -68,7 +71,14 @@ describe('temp copies', () => {
       else process.env['TMPDIR'] = savedTmp;
     });
     expect(tmpdir()).toBe(own.dir);
-    const before = new Set((await readdir(tmpdir())).filter((n) => n.startsWith('aqe-upload-')));
+    // and the copies of a push killed with SIGKILL an hour ago (its pid gone) are swept
+    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+    const stale = join(own.dir, `aqe-upload-${dead}-killed`);
+    await mkdir(join(stale, 'copies'), { recursive: true });
+    await writeFile(join(stale, 'copies', '0'), 'a copy');
+    const hourAgo = new Date(Date.now() - STALE_SCRATCH_AGE_MS - 60_000);
+    await utimes(stale, hourAgo, hourAgo);
+    const before = new Set((await readdir(tmpdir())).filter((n) => n.startsWith('aqe-upload-') && n !== `aqe-upload-${dead}-killed`));
     const config = loadConfig({ flags: {}, env: {}, workspace: root, configText: null });
     await runPush({ config });
     await runPush({ config, dryRun: true });
@@ -76,5 +86,6 @@ describe('temp copies', () => {
     await expect(runPush({ config: bad })).rejects.toThrow();
     const after = (await readdir(tmpdir())).filter((n) => n.startsWith('aqe-upload-') && !before.has(n));
     expect(after).toEqual([]);
+    expect(existsSync(stale)).toBe(false);
   });
 });
