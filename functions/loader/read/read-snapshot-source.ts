@@ -7,7 +7,7 @@ import type { MapContext } from '../../../schema/sources/mappings/map-context.js
 import { mapContext } from '../../../schema/sources/mappings/map-context.js';
 import type { CapturedSource } from '../../../schema/snapshot/manifest.js';
 import { readJsonSource } from './json-source.js';
-import { readRedbSource } from './redb-source.js';
+import { type RedbExtractOptions, readRedbSource } from './redb-source.js';
 import type { SourceReadResult } from './source-read-result.js';
 import { readSqliteSource } from './sqlite-source.js';
 
@@ -16,6 +16,8 @@ export interface ReadOptions {
   maxValueBytes?: number;
   /** Deepest JSON nesting accepted (default 256). */
   maxJsonDepth?: number;
+  /** How a redb file's vectors are extracted (tests shorten the child's idle timeout). */
+  redb?: RedbExtractOptions;
 }
 
 /**
@@ -37,7 +39,7 @@ export function readSnapshotSource(source: Pick<CapturedSource, 'sourceId' | 'pa
     case 'sqlite':
       return readSqliteSource(init);
     case 'ruvector-redb':
-      return readRedbSource(init);
+      return readRedbSource(options.redb ? { ...init, extract: options.redb } : init);
     default:
       return readJsonSource({ ...init, format });
   }

@@ -21,6 +21,18 @@ import { sourceReadResult } from './source-read-result.js';
 const REDB_MAGIC = Buffer.from([0x72, 0x65, 0x64, 0x62, 0x1a, 0x0a, 0xa9, 0x0d, 0x0a]);
 const CONFIG_MARKER = Buffer.from('__ruvector_db_config__', 'latin1');
 const SOURCE_TABLE = 'vectors';
+/** Widest vector read (OpenAI's widest is 3,072): the child allocates dims-sized query vectors by the hundred. */
+export const MAX_REDB_DIMENSIONS = 65_536;
+/** The extraction child is stopped when it prints nothing for this long (a damaged file can make the binding spin). */
+export const REDB_IDLE_TIMEOUT_MS = 120_000;
+
+/** How the extraction child runs (tests shorten the timeout). */
+export interface RedbExtractOptions {
+  /** Stop the child after this long without a line of output (default REDB_IDLE_TIMEOUT_MS). */
+  idleTimeoutMs?: number;
+  /** Module the child loads as @ruvector/core (default: resolved from here). */
+  corePath?: string;
+}
 
 /** The options the binding stored in the file (`config` table), when found. */
 export interface RedbConfig {
@@ -66,7 +78,7 @@ export function findRedbConfig(bytes: Buffer): RedbConfig | null {
  * file at all; when it is one but cannot be opened or read, the part yields no rows and a
  * `source` warning records why (the blob stays archived as is).
  */
-export function readRedbSource(init: { sourceId: string; label: string; file: string; ctx: MapContext }): SourceReadResult {
+export function readRedbSource(init: { sourceId: string; label: string; file: string; ctx: MapContext; extract?: RedbExtractOptions }): SourceReadResult {
   const { label, file, ctx } = init;
   const head = Buffer.alloc(REDB_MAGIC.length);
   let fd: number | undefined;
@@ -105,7 +117,7 @@ export function readRedbSource(init: { sourceId: string; label: string; file: st
             tmp = makeScratchDirSync('redb');
             const copy = join(tmp, 'vectors.db');
             copyFileSync(file, copy);
-            yield* readVectors(copy, label, ctx);
+            yield* readVectors(copy, label, ctx, init.extract ?? {});
           })(),
       },
     ],
@@ -162,21 +174,25 @@ interface Extracted {
   found?: number;
 }
 
-async function* readVectors(copy: string, label: string, ctx: MapContext): AsyncGenerator<TargetRow> {
+async function* readVectors(copy: string, label: string, ctx: MapContext, options: RedbExtractOptions): AsyncGenerator<TargetRow> {
   const why = (reason: string) => ctx.warnings.add('source', SOURCE_TABLE, undefined, 1, `${label}: vectors not extracted: ${reason}`);
   const config = findRedbConfig(readFileSync(copy));
   if (!config) {
     why('the file holds no readable @ruvector/core config (dimensions unknown)');
     return;
   }
+  const dim = config.dimensions;
+  if (dim > MAX_REDB_DIMENSIONS) {
+    why(`its config says ${dim} dimensions, more than the ${MAX_REDB_DIMENSIONS} this reader accepts (the file is damaged, or not a vector store of this kind)`);
+    return;
+  }
   let corePath: string;
   try {
-    corePath = createRequire(import.meta.url).resolve('@ruvector/core');
+    corePath = options.corePath ?? createRequire(import.meta.url).resolve('@ruvector/core');
   } catch (err) {
     why(`@ruvector/core is not installed (${errorMessage(err)})`);
     return;
   }
-  const dim = config.dimensions;
   const distanceMetric = typeof config.distance_metric === 'string' ? config.distance_metric : null;
   const child = spawn(process.execPath, ['-e', EXTRACT_SCRIPT, corePath, copy, String(dim)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -190,10 +206,23 @@ async function* readVectors(copy: string, label: string, ctx: MapContext): Async
     });
     child.on('close', (code) => resolve(code));
   });
+  // watchdog: a child silent for idleMs is killed (its stdout then ends and the loop below with it)
+  const idleMs = options.idleTimeoutMs ?? REDB_IDLE_TIMEOUT_MS;
+  let stalled = false;
+  let watchdog: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(() => {
+      stalled = true;
+      child.kill('SIGKILL');
+    }, idleMs);
+  };
+  arm();
   let summary: Extracted | undefined;
   let complete = false;
   try {
     for await (const line of createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY })) {
+      arm();
       if (!line) continue;
       const item = JSON.parse(line) as Extracted;
       if (item.id === undefined) {
@@ -215,10 +244,13 @@ async function* readVectors(copy: string, label: string, ctx: MapContext): Async
   } finally {
     // Only a consumer that stopped early ends the child: after its last line it exits by itself,
     // and killing it then turned a complete read into "could not read it (exit code null)".
+    clearTimeout(watchdog);
     if (!complete && child.exitCode === null) child.kill();
   }
   const code = await exited;
-  if (code !== 0) why(`@ruvector/core could not read it (${stderr.trim() || `exit code ${code}`})`);
+  clearTimeout(watchdog);
+  if (stalled) why(`@ruvector/core gave nothing for ${idleMs / 1000} s and was stopped (the file may be damaged); the vectors it gave before are kept`);
+  else if (code !== 0) why(`@ruvector/core could not read it (${stderr.trim() || `exit code ${code}`})`);
   else if (summary && (summary.found ?? 0) < (summary.total ?? 0)) why(`found ${summary.found} of ${summary.total} vectors (the binding cannot list ids; the index search missed some)`);
 }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSnapshotSource } from '../../../functions/loader/read/read-snapshot-source.js';
+import { REDB_MAGIC } from '../../../uploader/snapshot/content-kind.js';
 import { collectRows } from '../../../functions/loader/read/source-read-result.js';
 import type { ErrorCode } from '../../../schema/errors.js';
 import { isAppError } from '../../../schema/errors.js';
@@ -210,5 +211,42 @@ describe('redb files', () => {
     const file = join(dir, 'not-redb.db');
     writeFileSync(file, 'SQLite format 3\u0000 not redb');
     await expectError(() => readAll(file, 'ruvector-redb', 'v2/data/ruvector-patterns.db'), 'SOURCE_CORRUPT', /ruvector-patterns\.db: expected a @ruvector\/core VectorDb \(redb\) file/);
+  });
+
+  /** A redb header and the binding's config record, nothing else. */
+  function redbWithConfig(name: string, config: object): string {
+    const file = join(dir, name);
+    writeFileSync(file, Buffer.concat([REDB_MAGIC, Buffer.alloc(64), Buffer.from(`__ruvector_db_config__${JSON.stringify(config)}`, 'latin1'), Buffer.alloc(64)]));
+    return file;
+  }
+
+  it('does not hand the binding a config of absurd dimensions: no vectors, a warning', async () => {
+    const file = redbWithConfig('huge-dims.db', { dimensions: 2_000_000_000, distance_metric: 'Cosine' });
+    const { result, rows } = await readAll(file, 'ruvector-redb', 'v2/data/ruvector-patterns.db');
+    expect(rows.get('source_vectors') ?? []).toHaveLength(0);
+    expect(result.warnings).toEqual([
+      expect.objectContaining({ kind: 'source', message: expect.stringMatching(/ruvector-patterns\.db: vectors not extracted: its config says 2000000000 dimensions, more than the 65536/) }),
+    ]);
+  });
+
+  it('stops a binding that goes silent, keeping what it gave, with a warning', async () => {
+    // a stand-in for @ruvector/core whose store hands out one vector and then never answers
+    const core = join(dir, 'silent-core.cjs');
+    writeFileSync(
+      core,
+      `exports.VectorDb = class { constructor() {} async len() { return 2; }
+        async search() { if (this.once) return new Promise(() => setInterval(() => {}, 1000)); this.once = true; return [{ id: 'v1', vector: [1, 0, 0], metadata: null }]; } };`,
+    );
+    const file = redbWithConfig('silent.db', { dimensions: 3 });
+    const result = readSnapshotSource({ sourceId: 'ruvector-patterns', path: 'v2/data/ruvector-patterns.db', format: 'ruvector-redb' }, file, { redb: { idleTimeoutMs: 1_500, corePath: core } });
+    const started = performance.now();
+    try {
+      const rows = await collectRows(result);
+      expect(rows.get('source_vectors')?.map((r) => r.sourceKey)).toEqual(['vectors:v1']);
+      expect(result.warnings).toEqual([expect.objectContaining({ kind: 'source', message: expect.stringMatching(/@ruvector\/core gave nothing for 1\.5 s and was stopped .* the vectors it gave before are kept/) })]);
+    } finally {
+      result.close();
+    }
+    expect(performance.now() - started).toBeLessThan(20_000);
   });
 });
