@@ -276,7 +276,11 @@ async function applyRetention(
         out.spared.push(key);
         continue;
       }
-      await store.delete(key);
+      // only if nothing touched or rewrote it since this stat (a push reusing it touches it)
+      if (!(await store.delete(key, { ifUnchanged: info }))) {
+        out.spared.push(key);
+        continue;
+      }
       out.blobs.push(key);
     } catch (err) {
       recordError('retention', err, key);

@@ -11,6 +11,8 @@ export interface ObjectInfo {
   updated: Date;
   /** Generation (GCS) or an equivalent monotonic token. */
   generation?: string;
+  /** Metadata generation (GCS): moves when the object is touched or its metadata changes. */
+  metageneration?: string;
   metadata?: Record<string, string>;
 }
 
@@ -21,6 +23,11 @@ export interface PutOptions {
   metadata?: Record<string, string>;
   /** Expected size in bytes, when known (lets implementations choose resumable uploads). */
   size?: number;
+}
+
+export interface DeleteOptions {
+  /** Delete only if the object is still as this stat saw it. */
+  ifUnchanged?: Pick<ObjectInfo, 'generation' | 'metageneration'>;
 }
 
 export interface PutResult {
@@ -46,8 +53,24 @@ export interface BlobStore {
   stat(key: string): Promise<ObjectInfo | null>;
   /** Every object whose key starts with `prefix`, in key order. */
   list(prefix: string): AsyncIterable<ObjectInfo>;
-  /** Deleting a missing object is not an error. */
-  delete(key: string): Promise<void>;
-  /** Check that the store is reachable and writable/readable, with a clear error if not. */
-  check(): Promise<void>;
+  /**
+   * Deleting a missing object is not an error. With `ifUnchanged` (a stat of the object), deletes
+   * only if the object was neither rewritten nor touched since that stat, and returns false
+   * otherwise (GCS: generation and metageneration preconditions).
+   */
+  delete(key: string, options?: DeleteOptions): Promise<boolean>;
+  /**
+   * Marks an existing object as in use again: its `updated` time moves to now (content and
+   * generation unchanged; GCS: a metadata patch). Returns its new info, or null when it does not
+   * exist. A push that reuses a stored blob touches it, so retention, which spares anything updated
+   * within its safety window and deletes only `ifUnchanged`, can never delete it under the push.
+   */
+  touch(key: string): Promise<ObjectInfo | null>;
+  /**
+   * Check that the store is reachable and writable/readable, with a clear error if not. With
+   * `probeKey` (a key this identity may read, existing or not), GCS proves the bucket and the
+   * access with a stat of that key instead of a list: an uploader may read blobs/ but not list
+   * the bucket.
+   */
+  check(probeKey?: string): Promise<void>;
 }

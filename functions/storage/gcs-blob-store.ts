@@ -6,7 +6,7 @@ import { type CreateWriteStreamOptions, IdempotencyStrategy, type File, type Fil
 import { PassThrough, type Readable, Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, isAppError } from '../../schema/errors.js';
-import type { BlobStore, ObjectInfo, PutOptions, PutResult } from './blob-store.js';
+import type { BlobStore, DeleteOptions, ObjectInfo, PutOptions, PutResult } from './blob-store.js';
 import { isPreconditionFailed, isRetryableGcsError, toGcsAppError } from './gcs-error.js';
 import { assertValidListPrefix, assertValidObjectKey } from './local-dir-blob-store.js';
 
@@ -283,18 +283,52 @@ export class GcsBlobStore implements BlobStore {
     } while (pageToken !== undefined);
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, options: DeleteOptions = {}): Promise<boolean> {
     const name = this.objectName(key);
+    const seen = options.ifUnchanged;
     try {
       // Not ignoreNotFound: a missing bucket must still fail; only a missing object is fine.
-      await this.file(name).delete();
+      await this.file(name).delete({
+        ...(seen?.generation !== undefined ? { ifGenerationMatch: seen.generation } : {}),
+        ...(seen?.metageneration !== undefined ? { ifMetagenerationMatch: seen.metageneration } : {}),
+      });
+      return true;
     } catch (err) {
+      if (seen && isPreconditionFailed(err)) return false;
       const mapped = this.fail(err, 'delete', name, 'storage.objects.delete');
+      if (mapped.code === 'PRECONDITION_FAILED' && seen) return false;
       if (mapped.code !== 'OBJECT_NOT_FOUND') throw mapped;
+      return true;
     }
   }
 
-  async check(): Promise<void> {
+  async touch(key: string): Promise<ObjectInfo | null> {
+    const name = this.objectName(key);
+    try {
+      // a metadata patch: moves `updated` and the metageneration, leaves content and generation
+      const [metadata] = await this.file(name).setMetadata({ metadata: { lastUsedAt: new Date().toISOString() } });
+      return this.infoOf(key, metadata);
+    } catch (err) {
+      const mapped = this.fail(err, 'touch', name, 'storage.objects.update');
+      if (mapped.code === 'OBJECT_NOT_FOUND') return null;
+      throw mapped;
+    }
+  }
+
+  async check(probeKey?: string): Promise<void> {
+    if (probeKey !== undefined) {
+      // storage.objects.get on one key: a missing object is fine, a missing bucket (404 "bucket
+      // does not exist") or denied access (403) is not
+      const name = this.objectName(probeKey);
+      try {
+        await this.file(name).getMetadata();
+      } catch (err) {
+        if (this.fail(err, 'check', name, 'storage.objects.get').code === 'OBJECT_NOT_FOUND') return;
+        // reported for the bucket: the probe key is an implementation detail
+        throw this.fail(err, 'check', undefined, 'storage.objects.get');
+      }
+      return;
+    }
     // Listing needs only storage.objects.list (which an uploader with create-only access may lack
     // on the whole bucket, so only the store's own prefix is listed) and proves the bucket exists.
     const bucket = this.storage.bucket(this.bucketName);
@@ -312,6 +346,7 @@ export class GcsBlobStore implements BlobStore {
       updated: new Date(String(m.updated ?? m.timeCreated ?? 0)),
     };
     if (m.generation !== undefined) info.generation = String(m.generation);
+    if (m.metageneration !== undefined) info.metageneration = String(m.metageneration);
     if (m.metadata && typeof m.metadata === 'object') {
       const entries = Object.entries(m.metadata).filter((e): e is [string, string | number | boolean] => e[1] !== null && e[1] !== undefined);
       if (entries.length > 0) info.metadata = Object.fromEntries(entries.map(([k, v]) => [k, String(v)]));

@@ -3,12 +3,12 @@
 // create-only puts), so a failed or concurrent write never leaves a partial object visible.
 
 import { randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, isAbsolute, join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { AppError, errorMessage } from '../../schema/errors.js';
-import type { BlobStore, ObjectInfo, PutOptions, PutResult } from './blob-store.js';
+import type { BlobStore, DeleteOptions, ObjectInfo, PutOptions, PutResult } from './blob-store.js';
 
 /** Hidden folder under the root for temp files and metadata sidecars; never listed, never a key. */
 export const LOCAL_STORE_HIDDEN_DIR = '.aqe-store';
@@ -185,8 +185,16 @@ export class LocalDirBlobStore implements BlobStore {
     }
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, options: DeleteOptions = {}): Promise<boolean> {
     const path = this.pathOf(key);
+    if (options.ifUnchanged) {
+      // the generation here is the file's mtime (ns): a rewrite or a touch moves it. The check and
+      // the unlink are two steps (no atomic conditional unlink on a filesystem); the window is
+      // microseconds, against a push that touches a blob long before it commits its manifest.
+      const now = await this.stat(key);
+      if (now === null) return true;
+      if (options.ifUnchanged.generation !== undefined && now.generation !== options.ifUnchanged.generation) return false;
+    }
     try {
       await unlink(path);
     } catch (err) {
@@ -194,9 +202,23 @@ export class LocalDirBlobStore implements BlobStore {
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw this.mapReadError(err, key, path);
     }
     await rm(this.sidecarOf(key), { force: true });
+    return true;
   }
 
-  async check(): Promise<void> {
+  async touch(key: string): Promise<ObjectInfo | null> {
+    const path = this.pathOf(key);
+    try {
+      const now = new Date();
+      await utimes(path, now, now);
+    } catch (err) {
+      const code = codeOf(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+      throw await this.mapWriteError(err, key, path);
+    }
+    return this.stat(key);
+  }
+
+  async check(_probeKey?: string): Promise<void> {
     await this.ensureDir(this.tmpDir, null);
     await this.removeStaleTempFiles();
     const probe = join(this.tmpDir, `check-${randomBytes(6).toString('hex')}.tmp`);

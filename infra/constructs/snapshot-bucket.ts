@@ -62,30 +62,47 @@ export class SnapshotBucket extends Construct {
     return prefixes.map((p) => `resource.name.startsWith("${objectResourcePrefix(this.bucket.name, p)}")`).join(' || ');
   }
 
-  /** Bucket-level grant, optionally confined to object prefixes by an IAM Condition. */
-  grant(id: string, member: string, role: string, onlyPrefixes?: { title: string; prefixes: readonly string[] }): StorageBucketIamMember {
+  /**
+   * Bucket-level grant, optionally confined to object prefixes by an IAM Condition. `listPrefixes`
+   * also allows storage.objects.list for list requests whose prefix starts with one of them (the
+   * objectListPrefix attribute: a list request names the bucket, not an object).
+   */
+  grant(id: string, member: string, role: string, onlyPrefixes?: { title: string; prefixes: readonly string[]; listPrefixes?: readonly string[] }): StorageBucketIamMember {
+    const list = (onlyPrefixes?.listPrefixes ?? []).map((p) => `api.getAttribute("storage.googleapis.com/objectListPrefix", "").startsWith("${p}")`);
     return new StorageBucketIamMember(this, id, {
       bucket: this.bucket.name,
       role,
       member,
       condition: onlyPrefixes
-        ? { title: onlyPrefixes.title, description: `Only objects under ${onlyPrefixes.prefixes.join(', ')}`, expression: this.prefixCondition(onlyPrefixes.prefixes) }
+        ? {
+            title: onlyPrefixes.title,
+            description: `Only objects under ${onlyPrefixes.prefixes.join(', ')}${list.length > 0 ? `; lists under ${onlyPrefixes.listPrefixes!.join(', ')}` : ''}`,
+            expression: [this.prefixCondition(onlyPrefixes.prefixes), ...list].join(' || '),
+          }
         : undefined,
     });
   }
 
   /**
    * An uploader for one environment may create objects under snapshots/<env>/ and blobs/ only,
-   * and read blobs/ (the "already stored?" check that makes an unchanged push upload nothing).
-   * No delete or overwrite: objectCreator cannot replace an existing object.
+   * read blobs/ (the "already stored?" check that makes an unchanged push upload nothing), and
+   * read and list its own snapshots/<env>/ (`--skip-unchanged` compares with the latest manifest).
+   * No delete or overwrite: objectCreator cannot replace an existing object. `toucherRole` (a
+   * custom role holding storage.objects.update only) lets it touch a blob it reuses, on blobs/
+   * only: a metadata patch that moves the blob's `updated` time so retention spares it.
    */
-  grantUploader(id: string, member: string, env: string): void {
+  grantUploader(id: string, member: string, env: string, toucherRole: string): void {
     this.grant(`${id}-create`, member, 'roles/storage.objectCreator', {
       title: `uploader-${env}-create`,
       prefixes: [`${BUCKET_PREFIXES.snapshots}${env}/`, BUCKET_PREFIXES.blobs],
     });
     this.grant(`${id}-read-blobs`, member, 'roles/storage.objectViewer', {
       title: `uploader-${env}-read-blobs`,
+      prefixes: [BUCKET_PREFIXES.blobs, `${BUCKET_PREFIXES.snapshots}${env}/`],
+      listPrefixes: [`${BUCKET_PREFIXES.snapshots}${env}/`],
+    });
+    this.grant(`${id}-touch-blobs`, member, toucherRole, {
+      title: `uploader-${env}-touch-blobs`,
       prefixes: [BUCKET_PREFIXES.blobs],
     });
   }

@@ -130,18 +130,27 @@ export class SyncStack extends TerraformStack {
       dependsOn,
     });
 
+    // Metadata update only: a push touches the blobs it reuses (no content write, no delete).
+    const toucher = new ProjectIamCustomRole(this, 'object-toucher-role', {
+      project,
+      roleId: `${c.namePrefix.replace(/-/g, '_')}_snapshot_blob_toucher`,
+      title: 'aqe snapshot blob toucher',
+      description: 'storage.objects.update only (metadata); bound on the snapshot bucket for blobs/ with a prefix condition',
+      permissions: ['storage.objects.update'],
+      dependsOn,
+    });
     for (const env of c.environments) {
-      for (const member of env.uploaders) this.bucket.grantUploader(`uploader-${env.name}-${memberId(member)}`, member, env.name);
+      for (const member of env.uploaders) this.bucket.grantUploader(`uploader-${env.name}-${memberId(member)}`, member, env.name, toucher.id);
       if (env.impersonators.length > 0) {
         // A per-environment uploader account that people (groups) act as: no keys anywhere.
         const sa = new ServiceAccount(this, `uploader-sa-${env.name}`, {
           project,
           accountId: n.sa.uploader(env.name),
           displayName: `aqe uploader (${env.name})`,
-          description: `Pushes snapshots for environment ${env.name}: create-only under snapshots/${env.name}/ and blobs/`,
+          description: `Pushes snapshots for environment ${env.name}: create-only under snapshots/${env.name}/ and blobs/, touches reused blobs`,
           dependsOn,
         });
-        this.bucket.grantUploader(`uploader-${env.name}-sa`, sa.member, env.name);
+        this.bucket.grantUploader(`uploader-${env.name}-sa`, sa.member, env.name, toucher.id);
         for (const member of env.impersonators) {
           new ServiceAccountIamMember(this, `uploader-sa-${env.name}-impersonator-${memberId(member)}`, {
             serviceAccountId: sa.name,

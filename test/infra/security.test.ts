@@ -203,7 +203,9 @@ describe('infra security policy', () => {
   });
 
   it('reconcile may delete under blobs/, snapshots/ and quarantine/ only (retention), with a delete-only custom role; nobody else deletes', () => {
-    const [roleId, role] = only(s.tf, 'google_project_iam_custom_role');
+    const roles = resourcesOf(s.tf, 'google_project_iam_custom_role').filter(([, r]) => (r.permissions as string[]).includes('storage.objects.delete'));
+    expect(roles).toHaveLength(1);
+    const [roleId, role] = roles[0]!;
     expect(role.permissions).toEqual(['storage.objects.delete']);
     const deleters = resourcesOf(s.tf, 'google_storage_bucket_iam_member').filter(([, g]) => g.role === `\${google_project_iam_custom_role.${roleId}.id}`);
     expect(deleters).toHaveLength(1);

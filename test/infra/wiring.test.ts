@@ -171,23 +171,32 @@ describe('infra wiring', () => {
     }
   });
 
-  it('confines uploaders to snapshots/<env>/ and blobs/ with IAM Conditions on the object resource name', () => {
+  it('confines uploaders to snapshots/<env>/ and blobs/ with IAM Conditions on the object resource name (touch: blobs/ only)', () => {
     const [bucketId] = resourcesOf(s.tf, 'google_storage_bucket').find(([, b]) => b.name === resourceNames(s.config).bucket) ?? [];
     const bucket = ref('google_storage_bucket', bucketId as string, 'name');
     const grants = resourcesOf(s.tf, 'google_storage_bucket_iam_member').filter(([id]) => id.includes('uploader-'));
     const laptop = grants.filter(([id]) => id.includes('uploader-laptop'));
+    const toucherRoles = resourcesOf(s.tf, 'google_project_iam_custom_role').filter(([, r]) => String(r.role_id).endsWith('_blob_toucher'));
+    expect(toucherRoles).toHaveLength(1);
+    const [toucherId, toucher] = toucherRoles[0]!;
+    expect(toucher.permissions).toEqual(['storage.objects.update']);
+    const touch = ref('google_project_iam_custom_role', toucherId, 'id');
     expect(laptop.map(([, g]) => [g.role, g.condition.expression])).toEqual([
       [
         'roles/storage.objectCreator',
         `resource.name.startsWith("projects/_/buckets/${bucket}/objects/snapshots/laptop/") || resource.name.startsWith("projects/_/buckets/${bucket}/objects/blobs/")`,
       ],
-      ['roles/storage.objectViewer', `resource.name.startsWith("projects/_/buckets/${bucket}/objects/blobs/")`],
+      [
+        'roles/storage.objectViewer',
+        `resource.name.startsWith("projects/_/buckets/${bucket}/objects/blobs/") || resource.name.startsWith("projects/_/buckets/${bucket}/objects/snapshots/laptop/") || api.getAttribute("storage.googleapis.com/objectListPrefix", "").startsWith("snapshots/laptop/")`,
+      ],
+      [touch, `resource.name.startsWith("projects/_/buckets/${bucket}/objects/blobs/")`],
     ]);
     for (const env of s.config.environments) {
       const mine = grants.filter(([id]) => id.includes(`uploader-${env.name}-`));
-      expect(mine.length).toBeGreaterThanOrEqual(2);
+      expect(mine.length).toBeGreaterThanOrEqual(3);
       for (const [, g] of mine) {
-        expect(['roles/storage.objectCreator', 'roles/storage.objectViewer']).toContain(g.role);
+        expect(['roles/storage.objectCreator', 'roles/storage.objectViewer', touch]).toContain(g.role);
         for (const other of s.config.environments.filter((e) => e.name !== env.name)) {
           expect(g.condition.expression).not.toContain(`snapshots/${other.name}/`);
         }

@@ -149,6 +149,8 @@ for (const makeBackend of [localBackend, gcsBackend]) {
 
     it('passes check() on a reachable, writable store', async () => {
       await expect(store.check()).resolves.toBeUndefined();
+      // with a probe key (an uploader may read blobs/ but not list): a missing object is fine
+      await expect(store.check('blobs/sha256/00/none.gz')).resolves.toBeUndefined();
     });
 
     it('stores a Buffer and returns the same bytes from get and getStream', async () => {
@@ -229,8 +231,43 @@ for (const makeBackend of [localBackend, gcsBackend]) {
       await store.delete('del/me');
       expect(await store.exists('del/me')).toBe(false);
       expect(await keysOf(store, 'del/')).toEqual([]);
-      await expect(store.delete('del/me')).resolves.toBeUndefined();
-      await expect(store.delete('never/was')).resolves.toBeUndefined();
+      await expect(store.delete('del/me')).resolves.toBe(true);
+      await expect(store.delete('never/was')).resolves.toBe(true);
+    });
+
+    it('touch moves updated and keeps the content; null for a missing object', async () => {
+      await store.put('touch/me', Buffer.from('same bytes'), { metadata: { sha256: 'abc' } });
+      const before = (await store.stat('touch/me'))!;
+      await new Promise((r) => setTimeout(r, 20));
+      const touched = await store.touch('touch/me');
+      expect(touched).not.toBeNull();
+      expect(touched!.updated.getTime()).toBeGreaterThan(before.updated.getTime());
+      const after = (await store.stat('touch/me'))!;
+      expect(after.updated.getTime()).toBe(touched!.updated.getTime());
+      expect(after.metadata?.['sha256']).toBe('abc');
+      expect((await store.get('touch/me')).toString()).toBe('same bytes');
+      expect(await store.touch('never/was')).toBeNull();
+    });
+
+    it('deletes ifUnchanged only when nothing touched or rewrote the object since the stat', async () => {
+      await store.put('cond/touched', Buffer.from('a'));
+      const seenTouched = (await store.stat('cond/touched'))!;
+      await new Promise((r) => setTimeout(r, 20));
+      await store.touch('cond/touched');
+      await expect(store.delete('cond/touched', { ifUnchanged: seenTouched })).resolves.toBe(false);
+      expect(await store.exists('cond/touched')).toBe(true);
+
+      await store.put('cond/rewritten', Buffer.from('a'));
+      const seenRewritten = (await store.stat('cond/rewritten'))!;
+      await new Promise((r) => setTimeout(r, 20));
+      await store.put('cond/rewritten', Buffer.from('b'));
+      await expect(store.delete('cond/rewritten', { ifUnchanged: seenRewritten })).resolves.toBe(false);
+      expect(await store.exists('cond/rewritten')).toBe(true);
+
+      const current = (await store.stat('cond/rewritten'))!;
+      await expect(store.delete('cond/rewritten', { ifUnchanged: current })).resolves.toBe(true);
+      expect(await store.exists('cond/rewritten')).toBe(false);
+      await expect(store.delete('cond/rewritten', { ifUnchanged: current })).resolves.toBe(true);
     });
 
     it('fails with OBJECT_NOT_FOUND for a missing object on get and getStream', async () => {
@@ -426,11 +463,15 @@ describe('GcsBlobStore against the JSON-API server (real client)', () => {
     expect(err.message).toContain('storage.objects.create');
     expect(err.transient).toBe(false);
     expect(err.message).not.toMatch(/ya29\.|Bearer /);
+    const probe = await expectAppError(store.check('blobs/sha256/00/none.gz'), 'BUCKET_AUTH');
+    expect(probe.message).toContain('storage.objects.get');
+    const touch = await expectAppError(store.touch('blobs/sha256/00/none.gz'), 'BUCKET_AUTH');
+    expect(touch.message).toContain('storage.objects.update');
   });
 
   it('fails with BUCKET_NOT_FOUND for a bucket that does not exist', async () => {
     const store = new GcsBlobStore({ bucket: 'no-such-bucket', storageOptions: gcsStorageOptions(), retry: { maxDelayMs: 50 } });
-    for (const call of [() => store.check(), () => store.put('a', Buffer.from('x')), () => store.get('a'), () => store.stat('a'), () => store.delete('a'), () => keysOf(store, '')]) {
+    for (const call of [() => store.check(), () => store.check('blobs/x'), () => store.put('a', Buffer.from('x')), () => store.get('a'), () => store.stat('a'), () => store.touch('a'), () => store.delete('a'), () => keysOf(store, '')]) {
       const err = await expectAppError(call(), 'BUCKET_NOT_FOUND');
       expect(err.message).toContain('no-such-bucket');
     }

@@ -2,6 +2,8 @@
 // through the client (Range, delimiter and paging, the resumable protocol's 308s, error bodies).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GcsBlobStore } from '../../functions/storage/gcs-blob-store.js';
+import { isAppError } from '../../schema/errors.js';
 import { crc32c, crc32cBase64, type GcsServer, startGcsServer } from '../support/gcs-server.js';
 
 let server: GcsServer;
@@ -21,6 +23,29 @@ afterAll(async () => {
 });
 
 describe('GCS JSON-API test server', () => {
+  it('serves the client configured only by STORAGE_EMULATOR_HOST (as the CLI is), whose calls go to /b/…', async () => {
+    const saved = process.env['STORAGE_EMULATOR_HOST'];
+    process.env['STORAGE_EMULATOR_HOST'] = server.endpoint;
+    let store: GcsBlobStore;
+    let missing: GcsBlobStore;
+    try {
+      server.createBucket('emulated-bucket');
+      store = new GcsBlobStore({ bucket: 'emulated-bucket', storageOptions: { projectId: 'test' }, retry: { maxRetries: 0 } });
+      missing = new GcsBlobStore({ bucket: 'no-such-emulated-bucket', storageOptions: { projectId: 'test' }, retry: { maxRetries: 0 } });
+    } finally {
+      if (saved === undefined) delete process.env['STORAGE_EMULATOR_HOST'];
+      else process.env['STORAGE_EMULATOR_HOST'] = saved;
+    }
+    await store.put('emulated/x', Buffer.from('via the emulator host'));
+    expect((await store.get('emulated/x')).toString()).toBe('via the emulator host');
+    expect((await store.stat('emulated/x'))?.size).toBe(21);
+    expect(await store.touch('emulated/x')).not.toBeNull();
+    await store.check('emulated/none');
+    const err = await missing.check('blobs/none').catch((e: unknown) => e);
+    expect(isAppError(err, 'BUCKET_NOT_FOUND'), String(err)).toBe(true);
+  });
+
+
   it('computes CRC32C (Castagnoli) like GCS', () => {
     expect(crc32c(Buffer.from('123456789'))).toBe(0xe3069283);
     expect(crc32cBase64(Buffer.alloc(0))).toBe('AAAAAA==');

@@ -1,7 +1,8 @@
 // A small in-memory server speaking enough of the Cloud Storage JSON API for the real
 // `@google-cloud/storage` client (v7): buckets, media / multipart / resumable uploads with
-// ifGenerationMatch, metadata, downloads with x-goog-hash and Range, list, delete, and
-// injectable faults (error statuses, delays, dropped connections, corrupted bytes).
+// ifGenerationMatch, metadata (and objects.patch), downloads with x-goog-hash and Range, list, delete
+// with generation / metageneration preconditions, and injectable faults (error statuses, delays,
+// dropped connections, corrupted bytes).
 //
 // Point the client at it with `new Storage({ apiEndpoint: server.endpoint, projectId: 'test' })`:
 // a non-Google endpoint makes the client skip authentication (unless useAuthWithCustomEndpoint).
@@ -65,6 +66,8 @@ interface StoredObject {
   contentType: string;
   metadata?: Record<string, string>;
   created: Date;
+  /** Last write or metadata patch. */
+  updated: Date;
   crc32c: string;
   md5Hash: string;
 }
@@ -130,6 +133,12 @@ function apiError(code: number, message: string, reason: string): Reply {
   return { status: code, body: { error: { code, message, errors: [{ message, domain: 'global', reason }] } } };
 }
 
+/**
+ * With STORAGE_EMULATOR_HOST the client sends JSON-API calls to `<host>/b/…` (no /storage/v1):
+ * served as the same paths.
+ */
+const apiPath = (pathname: string): string => (pathname.startsWith('/b/') || pathname === '/b' ? `/storage/v1${pathname}` : pathname);
+
 const bucketNotFound = () => apiError(404, 'The specified bucket does not exist.', 'notFound');
 const objectNotFound = (bucket: string, name: string) => apiError(404, `No such object: ${bucket}/${name}`, 'notFound');
 const preconditionFailed = () => apiError(412, 'At least one of the pre-conditions you specified did not hold.', 'conditionNotMet');
@@ -179,7 +188,7 @@ export async function startGcsServer(options: { faults?: FaultOptions } = {}): P
     crc32c: o.crc32c,
     etag: Buffer.from(o.generation).toString('base64'),
     timeCreated: o.created.toISOString(),
-    updated: o.created.toISOString(),
+    updated: o.updated.toISOString(),
     timeStorageClassUpdated: o.created.toISOString(),
     ...(o.metadata === undefined ? {} : { metadata: o.metadata }),
   });
@@ -211,6 +220,7 @@ export async function startGcsServer(options: { faults?: FaultOptions } = {}): P
       metageneration: '1',
       contentType,
       created: new Date(),
+      updated: new Date(),
       crc32c: crc32cBase64(stored),
       md5Hash: md5Base64(stored),
       ...(metadata === undefined ? {} : { metadata }),
@@ -278,7 +288,7 @@ export async function startGcsServer(options: { faults?: FaultOptions } = {}): P
 
   const handle = (req: IncomingMessage, body: Buffer, endpoint: string, corrupt: boolean): Reply => {
     const url = new URL(req.url ?? '/', endpoint);
-    const path = url.pathname;
+    const path = apiPath(url.pathname);
     const q = url.searchParams;
     const method = req.method ?? 'GET';
 
@@ -362,12 +372,35 @@ export async function startGcsServer(options: { faults?: FaultOptions } = {}): P
       if (!bucket) return bucketNotFound();
       const name = decodeURIComponent(m[2]!);
       const object = bucket.objects.get(name);
+      const ifMeta = q.get('ifMetagenerationMatch');
       if (method === 'DELETE') {
         if (!object) return objectNotFound(bucket.name, name);
         const ifGen = q.get('ifGenerationMatch');
         if (ifGen !== null && ifGen !== object.generation) return preconditionFailed();
+        if (ifMeta !== null && ifMeta !== object.metageneration) return preconditionFailed();
         bucket.objects.delete(name);
         return { status: 204 };
+      }
+      if (method === 'PATCH') {
+        // objects.patch: custom metadata merged (a null value removes the key); metageneration and updated move
+        if (!object) return objectNotFound(bucket.name, name);
+        const ifGen = q.get('ifGenerationMatch');
+        if (ifGen !== null && ifGen !== object.generation) return preconditionFailed();
+        if (ifMeta !== null && ifMeta !== object.metageneration) return preconditionFailed();
+        const patch = JSON.parse(body.toString('utf8') || '{}') as { metadata?: Record<string, unknown> | null; contentType?: unknown };
+        if (patch.metadata === null) delete object.metadata;
+        else if (patch.metadata && typeof patch.metadata === 'object') {
+          const merged: Record<string, string> = { ...(object.metadata ?? {}) };
+          for (const [k, v] of Object.entries(patch.metadata)) {
+            if (v === null) delete merged[k];
+            else merged[k] = String(v);
+          }
+          object.metadata = merged;
+        }
+        if (typeof patch.contentType === 'string') object.contentType = patch.contentType;
+        object.metageneration = String(Number(object.metageneration) + 1);
+        object.updated = new Date();
+        return { status: 200, body: resourceOf(endpoint, bucket.name, object) };
       }
       if (method !== 'GET') return apiError(405, 'Method not allowed here', 'notAllowed');
       const generation = q.get('generation');
@@ -559,7 +592,7 @@ export async function startGcsServer(options: { faults?: FaultOptions } = {}): P
       void (async () => {
         const endpoint = `http://${req.headers.host ?? '127.0.0.1'}`;
         const url = new URL(req.url ?? '/', endpoint);
-        const faultReq: FaultRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, kind: classify(req.method ?? 'GET', url.pathname, url.searchParams) };
+        const faultReq: FaultRequest = { method: req.method ?? 'GET', path: apiPath(url.pathname), query: url.searchParams, kind: classify(req.method ?? 'GET', apiPath(url.pathname), url.searchParams) };
         const subject = faults.when === undefined || faults.when(faultReq);
         const body = Buffer.concat(chunks);
         try {

@@ -15,7 +15,7 @@ import { openBlobStore } from '../../functions/storage/open-blob-store.js';
 import { AppError, errorMessage } from '../../schema/errors.js';
 import type { Manifest } from '../../schema/snapshot/manifest.js';
 import { manifestSha256, serialiseManifest } from '../../schema/snapshot/manifest.js';
-import { manifestKey } from '../../schema/snapshot/object-keys.js';
+import { blobKey, manifestKey } from '../../schema/snapshot/object-keys.js';
 import type { UploaderConfig } from '../config.js';
 import type { CaptureOutcome } from '../snapshot/capture.js';
 import { captureFile, withTempDir } from '../snapshot/capture.js';
@@ -124,8 +124,9 @@ export async function runPush(options: PushOptions): Promise<PushResult> {
   const progress = options.onProgress ?? (() => {});
   await assertWorkspace(config.workspace);
   const store = options.store ?? (await openBlobStore(config.bucket));
-  // Fail fast on a bucket that is missing or not writable, before copying anything. A dry run only reads.
-  if (!dryRun) await store.check();
+  // Fail fast on a bucket that is missing or not writable, before copying anything. A dry run only
+  // reads. The probe is a blob key: an uploader may read blobs/ but not list the bucket.
+  if (!dryRun) await store.check(blobKey('0'.repeat(64)));
 
   progress({ phase: 'discover' });
   const discovered = await discoverSources(config);

@@ -26,9 +26,15 @@ export interface BlobOutcome {
  */
 export async function storeBlob(store: BlobStore, path: string, sha256: string, size: number, options: { dryRun?: boolean } = {}): Promise<BlobOutcome> {
   const key = blobKey(sha256);
-  const existing = await store.stat(key);
+  if (options.dryRun) {
+    const existing = await store.stat(key);
+    return { key, created: false, storedSize: existing?.size ?? 0, uploadedBytes: 0, existed: existing !== null };
+  }
+  // A stored blob is reused, and touched: retention spares blobs updated within its safety window
+  // and deletes only if unchanged since it looked, so it cannot delete this one under the push.
+  // Gone (deleted by retention before the touch): stored again below.
+  const existing = await store.touch(key);
   if (existing !== null) return { key, created: false, storedSize: existing.size, uploadedBytes: 0, existed: true };
-  if (options.dryRun) return { key, created: false, storedSize: 0, uploadedBytes: 0, existed: false };
   // pipeline() (not .pipe()) so a read error destroys the gzip stream and fails the put.
   const body = pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), createGzip({ level: 6 }), () => {});
   const put = await store.put(key, body, {

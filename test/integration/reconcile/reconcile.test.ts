@@ -2,7 +2,7 @@
 // the real Functions Framework) and the local directory store, real pushes of a built workspace.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, utimes } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -223,6 +223,54 @@ describe('reconcile (local directory store)', () => {
     expect(report.leftQuarantined).toMatchObject([{ manifestKey: bad, why: 'terminal', code: 'MANIFEST_ENV_MISMATCH' }]);
     const open = await db.query<{ manifest_key: string }>('SELECT manifest_key FROM aqe.quarantine WHERE resolved_at IS NULL');
     expect(open.rows).toEqual([{ manifest_key: bad }]);
+  });
+
+  it('retention never deletes an old blob that a push reuses while retention decides', async () => {
+    const root = await workspace('ws-retention-race');
+    const bucket = join(dir, 'bucket-retention-race');
+    const bucketUrl = pathToFileURL(bucket).href;
+    const store = new LocalDirBlobStore(bucket);
+    const { db } = await database('retention_race');
+    const storePath = join(root, '.claude-flow', 'memory', 'store.json');
+    const original = await readFile(storePath);
+    const blobOf = async (key: string) => {
+      const m = JSON.parse((await store.get(key)).toString('utf8')) as { sources: { path: string; blobKey?: string }[] };
+      return m.sources.find((x) => x.path === '.claude-flow/memory/store.json')!.blobKey!;
+    };
+    const first = (await pushWorkspace(root, bucketUrl, 'laptop')).manifestKey!;
+    await mutateStore(root, 1);
+    await pushWorkspace(root, bucketUrl, 'laptop');
+    const old = await copyManifest(store, first, snapshotIdAt(new Date(Date.now() - 100 * DAY)));
+    await store.delete(first);
+    const onlyOld = await blobOf(old);
+    expect((await applyReconcile(deps(store, db), { only: ['load'] })).loads.map((l) => l.status)).toEqual(['loaded', 'loaded']);
+    for await (const o of store.list('blobs/')) await ageFile(join(bucket, o.key), 100);
+    await ageFile(join(bucket, old), 100);
+
+    // store.json goes back to its first content: the next push reuses the old blob. That push runs
+    // exactly between retention's last look at the blob and its delete.
+    await writeFile(storePath, original);
+    let racing: Promise<Awaited<ReturnType<typeof pushWorkspace>>> | null = null;
+    const racy: BlobStore = Object.assign(Object.create(Object.getPrototypeOf(store) as object) as BlobStore, store, {
+      stat: async (key: string) => {
+        const seen = await store.stat(key);
+        if (key === onlyOld && racing === null) {
+          racing = pushWorkspace(root, bucketUrl, 'laptop');
+          await racing;
+        }
+        return seen;
+      },
+    });
+    const report = await applyReconcile(deps(racy, db), { only: ['retention'] });
+    expect(racing).not.toBeNull();
+    const pushed = await racing!;
+    expect(await blobOf(pushed.manifestKey!)).toBe(onlyOld);
+    expect(report.errors).toEqual([]);
+    expect(report.retention?.manifests.map((m) => m.key)).toEqual([old]);
+    expect(report.retention?.blobs).not.toContain(onlyOld);
+    expect(report.retention?.spared).toContain(onlyOld);
+    for (const b of blobKeysIn((await store.get(pushed.manifestKey!)).toString('utf8'))) expect(await store.exists(b), b).toBe(true);
+    expect((await loadSnapshot({ store, db }, pushed.manifestKey!)).status).toBe('loaded');
   });
 
   it('retention keeps every referenced and every recent blob, even while a push runs', async () => {

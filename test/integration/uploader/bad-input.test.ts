@@ -6,7 +6,7 @@ import { mkdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { BlobStore, PutOptions, PutResult } from '../../../functions/storage/blob-store.js';
+import type { BlobStore, DeleteOptions, PutOptions, PutResult } from '../../../functions/storage/blob-store.js';
 import { openBlobStore } from '../../../functions/storage/open-blob-store.js';
 import { AppError, isAppError } from '../../../schema/errors.js';
 import { parseManifest } from '../../../schema/snapshot/manifest.js';
@@ -108,8 +108,9 @@ class FailingStore implements BlobStore {
   exists = (key: string) => this.inner.exists(key);
   stat = (key: string) => this.inner.stat(key);
   list = (prefix: string) => this.inner.list(prefix);
-  delete = (key: string) => this.inner.delete(key);
-  check = () => this.inner.check();
+  delete = (key: string, options?: DeleteOptions) => this.inner.delete(key, options);
+  touch = (key: string) => this.inner.touch(key);
+  check = (probeKey?: string) => this.inner.check(probeKey);
 }
 
 describe('a blob upload that fails', () => {

@@ -36,8 +36,9 @@ function observedStore(store: BlobStore): BlobStore {
     exists: (k) => store.exists(k),
     stat: (k) => store.stat(k),
     list: (p) => store.list(p),
-    delete: (k) => store.delete(k),
-    check: () => store.check(),
+    delete: (k, o) => store.delete(k, o),
+    touch: (k) => store.touch(k),
+    check: (p) => store.check(p),
   };
 }
 
