@@ -156,7 +156,7 @@ async function copyDirect(tx: Queryable, input: MergeTableRowsInput, sql: MergeS
  * a search), nothing is deferred. All of it is transactional (undone with the savepoint).
  * Returns the statements that rebuild what was dropped (none when nothing was).
  */
-async function deferIndexesIfEmpty(tx: Queryable, tableName: string): Promise<string[]> {
+export async function deferIndexesIfEmpty(tx: Queryable, tableName: string): Promise<string[]> {
   const t = `aqe.${quoteIdent(tableName)}`;
   const empty = async () => (await tx.query<{ empty: boolean }>(`SELECT NOT EXISTS (SELECT 1 FROM ${t}) AS empty`)).rows[0]?.empty === true;
   if (!(await empty())) return [];
