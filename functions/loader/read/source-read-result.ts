@@ -2,7 +2,7 @@
 // table), each a lazily read row stream, plus counts, warnings and what was skipped.
 
 import type { ReadWarning } from '../../../schema/sources/mappings/map-context.js';
-import type { WarningLog } from '../../../schema/sources/mappings/map-context.js';
+import type { WarningLog, WarningMark } from '../../../schema/sources/mappings/map-context.js';
 import type { TargetRow } from '../../../schema/tables/target-tables.js';
 
 /** Rows of one part: synchronous for SQLite/JSON, asynchronous for redb. Consume with `for await`. */
@@ -65,13 +65,21 @@ export function sourceReadResult(init: {
   close?: () => void;
 }): SourceReadResult {
   const counts = new Map<SourcePart, number>();
+  // a part read again (the loader re-reads a source whose direct COPY met a duplicate key) must
+  // not count its warnings twice: they go back to how they were before its first read
+  const marks = new Map<SourcePart, WarningMark>();
   let closed = false;
   const parts: SourcePart[] = init.parts.map((p) => {
     const part: SourcePart = {
       sourceTable: p.sourceTable,
       targetTable: p.targetTable,
       mapping: p.mapping,
-      rows: () => counted(part, p.read()),
+      rows: () => {
+        const mark = marks.get(part);
+        if (mark === undefined) marks.set(part, init.warnings.mark(p.sourceTable));
+        else init.warnings.restore(mark);
+        return counted(part, p.read());
+      },
     };
     counts.set(part, 0);
     return part;

@@ -55,6 +55,25 @@ export class WarningLog {
   list(): ReadWarning[] {
     return [...this.byKey.values()];
   }
+
+  /** One source table's warnings as they are now, to {@link restore} before that table is read again. */
+  mark(sourceTable: string): WarningMark {
+    const saved = new Map<string, ReadWarning>();
+    for (const [k, w] of this.byKey) if (w.sourceTable === sourceTable) saved.set(k, { ...w });
+    return { sourceTable, saved };
+  }
+
+  /** Puts one source table's warnings back as they were at `mark`: a table read twice is counted once. */
+  restore(mark: WarningMark): void {
+    for (const [k, w] of [...this.byKey]) if (w.sourceTable === mark.sourceTable) this.byKey.delete(k);
+    for (const [k, w] of mark.saved) this.byKey.set(k, { ...w });
+  }
+}
+
+/** What {@link WarningLog.mark} saved. */
+export interface WarningMark {
+  readonly sourceTable: string;
+  readonly saved: ReadonlyMap<string, ReadWarning>;
 }
 
 function describe(w: ReadWarning): string {

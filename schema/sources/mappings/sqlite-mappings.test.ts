@@ -53,7 +53,8 @@ describe('planSqliteTable', () => {
 
 describe('SqliteRowMapper', () => {
   it('keeps every row and key, and every non-null column in values or extra', () => {
-    const plan = planSqliteTable('events', cols('id:1, type, payload, timestamp, source, ttl, expires_at, extra_col'));
+    // id TEXT (the tools' schema): string keys are kept as given (an untyped column quotes numeric text)
+    const plan = planSqliteTable('events', cols('id:1, type, payload, timestamp, source, ttl, expires_at, extra_col').map((c) => (c.name === 'id' ? { ...c, type: 'TEXT' } : c)));
     const row = fc.record({
       id: fc.string(),
       type: fc.option(fc.string()),

@@ -275,6 +275,12 @@ export interface SqliteTablePlan {
   mapping: string;
   /** Declared primary-key columns in key order; empty → keys derived from content. */
   keyColumns: string[];
+  /**
+   * A single key column without type affinity (declared type empty, BLOB or ANY) holds the
+   * integer 1 and the text '1' as two keys: its numeric-looking text keys are quoted (`"1"`)
+   * so the two rows keep two keys.
+   */
+  quoteNumericTextKeys?: boolean;
   keyWithTable: boolean;
   fields: Array<{ to: string; from: string; ts?: TimestampRule; dimFrom?: string }>;
   extraColumns: string[];
@@ -289,16 +295,39 @@ export interface SqliteTablePlan {
  * planSqliteTable('memory_entries', [{ name: 'id', type: 'INTEGER', pk: 1 }, { name: 'key', type: 'TEXT', pk: 0 }, { name: 'namespace', type: 'TEXT', pk: 0 }])
  * // → { target: 'memory_entries', mapping: 'memory_entries/claude-flow', keyColumns: ['id'], … }
  */
+/**
+ * SQLite's affinity rules: a declared type containing INT, CHAR/CLOB/TEXT, REAL/FLOA/DOUB (or
+ * anything else: NUMERIC) converts values on the way in, so 1 and '1' cannot both be stored; an
+ * empty type, BLOB, or ANY (STRICT tables) keeps each value as given.
+ */
+function hasNoAffinity(declared: string): boolean {
+  const t = declared.trim().toUpperCase();
+  return t === '' || t === 'ANY' || t.includes('BLOB');
+}
+
+/** Text that reads as the decimal form of a number (the form an integer or real key takes). */
+const NUMERIC_TEXT = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?$/i;
+
 export function planSqliteTable(table: string, columns: readonly SqliteColumn[]): SqliteTablePlan {
   const names = columns.map((c) => c.name);
   const present = new Set(names);
-  const keyColumns = columns
-    .filter((c) => c.pk > 0)
-    .sort((a, b) => a.pk - b.pk)
-    .map((c) => c.name);
+  const keyed = columns.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk);
+  const keyColumns = keyed.map((c) => c.name);
+  const quoteNumericTextKeys = keyed.length === 1 && hasNoAffinity(keyed[0]!.type);
   const mapping = SQLITE_MAPPINGS.find((m) => m.tables.includes(table) && (m.when ? m.when(present) : true));
   if (!mapping) {
-    return { sourceTable: table, target: 'source_rows', mapping: SOURCE_ROWS_MAPPING, keyColumns, keyWithTable: true, fields: [], extraColumns: [], updatedAt: [], columns: names };
+    return {
+      sourceTable: table,
+      target: 'source_rows',
+      mapping: SOURCE_ROWS_MAPPING,
+      keyColumns,
+      ...(quoteNumericTextKeys ? { quoteNumericTextKeys } : {}),
+      keyWithTable: true,
+      fields: [],
+      extraColumns: [],
+      updatedAt: [],
+      columns: names,
+    };
   }
   const used = new Set<string>();
   const fields: SqliteTablePlan['fields'] = [];
@@ -317,6 +346,7 @@ export function planSqliteTable(table: string, columns: readonly SqliteColumn[])
     target: mapping.target,
     mapping: mapping.name,
     keyColumns,
+    ...(quoteNumericTextKeys ? { quoteNumericTextKeys } : {}),
     keyWithTable: mapping.keyWithTable ?? false,
     fields,
     extraColumns: names.filter((n) => !used.has(n)),
@@ -393,7 +423,11 @@ export class SqliteRowMapper {
         }
       }
       const key = keyFromValues(parts);
-      if (key !== undefined) return key;
+      if (key !== undefined) {
+        // untyped key column: the text '1' must not take the key of the integer 1
+        if (plan.quoteNumericTextKeys && typeof parts[0] === 'string' && NUMERIC_TEXT.test(parts[0])) return JSON.stringify(parts[0]);
+        return key;
+      }
       this.ctx.warnings.add('derived-key', plan.sourceTable, plan.keyColumns.join(','), 1);
       return this.nullKeyOccurrences.next(derivedKey(hash));
     }

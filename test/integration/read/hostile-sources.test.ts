@@ -146,6 +146,36 @@ describe('hostile SQLite files', () => {
     await expectError(() => readAll(file), 'SOURCE_CORRUPT', /^v3\/\.agentic-qe\/memory\.db: expected an intact SQLite database, got an error during PRAGMA quick_check/);
   });
 
+  it('keeps the integer 1 and the text "1" of an untyped key column apart', async () => {
+    const file = sqliteFile('untyped.db', 'CREATE TABLE kv_store (key PRIMARY KEY, value TEXT); CREATE TABLE other_things (id BLOB PRIMARY KEY, v TEXT); CREATE TABLE typed (id TEXT PRIMARY KEY, v TEXT)', (db) => {
+      for (const k of [1, '1', 2.5, '2.5', 'abc', '01']) db.prepare('INSERT INTO kv_store VALUES (?, ?)').run(k, String(k));
+      db.prepare('INSERT INTO other_things VALUES (?, ?)').run(7, 'a');
+      db.prepare('INSERT INTO other_things VALUES (?, ?)').run('7', 'b');
+      db.prepare('INSERT INTO typed VALUES (?, ?)').run(7n, 'text affinity: stored as "7"');
+    });
+    const { rows } = await readAll(file);
+    expect(rows.get('kv_entries')?.map((r) => r.sourceKey).sort()).toEqual(['"1"', '"2.5"', '01', '1', '2.5', 'abc']);
+    expect(rows.get('source_rows')?.map((r) => r.sourceKey).sort()).toEqual(['other_things:"7"', 'other_things:7', 'typed:7']);
+  });
+
+  it('counts the warnings of a table read twice once (the loader re-reads a source after a duplicate key)', async () => {
+    const file = sqliteFile('reread.db', 'CREATE TABLE kv_store (key TEXT PRIMARY KEY, value TEXT)', (db) => {
+      db.prepare('INSERT INTO kv_store VALUES (?, ?)').run('a', 'x\u0000');
+      db.prepare('INSERT INTO kv_store VALUES (?, ?)').run('b', 'y\u0000\u0000');
+    });
+    const result = readSnapshotSource({ sourceId: 'v3-memory', path: 'v3/.agentic-qe/memory.db', format: 'sqlite' }, file);
+    try {
+      const keys = () => [...(result.rows('kv_entries') as Iterable<{ sourceKey: string }>)].map((r) => r.sourceKey);
+      expect(keys()).toEqual(['a', 'b']);
+      expect(result.warnings).toEqual([expect.objectContaining({ kind: 'nul-stripped', sourceTable: 'kv_store', column: 'value', count: 3 })]);
+      expect(keys()).toEqual(['a', 'b']);
+      expect(result.warnings).toEqual([expect.objectContaining({ kind: 'nul-stripped', sourceTable: 'kv_store', column: 'value', count: 3 })]);
+      expect(result.tables()).toEqual([{ sourceTable: 'kv_store', targetTable: 'kv_entries', rows: 2 }]);
+    } finally {
+      result.close();
+    }
+  });
+
   it('refuses a table name that is not a plain identifier', async () => {
     const file = sqliteFile('names.db', 'CREATE TABLE "evil; DROP TABLE x" (id TEXT PRIMARY KEY)');
     await expectError(() => readAll(file), 'VALUE_INVALID', /table "evil; DROP TABLE x": expected a plain identifier/);
