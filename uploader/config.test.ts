@@ -42,6 +42,22 @@ describe('loadConfig precedence', () => {
     expect(message.split('\n').pop()).toMatch(/^Try: aqe-upload /);
   });
 
+  it('reads AQE_STORAGE_RETRIES as a whole number from 0 to 20, and names it when it is not', () => {
+    expect(loadConfig({ flags: {}, env: {}, workspace: ws, configText: null }).storageRetries).toBeUndefined();
+    expect(loadConfig({ flags: {}, env: { AQE_STORAGE_RETRIES: '0' }, workspace: ws, configText: null }).storageRetries).toBe(0);
+    expect(loadConfig({ flags: {}, env: { AQE_STORAGE_RETRIES: ' 3 ' }, workspace: ws, configText: null }).storageRetries).toBe(3);
+    for (const bad of ['lots', '-1', '1.5', '21', '1e3']) {
+      let caught: unknown;
+      try {
+        loadConfig({ flags: {}, env: { AQE_STORAGE_RETRIES: bad }, workspace: ws, configText: null });
+      } catch (err) {
+        caught = err;
+      }
+      expect(isAppError(caught, 'CONFIG_INVALID'), bad).toBe(true);
+      expect((caught as Error).message).toContain(`AQE_STORAGE_RETRIES: "${bad}" is not a retry count; expected a whole number from 0 to 20`);
+    }
+  });
+
   it('a bad bucket alone is a BUCKET_URL_INVALID error', () => {
     expect(() => loadConfig({ flags: { bucket: 'file://relative' }, env: {}, workspace: ws, configText: null })).toThrow(/three slashes/);
   });

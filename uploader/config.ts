@@ -9,7 +9,7 @@ import { parseWorkspaceConfig, WORKSPACE_CONFIG_FILE, WORKSPACE_STATE_DIR } from
 import { AppError } from '../schema/errors.js';
 import type { SourceFormat, SourceKind, SourceRole } from '../schema/sources/catalogue.js';
 import { CATALOGUE, ENV_NAME_PATTERN } from '../schema/sources/catalogue.js';
-import { parseBucketUrl } from '../functions/storage/open-blob-store.js';
+import { type OpenBlobStoreOptions, parseBucketUrl } from '../functions/storage/open-blob-store.js';
 
 /** Environment variables the uploader reads (through loadConfig only). */
 export const UPLOADER_ENV = {
@@ -18,7 +18,31 @@ export const UPLOADER_ENV = {
   workspace: 'AQE_WORKSPACE',
   databaseUrl: 'AQE_DATABASE_URL',
   debug: 'AQE_DEBUG',
+  storageRetries: 'AQE_STORAGE_RETRIES',
 } as const;
+
+/** Most retries per Cloud Storage request AQE_STORAGE_RETRIES accepts (the default is 6). */
+export const MAX_STORAGE_RETRIES = 20;
+
+/**
+ * AQE_STORAGE_RETRIES: retries per Cloud Storage request after the first attempt (default 6,
+ * which rides out ~80-100 s of outage; 0 fails at the first error, e.g. in CI). A problem string
+ * for a bad value.
+ */
+export function parseStorageRetries(env: EnvMap): { value: number | undefined; problem: string | null } {
+  const raw = nonEmpty(env[UPLOADER_ENV.storageRetries]);
+  if (raw === undefined) return { value: undefined, problem: null };
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n > MAX_STORAGE_RETRIES) {
+    return { value: undefined, problem: `${UPLOADER_ENV.storageRetries}: "${raw}" is not a retry count; expected a whole number from 0 to ${MAX_STORAGE_RETRIES} (default 6)` };
+  }
+  return { value: n, problem: null };
+}
+
+/** Options for openBlobStore from a retry count (undefined: the store's default budget). */
+export function storeOptions(storageRetries: number | undefined): OpenBlobStoreOptions {
+  return storageRetries === undefined ? {} : { gcsRetry: { maxRetries: storageRetries } };
+}
 
 /** Environment name used when none is given by flag, AQE_ENV or the config file. */
 export const DEFAULT_ENV = 'local';
@@ -64,6 +88,8 @@ export interface UploaderConfig {
   /** True for a local directory bucket (file://…: the workspace default or an explicit one); see bucketOrigin. */
   localBucket: boolean;
   databaseUrl: string | undefined;
+  /** AQE_STORAGE_RETRIES (undefined: the default budget). */
+  storageRetries: number | undefined;
   /** Absolute path of the config file that was read, or null. */
   configFile: string | null;
   sources: readonly SourceSpec[];
@@ -131,6 +157,9 @@ export function loadConfig(input: LoadConfigInput): Readonly<UploaderConfig> {
     problems.push(`${bucketSetting.label}: ${bucketError.message.split('\n')[0]}`);
   }
 
+  const retries = parseStorageRetries(env);
+  if (retries.problem !== null) problems.push(retries.problem);
+
   if (problems.length > 0) {
     if (problems.length === 1 && bucketError !== null) throw bucketError;
     throw new AppError('CONFIG_INVALID', `invalid configuration (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n${problems.map((p) => `  - ${p}`).join('\n')}\nTry: aqe-upload sources --workspace ${workspace}  (after fixing the above)`, {
@@ -147,6 +176,7 @@ export function loadConfig(input: LoadConfigInput): Readonly<UploaderConfig> {
     bucketOrigin: bucketSetting.origin,
     localBucket,
     databaseUrl,
+    storageRetries: retries.value,
     configFile: input.configText === null ? null : configPath,
     sources: Object.freeze(planSourceSpecs(file)),
     exclude: Object.freeze([...(file.exclude ?? [])]),

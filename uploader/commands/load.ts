@@ -1,5 +1,6 @@
 // `aqe-upload load`: replay one snapshot by hand (what the loadSnapshot function does per event).
 
+import { parseStorageRetries } from '../config.js';
 import type { Command } from 'commander';
 import { AppError } from '../../schema/errors.js';
 import { chooseEmbedder, parseSeconds, runLocalLoad } from '../local/local-sync.js';
@@ -21,7 +22,10 @@ export const loadCommand: CliCommand = {
   async run(opts, io) {
     const databaseUrl = resolveDatabaseUrl(opts, io);
     const budget = parseSeconds(stringOpt(opts, 'embedBudget'), 60, '--embed-budget');
+    const retries = parseStorageRetries(io.env);
+    if (retries.problem !== null) throw new AppError('CONFIG_INVALID', retries.problem);
     const outcome = await runLocalLoad({
+      storageRetries: retries.value,
       bucket: stringOpt(opts, 'bucket')!,
       manifestKey: stringOpt(opts, 'manifest')!,
       databaseUrl,

@@ -17,7 +17,7 @@ export const pushCommand: CliCommand = {
       .description('snapshot the workspace sources consistently and upload new blobs + a manifest (the default command)')
       .option('-w, --workspace <dir>', 'workspace root (default: $AQE_WORKSPACE, else the current folder)')
       .option('--env <name>', 'environment name: laptop, devpod, ci… (default: $AQE_ENV, the config file, else "local")')
-      .option('--bucket <url>', 'gs://bucket[/prefix] or file:///dir (default: $AQE_BUCKET, the config file, else file://<workspace>/.aqe-sync/bucket)')
+      .option('--bucket <url>', 'gs://bucket[/prefix] or file:///dir (default: $AQE_BUCKET, the config file, else file://<workspace>/.aqe-sync/bucket; Cloud Storage retries per request: $AQE_STORAGE_RETRIES, default 6)')
       .option('--dry-run', 'show what would be uploaded (sources, sizes, new vs already stored); write nothing')
       .option('--skip-unchanged', 'write no manifest when the content equals the latest snapshot of the environment')
       .option('--no-load', 'with a local bucket: do not load the snapshot into the local database')

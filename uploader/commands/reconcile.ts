@@ -1,6 +1,7 @@
 // `aqe-upload reconcile`: the scheduled catch-up run by hand or in local mode: load missed
 // manifests, retry transient failures, backfill embeddings, apply retention, report staleness.
 
+import { storeOptions } from '../config.js';
 import type { Command } from 'commander';
 import { AppError } from '../../schema/errors.js';
 import { applyReconcile, type ReconcileReport } from '../../functions/reconcile/apply-reconcile.js';
@@ -31,7 +32,7 @@ export const reconcileCommand: CliCommand = {
     const only = parseSteps(stringOpt(opts, 'only'));
     const retentionDays = parseDays(stringOpt(opts, 'retentionDays') ?? io.env['AQE_RETENTION_DAYS']);
     const budget = parseSeconds(stringOpt(opts, 'budget'), 600);
-    const store = await openBlobStore(config.bucket);
+    const store = await openBlobStore(config.bucket, storeOptions(config.storageRetries));
     const log = opts['verbose'] === true ? createLogger({ write: (l) => io.stderr.write(`${l}\n`) }) : silentLogger;
     const report = await withDatabase(resolveDatabaseUrl(opts, io), (db) =>
       applyReconcile(

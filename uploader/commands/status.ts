@@ -2,6 +2,7 @@
 // last day, open quarantine, rows per table and pending embeddings; and for the local workspace,
 // which sources changed since its last push.
 
+import { storeOptions } from '../config.js';
 import type { Command } from 'commander';
 import { readDatabaseStatus } from '../../functions/ops/status.js';
 import { openBlobStore } from '../../functions/storage/open-blob-store.js';
@@ -31,7 +32,7 @@ export const statusCommand: CliCommand = {
     if (opts['local'] !== false) {
       try {
         const config = await commandConfig(opts, io);
-        local = await readLocalChanges(config, await openBlobStore(config.bucket));
+        local = await readLocalChanges(config, await openBlobStore(config.bucket, storeOptions(config.storageRetries)));
       } catch (err) {
         localProblem = errorMessage(err);
       }

@@ -12,7 +12,7 @@ import { type Embedder, loadEmbedder } from '../../functions/embed/embedder.js';
 import { ensureMigrated, type LoadOutcome, loadSnapshot } from '../../functions/loader/load-snapshot.js';
 import type { Logger } from '../../functions/observability/logger.js';
 import { openBlobStore } from '../../functions/storage/open-blob-store.js';
-import type { EnvMap } from '../config.js';
+import { type EnvMap, storeOptions } from '../config.js';
 
 export const WORKSPACE_DB_DIR = join('.aqe-sync', 'db');
 
@@ -84,11 +84,13 @@ export interface LocalLoadOptions {
   embedder: EmbedderChoice | null;
   embedBudgetMs: number;
   log?: Logger;
+  /** AQE_STORAGE_RETRIES (undefined: the default budget). */
+  storageRetries?: number | undefined;
 }
 
 /** Loads one snapshot from a bucket into a database in this process (what the Cloud Function does). */
 export async function runLocalLoad(options: LocalLoadOptions): Promise<LoadOutcome> {
-  const store = await openBlobStore(options.bucket);
+  const store = await openBlobStore(options.bucket, storeOptions(options.storageRetries));
   return withDatabase(options.databaseUrl, (db) =>
     loadSnapshot(
       {

@@ -9,7 +9,7 @@ import type { EmbedderChoice } from './local-sync.js';
 import { chooseEmbedder, defaultDatabaseUrl, parseSeconds, runLocalLoad } from './local-sync.js';
 
 export interface PushAndLoadOptions extends Omit<PushOptions, 'config'> {
-  config: Pick<UploaderConfig, 'workspace' | 'env' | 'bucket' | 'sources' | 'exclude' | 'localBucket' | 'databaseUrl'>;
+  config: Pick<UploaderConfig, 'workspace' | 'env' | 'bucket' | 'sources' | 'exclude' | 'localBucket' | 'databaseUrl'> & Partial<Pick<UploaderConfig, 'storageRetries'>>;
   /** false: a pure push even with a local bucket (--no-load). */
   load: boolean;
   /** AQE_EMBED_BUDGET_SECONDS and AQE_MODEL_DIR are read from here. */
@@ -44,6 +44,7 @@ export async function pushAndLoad(options: PushAndLoadOptions): Promise<PushAndL
     databaseUrl: config.databaseUrl ?? defaultDatabaseUrl(config.workspace),
     embedder: budget > 0 ? await embedder(env) : null,
     embedBudgetMs: budget * 1000,
+    storageRetries: config.storageRetries,
   });
   return { push, load };
 }

@@ -16,7 +16,7 @@ import { AppError, errorMessage } from '../../schema/errors.js';
 import type { Manifest } from '../../schema/snapshot/manifest.js';
 import { manifestSha256, serialiseManifest } from '../../schema/snapshot/manifest.js';
 import { blobKey, manifestKey } from '../../schema/snapshot/object-keys.js';
-import type { UploaderConfig } from '../config.js';
+import { storeOptions, type UploaderConfig } from '../config.js';
 import type { CaptureOutcome } from '../snapshot/capture.js';
 import { captureFile, withTempDir } from '../snapshot/capture.js';
 import { hostLabel, TOOL_NAME, toolVersion } from '../tool-info.js';
@@ -35,7 +35,7 @@ export type PushProgress =
   | { phase: 'manifest' };
 
 export interface PushOptions {
-  config: Pick<UploaderConfig, 'workspace' | 'env' | 'bucket' | 'sources' | 'exclude'>;
+  config: Pick<UploaderConfig, 'workspace' | 'env' | 'bucket' | 'sources' | 'exclude'> & Partial<Pick<UploaderConfig, 'storageRetries'>>;
   /** The store to write to (default: opened from `config.bucket`). */
   store?: BlobStore;
   /** Capture and compare with the store, write nothing. */
@@ -123,7 +123,7 @@ export async function runPush(options: PushOptions): Promise<PushResult> {
   const dryRun = options.dryRun === true;
   const progress = options.onProgress ?? (() => {});
   await assertWorkspace(config.workspace);
-  const store = options.store ?? (await openBlobStore(config.bucket));
+  const store = options.store ?? (await openBlobStore(config.bucket, storeOptions(config.storageRetries)));
   // Fail fast on a bucket that is missing or not writable, before copying anything. A dry run only
   // reads. The probe is a blob key: an uploader may read blobs/ but not list the bucket.
   if (!dryRun) await store.check(blobKey('0'.repeat(64)));

@@ -227,6 +227,24 @@ describe('a permanent Cloud Storage fault (every request answered 503)', () => {
     expect([...server.objects('aqe-all-down').keys()]).toEqual([]);
   });
 
+  it('AQE_STORAGE_RETRIES=0 (e.g. in CI): the push fails at the first 503 instead of riding it out', async () => {
+    // the CLI's way: a gs:// URL in the config and the client found by the environment
+    const saved = process.env['STORAGE_EMULATOR_HOST'];
+    process.env['STORAGE_EMULATOR_HOST'] = server.endpoint;
+    try {
+      const config = loadConfig({ flags: { bucket: 'gs://aqe-all-down' }, env: { AQE_STORAGE_RETRIES: '0' }, workspace: ws.root, configText: null });
+      expect(config.storageRetries).toBe(0);
+      const { err, ms, faults } = await failing({ status: { code: 503 } }, () => runPush({ config }));
+      expect(err.code).toBe('BUCKET_UNREACHABLE');
+      expect(err.message).toMatch(/^check gs:\/\/aqe-all-down: .*HTTP 503/);
+      expect(faults, 'answered with one fault, not retried').toBe(1);
+      expect(ms).toBeLessThan(10_000);
+    } finally {
+      if (saved === undefined) delete process.env['STORAGE_EMULATOR_HOST'];
+      else process.env['STORAGE_EMULATOR_HOST'] = saved;
+    }
+  });
+
   it('on downloads: the load fails after its retry budget naming the object, writes nothing and quarantines nothing', async () => {
     const pushed = await push(storeFor('aqe-load-down'));
     const store = storeFor('aqe-load-down', SHORT_RETRY);
