@@ -130,15 +130,18 @@ export class SyncStack extends TerraformStack {
       dependsOn,
     });
 
+    // One permission each, bound on the snapshot bucket with a prefix condition.
+    const onePermissionRole = (id: string, name: string, permission: string, why: string) =>
+      new ProjectIamCustomRole(this, id, {
+        project,
+        roleId: `${c.namePrefix.replace(/-/g, '_')}_snapshot_${name}`,
+        title: `aqe snapshot ${name.replace(/_/g, ' ')}`,
+        description: `${permission} only (${why}); bound on the snapshot bucket with a prefix condition`,
+        permissions: [permission],
+        dependsOn,
+      });
     // Metadata update only: a push touches the blobs it reuses (no content write, no delete).
-    const toucher = new ProjectIamCustomRole(this, 'object-toucher-role', {
-      project,
-      roleId: `${c.namePrefix.replace(/-/g, '_')}_snapshot_blob_toucher`,
-      title: 'aqe snapshot blob toucher',
-      description: 'storage.objects.update only (metadata); bound on the snapshot bucket for blobs/ with a prefix condition',
-      permissions: ['storage.objects.update'],
-      dependsOn,
-    });
+    const toucher = onePermissionRole('object-toucher-role', 'blob_toucher', 'storage.objects.update', 'metadata, on blobs/');
     for (const env of c.environments) {
       for (const member of env.uploaders) this.bucket.grantUploader(`uploader-${env.name}-${memberId(member)}`, member, env.name, toucher.id);
       if (env.impersonators.length > 0) {
@@ -249,14 +252,7 @@ export class SyncStack extends TerraformStack {
       trigger: { kind: 'http' },
     });
     // Delete only: objectViewer reads; no predefined role deletes without also creating/overwriting.
-    const deleter = new ProjectIamCustomRole(this, 'object-deleter-role', {
-      project,
-      roleId: `${c.namePrefix.replace(/-/g, '_')}_snapshot_object_deleter`,
-      title: 'aqe snapshot object deleter',
-      description: 'storage.objects.delete only; bound on the snapshot bucket with a prefix condition',
-      permissions: ['storage.objects.delete'],
-      dependsOn,
-    });
+    const deleter = onePermissionRole('object-deleter-role', 'object_deleter', 'storage.objects.delete', 'retention');
     this.bucket.grant('reconcile-read', reconcile.serviceAccount.member, 'roles/storage.objectViewer');
     // retention: old manifests, unreferenced blobs (after the safety window) and expired quarantine copies
     this.bucket.grant('reconcile-delete-blobs', reconcile.serviceAccount.member, deleter.id, {
