@@ -252,7 +252,8 @@ export function encodeVectorLiteral(vector: ArrayLike<number>, dim?: number): st
   const parts = new Array<string>(vector.length);
   for (let i = 0; i < vector.length; i++) {
     const x = vector[i] as number;
-    if (!Number.isFinite(x)) throw new AppError('VALUE_INVALID', `vector[${i}]: expected a finite number, got ${x}`);
+    // describe(): an object component whose toString is not a function made `${x}` throw a TypeError
+    if (!Number.isFinite(x)) throw new AppError('VALUE_INVALID', `vector[${i}]: expected a finite number, got ${describe(x)}`);
     parts[i] = String(x);
   }
   return `[${parts.join(',')}]`;

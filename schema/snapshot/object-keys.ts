@@ -52,6 +52,8 @@ export function parseManifestKey(key: string): ManifestKeyParts | null {
   const m = /^(?:(.*)\/)?snapshots\/([^/]+)\/([^/]+)\/manifest\.json$/.exec(key);
   if (!m) return null;
   const [, prefix = '', env = '', snapshotId = ''] = m;
+  // "/snapshots/…" or "a//snapshots/…" name other objects than the key they would rebuild as
+  if (m[1] !== undefined && prefix.split('/').some((segment) => segment === '')) return null;
   if (!ENV_NAME_PATTERN.test(env) || !SNAPSHOT_ID_PATTERN.test(snapshotId)) return null;
   if (prefix.split('/').includes('quarantine')) return null;
   return { env, snapshotId, prefix };

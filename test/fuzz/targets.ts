@@ -149,6 +149,8 @@ export const objectKeysTarget = target<string>({
   arbitrary: objectKey,
   limitMs: 2_000,
   testRuns: 500,
+  // a leading slash or an empty prefix segment parsed, rebuilding as another object's name
+  examples: ['/snapshots/a/00000000000000000000000000/manifest.json', 'p//snapshots/a/00000000000000000000000000/manifest.json'],
   run(key) {
     const parts = parseManifestKey(key);
     if (parts !== null) {
@@ -539,6 +541,8 @@ export const copyEncodersTarget = target<{ value: unknown; type: ColumnType }>({
     { value: [1e39], type: 'real[]' },
     { value: [1e-46, -1e-300], type: 'real[]' },
     { value: 10n ** 400n, type: 'double' },
+    // a vector component whose toString is not a function: the error message itself threw
+    { value: [{ toString: '' }], type: 'text' },
   ],
   run({ value, type }) {
     let field: string | null = null;
