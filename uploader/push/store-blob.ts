@@ -19,22 +19,28 @@ export interface BlobOutcome {
   existed: boolean;
 }
 
+/** A reused blob updated longer ago than this is touched (retention's safety window is at least 1 h). */
+export const TOUCH_AFTER_MS = 10 * 60 * 1000;
+
 /**
- * Puts the gzip of `path` (whose uncompressed sha256 is `sha256`) unless the store has it.
- * With `dryRun`, only looks.
+ * Puts the gzip of `path` (whose uncompressed sha256 is `sha256`) unless the store has it (then
+ * touches it if it was last updated over TOUCH_AFTER_MS ago). With `dryRun`, only looks.
  * @example await storeBlob(store, '/tmp/aqe-upload-x/0', sha, 1234)
  */
 export async function storeBlob(store: BlobStore, path: string, sha256: string, size: number, options: { dryRun?: boolean } = {}): Promise<BlobOutcome> {
   const key = blobKey(sha256);
-  if (options.dryRun) {
-    const existing = await store.stat(key);
-    return { key, created: false, storedSize: existing?.size ?? 0, uploadedBytes: 0, existed: existing !== null };
+  const seen = await store.stat(key);
+  if (options.dryRun) return { key, created: false, storedSize: seen?.size ?? 0, uploadedBytes: 0, existed: seen !== null };
+  if (seen !== null) {
+    // A stored blob is reused. Retention spares blobs updated within its safety window (at least
+    // an hour) and deletes only if unchanged since it looked, so a blob updated in the last
+    // TOUCH_AFTER_MS is safe as it is; an older one is touched (its updated time moves). Touching
+    // only those keeps many pushes of the same content (CI fleets) under Cloud Storage's limit of
+    // one update per second per object. Gone before the touch (retention): stored again below.
+    if (Date.now() - seen.updated.getTime() < TOUCH_AFTER_MS) return { key, created: false, storedSize: seen.size, uploadedBytes: 0, existed: true };
+    const touched = await store.touch(key);
+    if (touched !== null) return { key, created: false, storedSize: touched.size, uploadedBytes: 0, existed: true };
   }
-  // A stored blob is reused, and touched: retention spares blobs updated within its safety window
-  // and deletes only if unchanged since it looked, so it cannot delete this one under the push.
-  // Gone (deleted by retention before the touch): stored again below.
-  const existing = await store.touch(key);
-  if (existing !== null) return { key, created: false, storedSize: existing.size, uploadedBytes: 0, existed: true };
   // pipeline() (not .pipe()) so a read error destroys the gzip stream and fails the put.
   const body = pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), createGzip({ level: 6 }), () => {});
   const put = await store.put(key, body, {

@@ -2,11 +2,12 @@
 // server through the real @google-cloud/storage client.
 
 import { createHash } from 'node:crypto';
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BlobStore } from '../../../functions/storage/blob-store.js';
+import { LocalDirBlobStore } from '../../../functions/storage/local-dir-blob-store.js';
 import { openBlobStore } from '../../../functions/storage/open-blob-store.js';
 import type { CapturedSource, Manifest } from '../../../schema/snapshot/manifest.js';
 import { manifestSha256, parseManifest } from '../../../schema/snapshot/manifest.js';
@@ -14,6 +15,7 @@ import { parseManifestKey } from '../../../schema/snapshot/object-keys.js';
 import type { UploaderConfig } from '../../../uploader/config.js';
 import { loadConfig } from '../../../uploader/config.js';
 import { runPush } from '../../../uploader/push/run-push.js';
+import { storeBlob, TOUCH_AFTER_MS } from '../../../uploader/push/store-blob.js';
 import type { GcsServer } from '../../support/gcs-server.js';
 import { startGcsServer } from '../../support/gcs-server.js';
 import type { BuiltWorkspace } from '../../support/workspace-builder.js';
@@ -168,5 +170,38 @@ describe.each(BACKENDS)('push to a $name bucket', (backend) => {
     expect(dry2.totals.newBlobs).toBe(1);
     expect(dry2.totals.skippedBytes).toBe(dry2.totals.bytes - dry2.totals.newBytes);
     expect(await list(store, '')).toEqual(before);
+  });
+});
+
+describe('a reused blob', () => {
+  it('is touched when last updated over TOUCH_AFTER_MS ago (so retention spares it), and left alone when fresh', async () => {
+    const t = await tempFolder();
+    try {
+      const store = new LocalDirBlobStore(join(t.dir, 'bucket'));
+      const file = join(t.dir, 'source.json');
+      await writeFile(file, '{"a":1}');
+      const sha = createHash('sha256').update('{"a":1}').digest('hex');
+      const first = await storeBlob(store, file, sha, 7);
+      expect(first).toMatchObject({ created: true, existed: false });
+      const path = join(t.dir, 'bucket', first.key);
+
+      const recent = new Date(Math.floor((Date.now() - TOUCH_AFTER_MS / 2) / 1000) * 1000);
+      await utimes(path, recent, recent);
+      expect(await storeBlob(store, file, sha, 7)).toMatchObject({ created: false, existed: true, uploadedBytes: 0 });
+      expect((await store.stat(first.key))!.updated.getTime()).toBe(recent.getTime());
+
+      const old = new Date(Math.floor((Date.now() - 100 * 24 * 3600 * 1000) / 1000) * 1000);
+      await utimes(path, old, old);
+      const before = Date.now();
+      expect(await storeBlob(store, file, sha, 7)).toMatchObject({ created: false, existed: true, uploadedBytes: 0 });
+      expect((await store.stat(first.key))!.updated.getTime()).toBeGreaterThanOrEqual(before - 1000);
+
+      // a dry run only looks
+      await utimes(path, old, old);
+      await storeBlob(store, file, sha, 7, { dryRun: true });
+      expect((await store.stat(first.key))!.updated.getTime()).toBe(old.getTime());
+    } finally {
+      await t.remove();
+    }
   });
 });
