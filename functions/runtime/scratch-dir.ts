@@ -14,6 +14,9 @@ const STALE_NAME = /^aqe-(?:upload|load|redb)-(\d+)-/;
 /** Default: a scratch folder untouched for this long, whose process is gone, is removed. */
 export const STALE_SCRATCH_AGE_MS = 60 * 60 * 1000;
 
+/** Parents already swept by this process. */
+const swept = new Set<string>();
+
 function prefix(kind: ScratchKind): string {
   return `aqe-${kind}-${process.pid}-`;
 }
@@ -72,7 +75,11 @@ export async function sweepStaleScratch(parent = tmpdir(), options: { minAgeMs?:
  * try { ... } finally { await rm(dir, { recursive: true, force: true }); }
  */
 export async function makeScratchDir(kind: ScratchKind, parent = tmpdir()): Promise<string> {
-  await sweepStaleScratch(parent);
+  // once per parent per process: a push makes several scratch folders, the dead stay dead
+  if (!swept.has(parent)) {
+    swept.add(parent);
+    await sweepStaleScratch(parent);
+  }
   return mkdtemp(join(parent, prefix(kind)));
 }
 
