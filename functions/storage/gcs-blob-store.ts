@@ -294,9 +294,8 @@ export class GcsBlobStore implements BlobStore {
       });
       return true;
     } catch (err) {
-      if (seen && isPreconditionFailed(err)) return false;
       const mapped = this.fail(err, 'delete', name, 'storage.objects.delete');
-      if (mapped.code === 'PRECONDITION_FAILED' && seen) return false;
+      if (seen && mapped.code === 'PRECONDITION_FAILED') return false;
       if (mapped.code !== 'OBJECT_NOT_FOUND') throw mapped;
       return true;
     }

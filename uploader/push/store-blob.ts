@@ -5,7 +5,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { blobKey } from '../../schema/snapshot/object-keys.js';
-import type { BlobStore } from '../../functions/storage/blob-store.js';
+import type { BlobStore, ObjectInfo } from '../../functions/storage/blob-store.js';
 
 export interface BlobOutcome {
   key: string;
@@ -29,6 +29,7 @@ export const TOUCH_AFTER_MS = 10 * 60 * 1000;
  */
 export async function storeBlob(store: BlobStore, path: string, sha256: string, size: number, options: { dryRun?: boolean } = {}): Promise<BlobOutcome> {
   const key = blobKey(sha256);
+  const reused = (info: ObjectInfo): BlobOutcome => ({ key, created: false, storedSize: info.size, uploadedBytes: 0, existed: true });
   const seen = await store.stat(key);
   if (options.dryRun) return { key, created: false, storedSize: seen?.size ?? 0, uploadedBytes: 0, existed: seen !== null };
   if (seen !== null) {
@@ -37,9 +38,9 @@ export async function storeBlob(store: BlobStore, path: string, sha256: string, 
     // TOUCH_AFTER_MS is safe as it is; an older one is touched (its updated time moves). Touching
     // only those keeps many pushes of the same content (CI fleets) under Cloud Storage's limit of
     // one update per second per object. Gone before the touch (retention): stored again below.
-    if (Date.now() - seen.updated.getTime() < TOUCH_AFTER_MS) return { key, created: false, storedSize: seen.size, uploadedBytes: 0, existed: true };
+    if (Date.now() - seen.updated.getTime() < TOUCH_AFTER_MS) return reused(seen);
     const touched = await store.touch(key);
-    if (touched !== null) return { key, created: false, storedSize: touched.size, uploadedBytes: 0, existed: true };
+    if (touched !== null) return reused(touched);
   }
   // pipeline() (not .pipe()) so a read error destroys the gzip stream and fails the put.
   const body = pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), createGzip({ level: 6 }), () => {});

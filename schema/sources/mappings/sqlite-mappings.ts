@@ -313,21 +313,10 @@ export function planSqliteTable(table: string, columns: readonly SqliteColumn[])
   const present = new Set(names);
   const keyed = columns.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk);
   const keyColumns = keyed.map((c) => c.name);
-  const quoteNumericTextKeys = keyed.length === 1 && hasNoAffinity(keyed[0]!.type);
+  const quoting = keyed.length === 1 && hasNoAffinity(keyed[0]!.type) ? { quoteNumericTextKeys: true } : {};
   const mapping = SQLITE_MAPPINGS.find((m) => m.tables.includes(table) && (m.when ? m.when(present) : true));
   if (!mapping) {
-    return {
-      sourceTable: table,
-      target: 'source_rows',
-      mapping: SOURCE_ROWS_MAPPING,
-      keyColumns,
-      ...(quoteNumericTextKeys ? { quoteNumericTextKeys } : {}),
-      keyWithTable: true,
-      fields: [],
-      extraColumns: [],
-      updatedAt: [],
-      columns: names,
-    };
+    return { sourceTable: table, target: 'source_rows', mapping: SOURCE_ROWS_MAPPING, keyColumns, ...quoting, keyWithTable: true, fields: [], extraColumns: [], updatedAt: [], columns: names };
   }
   const used = new Set<string>();
   const fields: SqliteTablePlan['fields'] = [];
@@ -346,7 +335,7 @@ export function planSqliteTable(table: string, columns: readonly SqliteColumn[])
     target: mapping.target,
     mapping: mapping.name,
     keyColumns,
-    ...(quoteNumericTextKeys ? { quoteNumericTextKeys } : {}),
+    ...quoting,
     keyWithTable: mapping.keyWithTable ?? false,
     fields,
     extraColumns: names.filter((n) => !used.has(n)),
