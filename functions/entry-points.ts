@@ -40,4 +40,28 @@ export const CONFIG_ENV = {
   databaseUrl: 'AQE_DATABASE_URL',
   /** Cloud Storage JSON API endpoint override (tests against the local GCS server; never set by infra). */
   gcsApiEndpoint: 'AQE_GCS_API_ENDPOINT',
+  /** Secret Manager gRPC endpoint `host:port`, plaintext (the deploy rehearsal's stand-in; never set by infra). */
+  secretManagerEndpoint: 'AQE_SECRET_MANAGER_ENDPOINT',
+  /** rotateSecret: the read-only role, rotated like the functions' role. */
+  dbReaderUser: 'AQE_DB_READER_USER',
+  /** rotateSecret: Secret Manager resource name of the read-only role's password. */
+  dbReaderPasswordSecret: 'AQE_DB_READER_PASSWORD_SECRET',
+} as const;
+
+/** Variables infra must never set: local and test overrides of the cloud services. */
+export const LOCAL_ONLY_ENV = [CONFIG_ENV.databaseUrl, CONFIG_ENV.gcsApiEndpoint, CONFIG_ENV.secretManagerEndpoint] as const;
+
+/**
+ * Structured log events (the `event` field of one JSON line, with `env`) that the alerts and the
+ * log-based metrics depend on.
+ */
+export const LOG_EVENTS = {
+  /** loader: a snapshot loaded. */
+  syncSucceeded: 'sync_succeeded',
+  /** loader: a snapshot failed or was quarantined. */
+  syncFailed: 'sync_failed',
+  /** loadSnapshot: seconds from the manifest's object creation to its load (`lagSeconds`). */
+  syncLag: 'sync_lag',
+  /** reconcile: per environment and run, `newestSnapshotAgeSeconds` and `failureRate` (last 24 h). */
+  environmentHealth: 'environment_health',
 } as const;

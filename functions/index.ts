@@ -22,10 +22,30 @@ export function setFunctionRuntime(runtime: FunctionRuntime | undefined): void {
   context = runtime;
 }
 
-ff.cloudEvent(ENTRY_POINTS.loadSnapshot, async (event: CloudEvent<StorageObjectEvent['data']>) => {
-  const result = await handleStorageEvent(ctx(), { id: event.id, type: event.type, data: event.data });
-  ctx().log.info('loadSnapshot done', { status: result.status, manifestKey: result.manifestKey });
-});
+/**
+ * Runs an event handler; a failure is logged as one structured entry and rethrown (the platform
+ * redelivers) as an error whose `stack` is a one-line JSON entry too: the Functions Framework
+ * prints a thrown error's stack to stderr, which would otherwise be the only unstructured line.
+ */
+async function structured<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const code = isAppError(err) ? err.code : 'INTERNAL';
+    const transient = isAppError(err) ? err.transient : true;
+    ctx().log.error(`${name} failed`, { event: 'function_failed', function: name, error: err });
+    const rethrown = new Error(`${name} failed (${code})`);
+    rethrown.stack = JSON.stringify({ severity: 'ERROR', message: `${name} failed (${code}); the event is redelivered`, event: 'function_failed_redelivery', function: name, code, transient });
+    throw rethrown;
+  }
+}
+
+ff.cloudEvent(ENTRY_POINTS.loadSnapshot, (event: CloudEvent<StorageObjectEvent['data']>) =>
+  structured(ENTRY_POINTS.loadSnapshot, async () => {
+    const result = await handleStorageEvent(ctx(), { id: event.id, type: event.type, data: event.data });
+    ctx().log.info('loadSnapshot done', { status: result.status, manifestKey: result.manifestKey });
+  }),
+);
 
 // Scheduler → POST with an OIDC token (verified by the platform) and an optional JSON body.
 ff.http(ENTRY_POINTS.reconcile, async (req, res) => {
@@ -50,7 +70,9 @@ ff.http(ENTRY_POINTS.reconcile, async (req, res) => {
 });
 
 // Secret Manager rotation topic → Pub/Sub messagePublished CloudEvent. Throwing makes Pub/Sub redeliver.
-ff.cloudEvent(ENTRY_POINTS.rotateSecret, async (event: CloudEvent<PubsubMessagePublished>) => {
-  const outcome = await handleRotationEvent(ctx(), { id: event.id, ...(event.data ? { data: event.data } : {}) });
-  ctx().log.info('rotateSecret done', { event: 'rotation_done', status: outcome.status });
-});
+ff.cloudEvent(ENTRY_POINTS.rotateSecret, (event: CloudEvent<PubsubMessagePublished>) =>
+  structured(ENTRY_POINTS.rotateSecret, async () => {
+    const outcome = await handleRotationEvent(ctx(), { id: event.id, ...(event.data ? { data: event.data } : {}) });
+    ctx().log.info('rotateSecret done', { event: 'rotation_done', status: outcome.status });
+  }),
+);

@@ -13,6 +13,8 @@ const cidrRe = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 const durationRe = /^(\d+)s$/;
 const memoryRe = /^\d+(Mi|Gi|M|G)$/;
 const cronRe = /^(\S+\s+){4}\S+$/;
+/** A PostgreSQL role or database name we create (lower case, no quoting needed). */
+const roleRe = /^[a-z_][a-z0-9_]{0,62}$/;
 /** A Docker reference pinned by a tag other than `latest`, or by digest. */
 const imageRe = /^[a-z0-9][a-z0-9._/-]*(:(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 
@@ -97,8 +99,13 @@ export const deploymentConfigSchema = z
         bootImage: z.string().min(3).default('cos-cloud/cos-stable'),
         dataDiskSizeGb: z.number().int().min(10).max(65536).default(20),
         dataDiskType: z.enum(['pd-balanced', 'pd-ssd', 'pd-standard']).default('pd-balanced'),
-        dbName: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('aqe'),
-        dbUser: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('aqe'),
+        dbName: z.string().regex(roleRe).default('aqe'),
+        /** The image's POSTGRES_USER: a superuser, used only by the boot-time bootstrap over the container's local socket. */
+        adminUser: z.string().regex(roleRe).default('aqe_admin'),
+        /** The functions' role: owns schema aqe, no superuser, no CREATEROLE/CREATEDB; its password is the rotated secret. */
+        dbUser: z.string().regex(roleRe).default('aqe_sync'),
+        /** The operators' read-only role (SELECT on schema aqe); its password is a second rotated secret. */
+        readerUser: z.string().regex(roleRe).default('aqe_reader'),
         /** Daily disk snapshot start time (UTC, on the hour) and how many days they are kept. */
         snapshotStartTime: z.string().regex(/^([01]\d|2[0-3]):00$/, 'expected HH:00 (UTC)').default('03:00'),
         snapshotRetentionDays: z.number().int().min(1).max(365).default(14),
@@ -136,11 +143,19 @@ export const deploymentConfigSchema = z
       .strict()
       .prefault({}),
     environments: z.array(environmentSchema).min(1, 'expected at least one environment'),
-    /** Who may open the IAP tunnel (and SSH with OS Login) to the database VM. */
+    /**
+     * Who may open the IAP tunnel to the database VM, SSH with OS Login (no sudo), read the
+     * functions' logs and (with operatorsReadPassword) the read-only role's password.
+     */
     operators: z.array(operatorMember).default([]),
     /**
-     * Operators may read the DB password secret (needed for `aqe-upload search --database …`
-     * through the tunnel). Turn off when operators get their own database roles instead.
+     * Who runs the runbook's privileged steps (infra/DEPLOY.md): OS Login with sudo on the database
+     * VM only, reset it, run the reconcile job by hand, change the rotation schedule.
+     */
+    admins: z.array(operatorMember).default([]),
+    /**
+     * Operators may read the read-only role's password secret (needed for `aqe-upload search
+     * --database …` through the tunnel). Never the functions' password.
      */
     operatorsReadPassword: z.boolean().default(true),
     functions: z
@@ -183,15 +198,8 @@ export const deploymentConfigSchema = z
       .prefault({}),
     alerts: z
       .object({
+        /** Where alerts go; the thresholds are the design's (infra/constructs/alerts.ts ALERT_THRESHOLDS). */
         emails: z.array(z.email()).default([]),
-        /** Failed loads per hour above which the failure alert fires. */
-        maxFailedLoadsPerHour: z.number().int().min(0).default(2),
-        /** Absence window for "no successful sync" (capped at 84600s by Cloud Monitoring). */
-        noSyncWindow: z
-          .string()
-          .regex(durationRe)
-          .refine((v) => Number(v.slice(0, -1)) <= 84600, 'metric-absence durations are capped at 84600s (23.5 h)')
-          .default('84600s'),
       })
       .strict()
       .prefault({}),
@@ -213,6 +221,15 @@ export const deploymentConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['environments', i], message: `environment "${e.name}" has no uploaders and no impersonators: nobody could push` });
       }
     });
+    const roles = { 'database.adminUser': c.database.adminUser, 'database.dbUser': c.database.dbUser, 'database.readerUser': c.database.readerUser };
+    const seenRoles = new Map<string, string>();
+    for (const [field, role] of Object.entries(roles)) {
+      const other = seenRoles.get(role);
+      if (other) ctx.addIssue({ code: 'custom', path: field.split('.'), message: `"${role}" is also ${other}: the superuser, the functions' role and the read-only role must be three different roles` });
+      seenRoles.set(role, field);
+      // the image's init script creates a LOGIN role "ruvector" that the bootstrap locks
+      if (role === 'ruvector' || role === 'postgres') ctx.addIssue({ code: 'custom', path: field.split('.'), message: `"${role}" is a role of the image itself; choose another name` });
+    }
     const ids = c.schedules.reconcile.map((s) => s.id);
     if (new Set(ids).size !== ids.length) ctx.addIssue({ code: 'custom', path: ['schedules', 'reconcile'], message: 'schedule ids must be unique' });
   });
@@ -294,15 +311,24 @@ export function resourceNames(c: DeploymentConfig) {
     stack: `aqe-${c.name}`,
     network: `${p}-vpc`,
     subnet: `${p}-subnet`,
-    router: `${p}-router`,
-    nat: `${p}-nat`,
     connector: `${p}-conn`,
     vm: `${p}-db`,
     dataDisk: `${p}-db-data`,
     snapshotPolicy: `${p}-db-daily`,
     dbTag: `${p}-db`,
+    /** The functions' role password (rotated). */
     secretId: `${p}-db-password`,
+    /** The read-only role password (rotated). */
+    readerSecretId: `${p}-db-reader-password`,
     rotationTopic: `${p}-db-password-rotation`,
+    /** Reserved internal address of the database VM (the functions' AQE_DB_HOST). */
+    dbAddress: `${p}-db-ip`,
+    /** Artifact Registry remote repository mirroring Docker Hub (the VM pulls through it: no NAT). */
+    imageMirror: `${p}-dockerhub`,
+    /** Artifact Registry repository of the functions' images (with a cleanup policy). */
+    functionImages: `${p}-functions`,
+    /** Pub/Sub topic the bucket notifies for manifests only (the loader's trigger). */
+    manifestTopic: `${p}-manifests`,
     bucket: c.bucket.name ?? `${c.project}-${p}-snapshots`,
     sourceBucket: `${c.project}-${p}-fn-src`,
     functions: { loadSnapshot: `${p}-load-snapshot`, reconcile: `${p}-reconcile`, rotateSecret: `${p}-rotate-secret` },

@@ -20,6 +20,9 @@ const schema = z
     [CONFIG_ENV.bucket]: z.string().min(3).optional(),
     [CONFIG_ENV.bucketPrefix]: z.string().default(''),
     [CONFIG_ENV.gcsApiEndpoint]: z.url().optional(),
+    [CONFIG_ENV.secretManagerEndpoint]: z.string().regex(/^[\w.-]+:\d{1,5}$/, 'expected host:port of a plaintext Secret Manager gRPC endpoint').optional(),
+    [CONFIG_ENV.dbReaderUser]: z.string().min(1).optional(),
+    [CONFIG_ENV.dbReaderPasswordSecret]: secretName.optional(),
     [CONFIG_ENV.modelDir]: z.string().min(1).optional(),
     [CONFIG_ENV.embedBudgetSeconds]: z.coerce.number().min(0).max(3600).default(60),
     [CONFIG_ENV.retentionDays]: z.coerce.number().int().min(1).max(3650).default(90),
@@ -30,6 +33,9 @@ const schema = z
     [CONFIG_ENV.logLevel]: z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']).default('INFO'),
   })
   .superRefine((c, ctx) => {
+    if (Boolean(c[CONFIG_ENV.dbReaderUser]) !== Boolean(c[CONFIG_ENV.dbReaderPasswordSecret])) {
+      ctx.addIssue({ code: 'custom', path: [CONFIG_ENV.dbReaderUser], message: `set both ${CONFIG_ENV.dbReaderUser} and ${CONFIG_ENV.dbReaderPasswordSecret}, or neither` });
+    }
     if (!c[CONFIG_ENV.databaseUrl] && !(c[CONFIG_ENV.dbHost] && c[CONFIG_ENV.dbPasswordSecret])) {
       ctx.addIssue({
         code: 'custom',
@@ -43,6 +49,10 @@ export interface FunctionsConfig {
   database:
     | { kind: 'url'; url: string }
     | { kind: 'secret'; host: string; port: number; database: string; user: string; passwordSecret: string };
+  /** Further roles whose passwords rotateSecret rotates (the read-only role), each with its secret. */
+  rotatedRoles: ReadonlyArray<{ user: string; passwordSecret: string }>;
+  /** Secret Manager endpoint override (host:port, plaintext): the rehearsal's stand-in. */
+  secretManagerEndpoint: string | undefined;
   bucket: { name: string; prefix: string; apiEndpoint?: string } | null;
   modelDir: string | undefined;
   embedBudgetMs: number;
@@ -76,6 +86,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           user: c[CONFIG_ENV.dbUser],
           passwordSecret: c[CONFIG_ENV.dbPasswordSecret]!,
         },
+    rotatedRoles: c[CONFIG_ENV.dbReaderUser] ? [{ user: c[CONFIG_ENV.dbReaderUser]!, passwordSecret: c[CONFIG_ENV.dbReaderPasswordSecret]! }] : [],
+    secretManagerEndpoint: c[CONFIG_ENV.secretManagerEndpoint],
     bucket: c[CONFIG_ENV.bucket]
       ? { name: c[CONFIG_ENV.bucket]!, prefix: c[CONFIG_ENV.bucketPrefix], ...(c[CONFIG_ENV.gcsApiEndpoint] ? { apiEndpoint: c[CONFIG_ENV.gcsApiEndpoint] } : {}) }
       : null,

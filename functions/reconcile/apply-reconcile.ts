@@ -10,6 +10,7 @@ import type { Embedder } from '../embed/embedder.js';
 import { ensureMigrated, loadSnapshot } from '../loader/load-snapshot.js';
 import type { RunStatus } from '../loader/write/sync-runs.js';
 import type { Logger } from '../observability/logger.js';
+import { LOG_EVENTS } from '../entry-points.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import {
   type BlobPlan,
@@ -192,6 +193,17 @@ export async function applyReconcile(deps: ReconcileDeps, options: ReconcileOpti
     try {
       const after = dryRun ? runs : await deps.withDb((db) => readRuns(db));
       report.staleness = planStaleness({ now: now(), runs: after, manifests });
+      // one line per environment and run: the snapshot-age and failure-rate alerts read these
+      for (const e of report.staleness.environments) {
+        log.info('environment health', {
+          event: LOG_EVENTS.environmentHealth,
+          env: e.env,
+          level: e.level,
+          ...(e.newestSnapshotAgeMs === null ? {} : { newestSnapshotAgeSeconds: Math.round(e.newestSnapshotAgeMs / 1000) }),
+          failureRate: e.failureRate,
+          runsLastDay: e.runsLastDay,
+        });
+      }
       for (const f of report.staleness.findings) {
         log.log(f.level, f.message, { event: 'staleness', env: f.env, level: f.level, reason: f.reason, value: f.value, threshold: f.threshold });
       }

@@ -1,4 +1,4 @@
-// reconcile glue: the scheduled HTTP request (body `{ dryRun?, only? }`) → one reconcile pass with
+// reconcile glue: the scheduled HTTP request (body `{ dryRun?, only?, trigger?, schedule? }`) → one reconcile pass with
 // the function runtime's bucket, database (re-read password after a rotation) and embedder.
 
 import { z } from 'zod';
@@ -13,6 +13,9 @@ const requestSchema = z
   .strictObject({
     dryRun: z.boolean().optional(),
     only: z.array(z.enum(RECONCILE_STEPS)).min(1).optional(),
+    // what Cloud Scheduler's job sends besides (infra/constructs/scheduler.ts): who called, which job
+    trigger: z.string().max(64).optional(),
+    schedule: z.string().max(64).optional(),
   })
   .optional();
 
@@ -25,7 +28,7 @@ export function parseReconcileRequest(body: unknown): ReconcileRequest {
   if (!parsed.success) {
     return {
       ok: false,
-      issues: parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}; expected {"dryRun"?: boolean, "only"?: [${RECONCILE_STEPS.map((s) => `"${s}"`).join(', ')}]}`),
+      issues: parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}; expected {"dryRun"?: boolean, "only"?: [${RECONCILE_STEPS.map((s) => `"${s}"`).join(', ')}], "trigger"?: string, "schedule"?: string}`),
     };
   }
   return { ok: true, dryRun: parsed.data?.dryRun === true, ...(parsed.data?.only ? { only: parsed.data.only } : {}) };

@@ -234,6 +234,11 @@ export interface EnvironmentHealth {
   env: string;
   level: StalenessLevel;
   lastSuccessAt: string | null;
+  /**
+   * How old the newest loaded snapshot is (ms): since the last success, or for an environment
+   * that never loaded, since its first sign of life. null when nothing is known yet.
+   */
+  newestSnapshotAgeMs: number | null;
   runsLastDay: number;
   failuresLastDay: number;
   failureRate: number;
@@ -262,9 +267,11 @@ export function planStaleness(input: { now: Date; runs: readonly RunRecord[]; ma
     const mine: StalenessFinding[] = [];
 
     let lastSuccess: number | null = null;
+    let ageMs: number | null = null;
     for (const r of runs) if (r.status === 'succeeded') lastSuccess = Math.max(lastSuccess ?? 0, (r.finishedAt ?? r.startedAt).getTime());
     if (lastSuccess !== null) {
       const age = now - lastSuccess;
+      ageMs = age;
       if (age > t.noSuccess.warningMs) {
         const critical = age > t.noSuccess.criticalMs;
         mine.push({
@@ -281,6 +288,7 @@ export function planStaleness(input: { now: Date; runs: readonly RunRecord[]; ma
       const times = [...runs.map((r) => r.startedAt.getTime()), ...input.manifests.filter((m) => m.env === env).map((m) => (snapshotTime(m.snapshotId) ?? m.updated).getTime())];
       const first = Math.min(...times);
       const age = now - first;
+      if (Number.isFinite(age)) ageMs = age;
       if (Number.isFinite(age) && age > t.noSuccess.warningMs) {
         const critical = age > t.noSuccess.criticalMs;
         mine.push({
@@ -328,6 +336,7 @@ export function planStaleness(input: { now: Date; runs: readonly RunRecord[]; ma
       env,
       level: mine.some((f) => f.level === 'CRITICAL') ? 'CRITICAL' : mine.length ? 'WARNING' : 'OK',
       lastSuccessAt: lastSuccess === null ? null : new Date(lastSuccess).toISOString(),
+      newestSnapshotAgeMs: ageMs,
       runsLastDay: recent.length,
       failuresLastDay: failures,
       failureRate: rate,

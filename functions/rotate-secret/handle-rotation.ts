@@ -1,6 +1,8 @@
-// rotateSecret glue: a Pub/Sub notification from Secret Manager → rotate the database password
-// (SECRET_ROTATE) or only disable expired versions (any other event of the secret). Transient
-// failures are rethrown so Pub/Sub redelivers; a redelivery of a finished rotation is skipped.
+// rotateSecret glue: a Pub/Sub notification from Secret Manager → rotate the password of the role
+// that secret belongs to (the functions' role, or the read-only role) on SECRET_ROTATE, or only
+// disable expired versions (any other event of the secret). Each role rotates its own password
+// (a role may always change its own): no role here can change another's. Transient failures are
+// rethrown so Pub/Sub redelivers; a redelivery of a finished rotation is skipped.
 
 import { AppError } from '../../schema/errors.js';
 import type { FunctionRuntime } from '../runtime/function-context.js';
@@ -24,7 +26,11 @@ export async function handleRotationEvent(
   if (db.kind !== 'secret') {
     throw new AppError('CONFIG_INVALID', 'rotateSecret needs AQE_DB_HOST, AQE_DB_USER and AQE_DB_PASSWORD_SECRET (a password in AQE_DATABASE_URL cannot be rotated)');
   }
-  const request = parseRotationEvent(event.data, db.passwordSecret);
+  const roles = [{ user: db.user, passwordSecret: db.passwordSecret }, ...rt.config.rotatedRoles];
+  const request = parseRotationEvent(
+    event.data,
+    roles.map((r) => r.passwordSecret),
+  );
   const log = rt.log.child({ eventId: event.id, messageId: request.messageId, eventType: request.eventType });
   if (request.action === 'ignore') {
     log.info('notification ignored', { event: 'rotation_ignored', reason: request.reason });
@@ -32,13 +38,14 @@ export async function handleRotationEvent(
   }
   const secrets = await rt.secrets();
   const graceMs = rt.config.rotationGraceHours * 3600_000;
+  const role = roles.find((r) => r.passwordSecret === request.secret)!;
   if (request.action === 'expire') {
-    const r = await disableExpiredVersions(secrets, db.passwordSecret, rt.now(), graceMs, log);
+    const r = await disableExpiredVersions(secrets, role.passwordSecret, rt.now(), graceMs, log);
     return { status: 'expired', ...r };
   }
   const result = await rotateSecret({
     secrets,
-    target: { host: db.host, port: db.port, database: db.database, user: db.user, secret: db.passwordSecret },
+    target: { host: db.host, port: db.port, database: db.database, user: role.user, secret: role.passwordSecret },
     graceMs,
     minIntervalMs: rt.config.rotationMinIntervalMinutes * 60_000,
     log,

@@ -262,6 +262,8 @@ async function connectWithWorkingVersion(
 async function alterPassword(client: pg.Client, role: string, password: Redacted<string>): Promise<void> {
   const verifier = scramSha256Verifier(password);
   if (!/^SCRAM-SHA-256\$\d+:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/.test(verifier)) throw new AppError('INTERNAL', 'SCRAM verifier has an unexpected shape');
+  // the read-only role's sessions default to read-only transactions, which refuse ALTER ROLE
+  await client.query('SET default_transaction_read_only = off');
   // utility statements take no bind parameters: the verifier is checked above, the role quoted
   await client.query(`ALTER ROLE ${quoteIdent(role)} PASSWORD '${verifier}'`);
 }

@@ -45,15 +45,20 @@ export function sameSecret(named: string, configured: string): boolean {
   return pa === pb || /^\d+$/.test(pa ?? '') !== /^\d+$/.test(pb ?? '');
 }
 
-/** Decides what a notification asks of the rotation function for the configured secret. */
-export function parseRotationEvent(body: PubsubMessagePublished | undefined, configuredSecret: string): RotationRequest {
+/**
+ * Decides what a notification asks of the rotation function: which of the configured secrets
+ * (one per rotated role) and whether to rotate it or only expire old versions.
+ */
+export function parseRotationEvent(body: PubsubMessagePublished | undefined, configuredSecrets: string | readonly string[]): RotationRequest {
+  const configured = typeof configuredSecrets === 'string' ? [configuredSecrets] : configuredSecrets;
   const message = body?.message;
   const messageId = message?.messageId ?? message?.message_id ?? '';
   const eventType = message?.attributes?.['eventType'] ?? '';
   if (!message) return { action: 'ignore', reason: 'not a Pub/Sub messagePublished event (no message)', messageId, eventType };
   const secret = secretOf(message);
   if (!secret) return { action: 'ignore', reason: 'the message names no secret (attribute secretId)', messageId, eventType };
-  if (!sameSecret(secret, configuredSecret)) return { action: 'ignore', reason: `secret ${secret} is not the configured ${configuredSecret}`, messageId, eventType };
+  const match = configured.find((c) => sameSecret(secret, c));
+  if (!match) return { action: 'ignore', reason: `secret ${secret} is not one of the configured ${configured.join(', ')}`, messageId, eventType };
   // our own version changes publish SECRET_VERSION_ADD / _DISABLE too: those only run the expiry pass
-  return { action: eventType === SECRET_ROTATE ? 'rotate' : 'expire', secret: configuredSecret, messageId, eventType };
+  return { action: eventType === SECRET_ROTATE ? 'rotate' : 'expire', secret: match, messageId, eventType };
 }

@@ -87,7 +87,10 @@ export function createFunctionContext(overrides: ContextOverrides = {}): Functio
   let refreshing: Promise<void> | undefined;
   let embedder: Promise<{ embedder: Embedder | null; reason?: string }> | undefined;
   let secrets: Promise<SecretSource> | undefined;
-  const secretSource = () => (secrets ??= overrides.secrets ? Promise.resolve(overrides.secrets) : createGcpSecretSource());
+  const secretSource = () =>
+    (secrets ??= overrides.secrets
+      ? Promise.resolve(overrides.secrets)
+      : createGcpSecretSource(config.secretManagerEndpoint ? { endpoint: config.secretManagerEndpoint } : {}));
 
   const open = (): OpenedDb => {
     const url =

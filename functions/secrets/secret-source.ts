@@ -64,6 +64,14 @@ export class InMemorySecretSource implements SecretSource {
     return name;
   }
 
+  /** Moves a version's creation time (tests: a version made "a day ago"). */
+  backdate(versionName: string, createTime: Date): void {
+    for (const versions of this.secrets.values()) {
+      const v = versions.find((x) => x.info.name === versionName);
+      if (v) v.info.createTime = createTime;
+    }
+  }
+
   async listVersions(secret: string): Promise<SecretVersionInfo[]> {
     this.maybeFail('listVersions');
     return (this.secrets.get(secret) ?? []).map((v) => ({ ...v.info })).reverse();
@@ -82,10 +90,21 @@ export class InMemorySecretSource implements SecretSource {
   }
 }
 
-/** The real Secret Manager client (Application Default Credentials). Loaded lazily: the CLI rarely needs it. */
-export async function createGcpSecretSource(): Promise<SecretSource> {
+/**
+ * The real Secret Manager client (Application Default Credentials). Loaded lazily: the CLI rarely
+ * needs it. `endpoint` (host:port) points the same client at a plaintext gRPC server instead: the
+ * deploy rehearsal's stand-in (never set in the cloud).
+ */
+export async function createGcpSecretSource(options: { endpoint?: string } = {}): Promise<SecretSource> {
   const { SecretManagerServiceClient } = await import('@google-cloud/secret-manager');
-  const client = new SecretManagerServiceClient();
+  let client: InstanceType<typeof SecretManagerServiceClient>;
+  if (options.endpoint) {
+    const { credentials } = await import('@grpc/grpc-js');
+    const i = options.endpoint.lastIndexOf(':');
+    client = new SecretManagerServiceClient({ apiEndpoint: options.endpoint.slice(0, i), port: Number(options.endpoint.slice(i + 1)), sslCreds: credentials.createInsecure() });
+  } else {
+    client = new SecretManagerServiceClient();
+  }
   const wrap = (err: unknown, what: string): AppError => {
     const code = (err as { code?: number }).code;
     // gRPC codes: 5 NOT_FOUND, 7 PERMISSION_DENIED, 16 UNAUTHENTICATED, 14 UNAVAILABLE, 4 DEADLINE_EXCEEDED

@@ -1,17 +1,33 @@
-// Alerting: function errors (log match), failed loads above a rate, no successful sync per
-// environment within a day, and the database VM down. Email channels come from the config.
+// Alerting at the thresholds the design names (DESIGN.md §4, reconcile's staleness): per
+// environment, the newest loaded snapshot older than 1 day / 3 days, the load failure rate above
+// 5 % / 20 %, the lag from manifest written to loaded above 5 / 15 minutes; PostgreSQL down (not
+// only the VM); the data disk above 80 %; function errors; the VM down. The first three come from
+// the functions' structured logs (log-based distribution metrics whose bucket bounds are the
+// thresholds, so a percentile can never cross a threshold its samples did not), the next two from
+// the custom metrics the VM's health unit writes.
 import type { ComputeInstance } from '@cdktf/provider-google/lib/compute-instance/index.js';
 import { LoggingMetric } from '@cdktf/provider-google/lib/logging-metric/index.js';
-import { MonitoringAlertPolicy } from '@cdktf/provider-google/lib/monitoring-alert-policy/index.js';
+import { MonitoringAlertPolicy, type MonitoringAlertPolicyConditions } from '@cdktf/provider-google/lib/monitoring-alert-policy/index.js';
 import { MonitoringNotificationChannel } from '@cdktf/provider-google/lib/monitoring-notification-channel/index.js';
 import type { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
+import { LOG_EVENTS } from '../../functions/entry-points.js';
+import { VM_METRICS } from './database-cloud-config.js';
 
-/**
- * Structured log events the functions emit (one JSON line each, with an `env` field):
- * `{"severity":"INFO","event":"sync_succeeded","env":"laptop",...}`. The alerts depend on them.
- */
-export const SYNC_LOG_EVENTS = { succeeded: 'sync_succeeded', failed: 'sync_failed' } as const;
+/** Re-exported for the tests and DEPLOY.md: the events the alerts depend on. */
+export const SYNC_LOG_EVENTS = { succeeded: LOG_EVENTS.syncSucceeded, failed: LOG_EVENTS.syncFailed } as const;
+
+/** The thresholds (WARNING / CRITICAL), fixed by the design. */
+export const ALERT_THRESHOLDS = {
+  snapshotAgeSeconds: { warning: 86_400, critical: 259_200 },
+  loadFailureRate: { warning: 0.05, critical: 0.2 },
+  loadLagSeconds: { warning: 300, critical: 900 },
+  dataDiskUsedPercent: { warning: 80 },
+  /** PostgreSQL not accepting connections for this long (health reports every minute). */
+  postgresDownSeconds: { critical: 180 },
+  /** No environment report from reconcile (hourly) for this long: staleness cannot be judged. */
+  reconcileSilentSeconds: { warning: 7_200 },
+} as const;
 
 export interface AlertsProps {
   readonly project: string;
@@ -19,20 +35,23 @@ export interface AlertsProps {
   readonly emails: readonly string[];
   /** Cloud Run service names of the functions (gen-2 functions log as cloud_run_revision). */
   readonly functionNames: readonly string[];
-  readonly environments: readonly string[];
   readonly instance: ComputeInstance;
-  readonly maxFailedLoadsPerHour: number;
-  readonly noSyncWindow: string;
   readonly dependsOn?: ITerraformDependable[];
 }
+
+type Severity = 'WARNING' | 'CRITICAL' | 'ERROR';
 
 export class Alerts extends Construct {
   readonly channels: MonitoringNotificationChannel[];
   readonly policies: MonitoringAlertPolicy[] = [];
+  private readonly props: AlertsProps;
+  private readonly notificationChannels: string[];
 
   constructor(scope: Construct, id: string, props: AlertsProps) {
     super(scope, id);
+    this.props = props;
     const { project, namePrefix: p, dependsOn } = props;
+    const t = ALERT_THRESHOLDS;
     this.channels = props.emails.map(
       (email) =>
         new MonitoringNotificationChannel(this, `email-${email.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`, {
@@ -43,113 +62,157 @@ export class Alerts extends Construct {
           dependsOn,
         }),
     );
-    const notificationChannels = this.channels.map((c) => c.id);
+    this.notificationChannels = this.channels.map((c) => c.id);
     const services = props.functionNames.map((n) => `"${n}"`).join(' OR ');
     const fnLogs = `resource.type="cloud_run_revision" AND resource.labels.service_name=(${services})`;
 
-    const metric = (mid: string, event: string, description: string) =>
+    const envLabel = { labelExtractors: { env: 'EXTRACT(jsonPayload.env)' }, labels: [{ key: 'env', valueType: 'STRING', description: 'Environment of the snapshot' }] };
+    const counter = (mid: string, event: string, description: string) =>
       new LoggingMetric(this, mid, {
         project,
         name: `${p}_${event}`,
         description,
         filter: `${fnLogs} AND jsonPayload.event="${event}"`,
-        labelExtractors: { env: 'EXTRACT(jsonPayload.env)' },
-        metricDescriptor: {
-          metricKind: 'DELTA',
-          valueType: 'INT64',
-          unit: '1',
-          labels: [{ key: 'env', valueType: 'STRING', description: 'Environment of the snapshot' }],
-        },
+        labelExtractors: envLabel.labelExtractors,
+        metricDescriptor: { metricKind: 'DELTA', valueType: 'INT64', unit: '1', labels: envLabel.labels },
         dependsOn,
       });
-    const succeeded = metric('sync-succeeded-metric', SYNC_LOG_EVENTS.succeeded, 'Snapshots loaded successfully, by environment');
-    const failed = metric('sync-failed-metric', SYNC_LOG_EVENTS.failed, 'Snapshot loads that failed or were quarantined, by environment');
-    const metricFilter = (m: LoggingMetric) => `metric.type="logging.googleapis.com/user/${m.name}" AND resource.type="cloud_run_revision"`;
-
-    this.policies.push(
-      new MonitoringAlertPolicy(this, 'function-errors', {
+    /** A distribution of one numeric field; the thresholds are bucket bounds. */
+    const distribution = (mid: string, name: string, event: string, field: string, unit: string, bounds: readonly number[], description: string) =>
+      new LoggingMetric(this, mid, {
         project,
-        displayName: `${p}: function errors`,
-        combiner: 'OR',
-        severity: 'ERROR',
-        conditions: [{ displayName: 'ERROR log entries from the sync functions', conditionMatchedLog: { filter: `${fnLogs} AND severity>=ERROR` } }],
-        // Required for log-match conditions: at most one notification per 5 minutes.
-        alertStrategy: { notificationRateLimit: { period: '300s' }, autoClose: '1800s' },
-        notificationChannels,
-        documentation: { content: 'A sync function logged an error. Logs Explorer: the filter of this condition.', mimeType: 'text/markdown' },
+        name: `${p}_${name}`,
+        description,
+        filter: `${fnLogs} AND jsonPayload.event="${event}" AND jsonPayload.${field}>=0`,
+        valueExtractor: `EXTRACT(jsonPayload.${field})`,
+        labelExtractors: envLabel.labelExtractors,
+        bucketOptions: { explicitBuckets: { bounds: [...bounds] } },
+        metricDescriptor: { metricKind: 'DELTA', valueType: 'DISTRIBUTION', unit, labels: envLabel.labels },
         dependsOn,
-      }),
+      });
+    counter('sync-succeeded-metric', LOG_EVENTS.syncSucceeded, 'Snapshots loaded successfully, by environment');
+    counter('sync-failed-metric', LOG_EVENTS.syncFailed, 'Snapshot loads that failed or were quarantined, by environment');
+    const age = distribution(
+      'snapshot-age-metric', 'snapshot_age_seconds', LOG_EVENTS.environmentHealth, 'newestSnapshotAgeSeconds', 's',
+      [3_600, 21_600, t.snapshotAgeSeconds.warning, 172_800, t.snapshotAgeSeconds.critical, 604_800],
+      'Age of the newest loaded snapshot per environment, reported by reconcile every run',
     );
-
-    this.policies.push(
-      new MonitoringAlertPolicy(this, 'failed-loads', {
-        project,
-        displayName: `${p}: failed snapshot loads`,
-        combiner: 'OR',
-        severity: 'ERROR',
-        conditions: [
-          {
-            displayName: `more than ${props.maxFailedLoadsPerHour} failed loads in an hour`,
-            conditionThreshold: {
-              filter: metricFilter(failed),
-              comparison: 'COMPARISON_GT',
-              thresholdValue: props.maxFailedLoadsPerHour,
-              duration: '0s',
-              aggregations: [{ alignmentPeriod: '3600s', perSeriesAligner: 'ALIGN_SUM', crossSeriesReducer: 'REDUCE_SUM', groupByFields: ['metric.label.env'] }],
-              trigger: { count: 1 },
-            },
-          },
-        ],
-        alertStrategy: { autoClose: '86400s' },
-        notificationChannels,
-        documentation: { content: 'Snapshots are failing to load (see the quarantine/ prefix and the sync_runs table).', mimeType: 'text/markdown' },
-      }),
+    const rate = distribution(
+      'failure-rate-metric', 'load_failure_rate', LOG_EVENTS.environmentHealth, 'failureRate', '1',
+      [0.01, t.loadFailureRate.warning, 0.1, t.loadFailureRate.critical, 0.5],
+      'Share of loads that failed or were quarantined in the last 24 h per environment, reported by reconcile',
     );
+    const lag = distribution(
+      'load-lag-metric', 'load_lag_seconds', LOG_EVENTS.syncLag, 'lagSeconds', 's',
+      [10, 60, t.loadLagSeconds.warning, 600, t.loadLagSeconds.critical, 3_600],
+      'Seconds from a manifest written (its object creation time) to its snapshot loaded',
+    );
+    const fromLogs = (m: LoggingMetric) => `metric.type="logging.googleapis.com/user/${m.name}" AND resource.type="cloud_run_revision"`;
+    const percentile = (m: LoggingMetric, periodSeconds: number, threshold: number, display: string): MonitoringAlertPolicyConditions => ({
+      displayName: display,
+      conditionThreshold: {
+        filter: fromLogs(m),
+        comparison: 'COMPARISON_GT',
+        thresholdValue: threshold,
+        duration: '0s',
+        aggregations: [{ alignmentPeriod: `${periodSeconds}s`, perSeriesAligner: 'ALIGN_PERCENTILE_99', crossSeriesReducer: 'REDUCE_MAX', groupByFields: ['metric.label.env'] }],
+        trigger: { count: 1 },
+      },
+    });
 
-    for (const env of props.environments) {
-      this.policies.push(
-        new MonitoringAlertPolicy(this, `no-sync-${env}`, {
-          project,
-          displayName: `${p}: no successful sync from ${env}`,
-          combiner: 'OR',
-          severity: 'WARNING',
-          conditions: [
-            {
-              displayName: `no ${SYNC_LOG_EVENTS.succeeded} for env ${env}`,
-              // Absence durations are capped at 23.5 h; it fires only after data has arrived once.
-              conditionAbsent: {
-                filter: `${metricFilter(succeeded)} AND metric.label.env="${env}"`,
-                duration: props.noSyncWindow,
-                aggregations: [{ alignmentPeriod: '3600s', perSeriesAligner: 'ALIGN_SUM', crossSeriesReducer: 'REDUCE_SUM' }],
-                trigger: { count: 1 },
-              },
-            },
-          ],
-          notificationChannels,
-          documentation: { content: `No snapshot from environment "${env}" has loaded for a day. Check its uploader (aqe-upload status).`, mimeType: 'text/markdown' },
-        }),
-      );
+    for (const level of ['warning', 'critical'] as const) {
+      const severity: Severity = level === 'warning' ? 'WARNING' : 'CRITICAL';
+      const ageS = t.snapshotAgeSeconds[level];
+      this.policy(`snapshot-age-${level}`, `${p}: newest snapshot older than ${ageS / 3600} h (${level})`, severity,
+        [percentile(age, 3_600, ageS, `newest loaded snapshot of an environment older than ${ageS} s`)],
+        `An environment's newest loaded snapshot is older than ${ageS / 86_400} day(s). Check its uploader (\`aqe-upload status\`) and the quarantine/ prefix.`);
+      const r = t.loadFailureRate[level];
+      this.policy(`failure-rate-${level}`, `${p}: load failure rate above ${r * 100} % (${level})`, severity,
+        [percentile(rate, 3_600, r, `more than ${r * 100} % of an environment's loads failed in the last 24 h`)],
+        'Snapshots are failing to load: see the quarantine/ prefix, `aqe-upload status` and the sync_runs table.');
+      const l = t.loadLagSeconds[level];
+      this.policy(`load-lag-${level}`, `${p}: load lag above ${l / 60} min (${level})`, severity,
+        [percentile(lag, 900, l, `a snapshot loaded more than ${l} s after its manifest was written`)],
+        'Loads lag behind pushes: the loader is slow, retrying, or its trigger is backed up (see the loader logs).');
     }
+    this.policy('reconcile-silent', `${p}: reconcile has not reported for ${t.reconcileSilentSeconds.warning / 3600} h`, 'WARNING', [
+      {
+        displayName: 'no environment report from reconcile',
+        conditionAbsent: {
+          filter: fromLogs(age),
+          duration: `${t.reconcileSilentSeconds.warning}s`,
+          aggregations: [{ alignmentPeriod: '3600s', perSeriesAligner: 'ALIGN_COUNT', crossSeriesReducer: 'REDUCE_SUM' }],
+          trigger: { count: 1 },
+        },
+      },
+    ], 'The scheduled reconcile has not reported environment health: snapshot age and failure rate cannot be judged. Check the Scheduler job and the reconcile logs.');
 
+    const onVm = (metric: string) => `metric.type="${metric}" AND resource.type="gce_instance" AND resource.labels.instance_id="${props.instance.instanceId}"`;
+    this.policy('postgres-down', `${p}: PostgreSQL down`, 'CRITICAL', [
+      {
+        displayName: `PostgreSQL not accepting connections for ${t.postgresDownSeconds.critical} s`,
+        conditionThreshold: {
+          filter: onVm(VM_METRICS.postgresUp),
+          comparison: 'COMPARISON_LT',
+          thresholdValue: 1,
+          duration: `${t.postgresDownSeconds.critical}s`,
+          aggregations: [{ alignmentPeriod: '60s', perSeriesAligner: 'ALIGN_MAX' }],
+          trigger: { count: 1 },
+        },
+      },
+      {
+        displayName: 'no PostgreSQL health report for 5 minutes (the VM or its health unit is down)',
+        conditionAbsent: { filter: onVm(VM_METRICS.postgresUp), duration: '300s', aggregations: [{ alignmentPeriod: '60s', perSeriesAligner: 'ALIGN_MAX' }], trigger: { count: 1 } },
+      },
+    ], 'PostgreSQL on the database VM does not accept connections (pg_isready, every minute). `journalctl -u aqe-postgres` over IAP SSH (admins).');
+    this.policy('data-disk-full', `${p}: data disk above ${t.dataDiskUsedPercent.warning} %`, 'WARNING', [
+      {
+        displayName: `data disk more than ${t.dataDiskUsedPercent.warning} % used`,
+        conditionThreshold: {
+          filter: onVm(VM_METRICS.dataDiskUsedPercent),
+          comparison: 'COMPARISON_GT',
+          thresholdValue: t.dataDiskUsedPercent.warning,
+          duration: '300s',
+          aggregations: [{ alignmentPeriod: '60s', perSeriesAligner: 'ALIGN_MAX' }],
+          trigger: { count: 1 },
+        },
+      },
+    ], 'The Postgres data disk is filling up: raise database.dataDiskSizeGb and apply (the boot resizes the filesystem).');
+    this.policy('function-errors', `${p}: function errors`, 'ERROR', [
+      { displayName: 'ERROR log entries from the sync functions', conditionMatchedLog: { filter: `${fnLogs} AND severity>=ERROR` } },
+    ], 'A sync function logged an error. Logs Explorer: the filter of this condition.', { notificationRateLimit: { period: '300s' }, autoClose: '1800s' });
+    this.policy('vm-down', `${p}: database VM down`, 'CRITICAL', [
+      {
+        displayName: 'no uptime reported by the database VM for 5 minutes',
+        conditionAbsent: {
+          filter: `metric.type="compute.googleapis.com/instance/uptime" AND resource.type="gce_instance" AND resource.labels.instance_id="${props.instance.instanceId}"`,
+          duration: '300s',
+          aggregations: [{ alignmentPeriod: '60s', perSeriesAligner: 'ALIGN_MEAN' }],
+          trigger: { count: 1 },
+        },
+      },
+    ], 'The database VM stopped reporting uptime (stopped, crashed, or being recreated).');
+  }
+
+  private policy(
+    id: string,
+    displayName: string,
+    severity: Severity,
+    conditions: MonitoringAlertPolicyConditions[],
+    documentation: string,
+    alertStrategy: { notificationRateLimit?: { period: string }; autoClose: string } = { autoClose: '86400s' },
+  ): void {
     this.policies.push(
-      new MonitoringAlertPolicy(this, 'vm-down', {
-        project,
-        displayName: `${p}: database VM down`,
+      new MonitoringAlertPolicy(this, id, {
+        project: this.props.project,
+        displayName,
         combiner: 'OR',
-        severity: 'CRITICAL',
-        conditions: [
-          {
-            displayName: 'no uptime reported by the database VM for 5 minutes',
-            conditionAbsent: {
-              filter: `metric.type="compute.googleapis.com/instance/uptime" AND resource.type="gce_instance" AND resource.labels.instance_id="${props.instance.instanceId}"`,
-              duration: '300s',
-              aggregations: [{ alignmentPeriod: '60s', perSeriesAligner: 'ALIGN_MEAN' }],
-              trigger: { count: 1 },
-            },
-          },
-        ],
-        notificationChannels,
-        documentation: { content: 'The database VM stopped reporting uptime (stopped, crashed, or being recreated).', mimeType: 'text/markdown' },
+        severity,
+        conditions,
+        alertStrategy,
+        notificationChannels: this.notificationChannels,
+        documentation: { content: documentation, mimeType: 'text/markdown' },
+        dependsOn: this.props.dependsOn,
       }),
     );
   }

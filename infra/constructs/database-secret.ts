@@ -1,5 +1,6 @@
-// The DB password secret: automatic rotation announced on a Pub/Sub topic, access granted per
-// identity on the secret itself. No secret version here: its data would land in Terraform state.
+// A database role's password secret: automatic rotation announced on a Pub/Sub topic (its own, or
+// one shared with another secret), access granted per identity on the secret itself. No secret
+// version here: its data would land in Terraform state.
 import type { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project/index.js';
 import { PubsubTopic } from '@cdktf/provider-google/lib/pubsub-topic/index.js';
 import { PubsubTopicIamMember } from '@cdktf/provider-google/lib/pubsub-topic-iam-member/index.js';
@@ -12,7 +13,9 @@ export interface DatabaseSecretProps {
   readonly project: string;
   readonly projectData: DataGoogleProject;
   readonly secretId: string;
-  readonly topicName: string;
+  /** A topic to create (`topicName`), or the topic of another secret to share (`sharedTopic`). */
+  readonly topicName?: string;
+  readonly sharedTopic?: { readonly topic: PubsubTopic; readonly publisher: PubsubTopicIamMember };
   readonly rotationPeriod: string;
   readonly nextRotationTime: string;
   readonly labels: Record<string, string>;
@@ -24,6 +27,8 @@ export type SecretAccess = 'read' | 'rotate';
 export class DatabaseSecret extends Construct {
   readonly secret: SecretManagerSecret;
   readonly rotationTopic: PubsubTopic;
+  /** The Secret Manager service agent's right to publish to the rotation topic. */
+  readonly topicPublisher: PubsubTopicIamMember;
   /** `projects/<project id>/secrets/<id>`: what the functions read (latest version). */
   readonly resourceName: string;
 
@@ -31,21 +36,26 @@ export class DatabaseSecret extends Construct {
     super(scope, id);
     const { project, dependsOn } = props;
 
-    this.rotationTopic = new PubsubTopic(this, 'rotation-topic', {
-      project,
-      name: props.topicName,
-      labels: props.labels,
-      messageRetentionDuration: '86400s',
-      dependsOn,
-    });
-
-    // Secret creation with topics fails unless the Secret Manager service agent can publish.
-    const agentPublisher = new PubsubTopicIamMember(this, 'rotation-topic-agent-publisher', {
-      project,
-      topic: this.rotationTopic.name,
-      role: 'roles/pubsub.publisher',
-      member: `serviceAccount:service-${props.projectData.number}@gcp-sa-secretmanager.iam.gserviceaccount.com`,
-    });
+    if (props.sharedTopic) {
+      this.rotationTopic = props.sharedTopic.topic;
+      this.topicPublisher = props.sharedTopic.publisher;
+    } else {
+      if (!props.topicName) throw new Error('DatabaseSecret: give topicName or sharedTopic');
+      this.rotationTopic = new PubsubTopic(this, 'rotation-topic', {
+        project,
+        name: props.topicName,
+        labels: props.labels,
+        messageRetentionDuration: '86400s',
+        dependsOn,
+      });
+      // Secret creation with topics fails unless the Secret Manager service agent can publish.
+      this.topicPublisher = new PubsubTopicIamMember(this, 'rotation-topic-agent-publisher', {
+        project,
+        topic: this.rotationTopic.name,
+        role: 'roles/pubsub.publisher',
+        member: `serviceAccount:service-${props.projectData.number}@gcp-sa-secretmanager.iam.gserviceaccount.com`,
+      });
+    }
 
     this.secret = new SecretManagerSecret(this, 'secret', {
       project,
@@ -56,7 +66,7 @@ export class DatabaseSecret extends Construct {
       topics: [{ name: this.rotationTopic.id }],
       // Secret Manager advances next_rotation_time after each rotation: do not fight it.
       lifecycle: { ignoreChanges: ['rotation[0].next_rotation_time'] },
-      dependsOn: [agentPublisher, ...(dependsOn ?? [])],
+      dependsOn: [this.topicPublisher, ...(dependsOn ?? [])],
     });
     this.resourceName = this.secret.id;
   }
@@ -70,13 +80,11 @@ export class DatabaseSecret extends Construct {
       access === 'read'
         ? ['roles/secretmanager.secretAccessor']
         : ['roles/secretmanager.secretAccessor', 'roles/secretmanager.secretVersionAdder', 'roles/secretmanager.secretVersionManager'];
-    for (const role of roles) {
-      new SecretManagerSecretIamMember(this, `${id}-${role.split('.')[1]}`, {
-        project: this.secret.project,
-        secretId: this.secret.secretId,
-        role,
-        member,
-      });
-    }
+    for (const role of roles) this.grantRole(`${id}-${role.split('.')[1]}`, member, role);
+  }
+
+  /** Any role, on this secret only. */
+  grantRole(id: string, member: string, role: string): SecretManagerSecretIamMember {
+    return new SecretManagerSecretIamMember(this, id, { project: this.secret.project, secretId: this.secret.secretId, role, member });
   }
 }

@@ -1,9 +1,8 @@
-// The private network: custom VPC and subnet (Private Google Access, flow logs), Cloud NAT for the
-// VM's image pulls, the Serverless VPC Access connector, and the firewall around the database VM.
+// The private network: custom VPC and subnet (Private Google Access, flow logs), the Serverless VPC
+// Access connector, and the firewall around the database VM. No router and no NAT: the VM has no
+// way to the internet; its image comes through Artifact Registry over Private Google Access.
 import { ComputeFirewall } from '@cdktf/provider-google/lib/compute-firewall/index.js';
 import { ComputeNetwork } from '@cdktf/provider-google/lib/compute-network/index.js';
-import { ComputeRouter } from '@cdktf/provider-google/lib/compute-router/index.js';
-import { ComputeRouterNat } from '@cdktf/provider-google/lib/compute-router-nat/index.js';
 import { ComputeSubnetwork } from '@cdktf/provider-google/lib/compute-subnetwork/index.js';
 import { VpcAccessConnector } from '@cdktf/provider-google/lib/vpc-access-connector/index.js';
 import type { ITerraformDependable } from 'cdktf';
@@ -16,8 +15,6 @@ export interface NetworkProps {
   readonly names: {
     readonly network: string;
     readonly subnet: string;
-    readonly router: string;
-    readonly nat: string;
     readonly connector: string;
   };
   readonly subnetCidr: string;
@@ -61,20 +58,6 @@ export class Network extends Construct {
       // Secret Manager, Logging and Monitoring are reached without NAT or an external IP.
       privateIpGoogleAccess: true,
       logConfig: { aggregationInterval: 'INTERVAL_10_MIN', flowSampling: 0.5, metadata: 'INCLUDE_ALL_METADATA' },
-    });
-
-    const router = new ComputeRouter(this, 'router', { project, region, name: props.names.router, network: this.vpc.id });
-
-    // NAT exists only so the VM can pull the ruvector-postgres image from Docker Hub.
-    new ComputeRouterNat(this, 'nat', {
-      project,
-      region,
-      name: props.names.nat,
-      router: router.name,
-      natIpAllocateOption: 'AUTO_ONLY',
-      sourceSubnetworkIpRangesToNat: 'LIST_OF_SUBNETWORKS',
-      subnetwork: [{ name: this.subnet.id, sourceIpRangesToNat: ['ALL_IP_RANGES'] }],
-      logConfig: { enable: true, filter: 'ERRORS_ONLY' },
     });
 
     this.connector = new VpcAccessConnector(this, 'connector', {

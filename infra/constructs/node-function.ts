@@ -13,6 +13,13 @@ import { Construct } from 'constructs';
 /** The only runtime we deploy (nodejs20 is decommissioned). */
 export const FUNCTION_RUNTIME = 'nodejs22';
 
+/**
+ * Environment of the Cloud Build that installs the function source (`npm ci`, install scripts
+ * included). The staged package carries no .npmrc, so the CUDA skip must be here: without it
+ * onnxruntime-node's install script downloads ~300 MB of CUDA binaries into every image.
+ */
+export const FUNCTION_BUILD_ENV = { ONNXRUNTIME_NODE_INSTALL_CUDA: 'skip' } as const;
+
 export type FunctionTrigger =
   | { readonly kind: 'http' }
   | {
@@ -32,6 +39,8 @@ export interface NodeFunctionProps {
   readonly entryPoint: string;
   readonly source: StorageBucketObject;
   readonly buildServiceAccount: ServiceAccount;
+  /** Artifact Registry repository (resource id) the build pushes the image to. */
+  readonly dockerRepository: string;
   readonly serviceAccountId: string;
   readonly connector: VpcAccessConnector;
   readonly environment: Record<string, string>;
@@ -107,6 +116,8 @@ export class NodeFunction extends Construct {
         entryPoint: props.entryPoint,
         source: { storageSource: { bucket: props.source.bucket, object: props.source.name } },
         serviceAccount: props.buildServiceAccount.id,
+        dockerRepository: props.dockerRepository,
+        environmentVariables: { ...FUNCTION_BUILD_ENV },
       },
       serviceConfig: {
         serviceAccountEmail: this.serviceAccount.email,

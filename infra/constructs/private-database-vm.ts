@@ -1,5 +1,7 @@
-// The database VM: private (no external IP), Shielded, OS Login, its own service account, COS
-// running ruvector-postgres from cloud-init, a separate data disk with a daily snapshot schedule.
+// The database VM: private (no external IP; a reserved internal address), Shielded, OS Login, its
+// own service account, COS running ruvector-postgres from cloud-init, a separate data disk with a
+// daily snapshot schedule.
+import { ComputeAddress } from '@cdktf/provider-google/lib/compute-address/index.js';
 import { ComputeDisk } from '@cdktf/provider-google/lib/compute-disk/index.js';
 import { ComputeDiskResourcePolicyAttachment } from '@cdktf/provider-google/lib/compute-disk-resource-policy-attachment/index.js';
 import { ComputeInstance } from '@cdktf/provider-google/lib/compute-instance/index.js';
@@ -15,20 +17,26 @@ export interface PrivateDatabaseVmProps {
   readonly project: string;
   readonly region: string;
   readonly zone: string;
-  readonly names: { readonly vm: string; readonly dataDisk: string; readonly snapshotPolicy: string; readonly serviceAccount: string };
+  readonly names: { readonly vm: string; readonly dataDisk: string; readonly snapshotPolicy: string; readonly serviceAccount: string; readonly address: string };
   /** Network tag the firewall rules target. */
   readonly networkTag: string;
   readonly subnet: ComputeSubnetwork;
   readonly machineType: string;
   readonly bootImage: string;
+  /** The image the VM pulls (the Artifact Registry mirror reference). */
   readonly image: string;
+  /** Registry host docker authenticates to with the VM's service account (null: Docker Hub). */
+  readonly registryHost: string | null;
   readonly dataDiskSizeGb: number;
   readonly dataDiskType: string;
   readonly dbName: string;
-  readonly dbUser: string;
+  readonly adminUser: string;
+  readonly syncUser: string;
+  readonly readerUser: string;
   readonly port: string;
-  /** Secret id read at boot (the VM service account must be granted access on the secret). */
-  readonly secretId: string;
+  /** Secret ids read at boot (the VM service account must be granted access on both). */
+  readonly syncSecretId: string;
+  readonly readerSecretId: string;
   readonly snapshotStartTime: string;
   readonly snapshotRetentionDays: number;
   readonly deletionProtection: boolean;
@@ -44,6 +52,8 @@ export class PrivateDatabaseVm extends Construct {
   readonly serviceAccount: ServiceAccount;
   readonly dataDisk: ComputeDisk;
   readonly snapshotPolicy: ComputeResourcePolicy;
+  /** The reserved internal address: stable across VM re-creation (the functions' DB host). */
+  readonly address: ComputeAddress;
   /** The VM's internal IP (the functions' DB host). */
   readonly internalIp: string;
   /** The cloud-config text put in `user-data` (exposed for tests and review). */
@@ -99,12 +109,28 @@ export class PrivateDatabaseVm extends Construct {
 
     this.cloudConfig = renderDatabaseCloudConfig({
       project,
-      secretId: props.secretId,
+      syncSecretId: props.syncSecretId,
+      readerSecretId: props.readerSecretId,
       image: props.image,
+      registryHost: props.registryHost,
       dbName: props.dbName,
-      dbUser: props.dbUser,
+      adminUser: props.adminUser,
+      syncUser: props.syncUser,
+      readerUser: props.readerUser,
       dataDeviceName: DATA_DEVICE_NAME,
       port: props.port,
+    });
+
+    this.address = new ComputeAddress(this, 'address', {
+      project,
+      region,
+      name: props.names.address,
+      description: 'Internal address of the database VM (the functions connect here)',
+      addressType: 'INTERNAL',
+      purpose: 'GCE_ENDPOINT',
+      subnetwork: props.subnet.id,
+      labels: props.labels,
+      dependsOn,
     });
 
     this.instance = new ComputeInstance(this, 'vm', {
@@ -116,8 +142,9 @@ export class PrivateDatabaseVm extends Construct {
       labels: props.labels,
       bootDisk: { initializeParams: { image: props.bootImage, size: 10, type: 'pd-balanced', labels: props.labels } },
       attachedDisk: [{ source: this.dataDisk.id, deviceName: DATA_DEVICE_NAME, mode: 'READ_WRITE' }],
-      // No access_config: no external IP. Egress to Docker Hub goes through Cloud NAT.
-      networkInterface: [{ subnetwork: props.subnet.id }],
+      // No access_config: no external IP, and no NAT: the image comes through Artifact Registry
+      // over Private Google Access, so the VM cannot reach the internet at all.
+      networkInterface: [{ subnetwork: props.subnet.id, networkIp: this.address.address }],
       shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
       serviceAccount: { email: this.serviceAccount.email, scopes: ['cloud-platform'] },
       metadata: {
@@ -136,6 +163,6 @@ export class PrivateDatabaseVm extends Construct {
       lifecycle: { ignoreChanges: ['boot_disk[0].initialize_params[0].image'] },
       dependsOn,
     });
-    this.internalIp = this.instance.networkInterface.get(0).networkIp;
+    this.internalIp = this.address.address;
   }
 }

@@ -1,7 +1,10 @@
 // The snapshot bucket: private (uniform access, public access prevention), versioned, with
 // lifecycle rules per prefix, and IAM Conditions that confine each uploader to its own prefixes.
 import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket/index.js';
+import { PubsubTopic } from '@cdktf/provider-google/lib/pubsub-topic/index.js';
+import { PubsubTopicIamMember } from '@cdktf/provider-google/lib/pubsub-topic-iam-member/index.js';
 import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member/index.js';
+import { StorageNotification } from '@cdktf/provider-google/lib/storage-notification/index.js';
 import type { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 
@@ -55,6 +58,36 @@ export class SnapshotBucket extends Construct {
       ],
       dependsOn: props.dependsOn,
     });
+  }
+
+  /**
+   * A Pub/Sub topic that hears of finalized objects under snapshots/ only: manifests. Blobs,
+   * quarantine copies and anything else never wake the loader. The Cloud Storage service agent
+   * may publish to this topic only.
+   */
+  notifyManifests(props: { topicName: string; gcsAgentEmail: string; labels: Record<string, string>; dependsOn?: ITerraformDependable[] }): PubsubTopic {
+    const topic = new PubsubTopic(this, 'manifest-topic', {
+      project: this.bucket.project,
+      name: props.topicName,
+      labels: props.labels,
+      messageRetentionDuration: '604800s',
+      dependsOn: props.dependsOn,
+    });
+    const publisher = new PubsubTopicIamMember(this, 'manifest-topic-gcs-publisher', {
+      project: this.bucket.project,
+      topic: topic.name,
+      role: 'roles/pubsub.publisher',
+      member: `serviceAccount:${props.gcsAgentEmail}`,
+    });
+    new StorageNotification(this, 'manifest-notification', {
+      bucket: this.bucket.name,
+      topic: topic.id,
+      payloadFormat: 'JSON_API_V1',
+      eventTypes: ['OBJECT_FINALIZE'],
+      objectNamePrefix: BUCKET_PREFIXES.snapshots,
+      dependsOn: [publisher],
+    });
+    return topic;
   }
 
   /** Objects under the given prefixes only: an IAM Condition expression. */

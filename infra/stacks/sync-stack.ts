@@ -1,10 +1,10 @@
-// One deployment of aqe-cloud-sync: network, private database VM, password secret with rotation,
-// snapshot bucket, the three functions, the reconcile schedule and the alerts. Composition only:
-// every resource lives in a construct; this file wires identities to grants.
+// One deployment of aqe-cloud-sync: network, private database VM (image through an Artifact
+// Registry mirror: no NAT), the two rotated role passwords, snapshot bucket (manifests notify the
+// loader), the three functions, the reconcile schedule and the alerts. Composition only: every
+// resource lives in a construct; this file wires identities to grants.
 import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project/index.js';
 import { DataGoogleStorageProjectServiceAccount } from '@cdktf/provider-google/lib/data-google-storage-project-service-account/index.js';
 import { ProjectIamCustomRole } from '@cdktf/provider-google/lib/project-iam-custom-role/index.js';
-import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member/index.js';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider/index.js';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account/index.js';
 import { ServiceAccountIamMember } from '@cdktf/provider-google/lib/service-account-iam-member/index.js';
@@ -13,6 +13,7 @@ import type { Construct } from 'constructs';
 import { CONFIG_ENV, ENTRY_POINTS } from '../../functions/entry-points.js';
 import { type DeploymentConfig, resourceNames } from '../config.js';
 import { Alerts } from '../constructs/alerts.js';
+import { DockerHubMirror, FunctionImageRepository } from '../constructs/artifact-repositories.js';
 import { DatabaseSecret } from '../constructs/database-secret.js';
 import { FunctionSource } from '../constructs/function-source.js';
 import { POSTGRES_PORT, Network } from '../constructs/network.js';
@@ -37,7 +38,10 @@ export interface SyncStackProps {
 export class SyncStack extends TerraformStack {
   readonly vm: PrivateDatabaseVm;
   readonly bucket: SnapshotBucket;
+  /** The functions' role password. */
   readonly secret: DatabaseSecret;
+  /** The read-only role password (operators). */
+  readonly readerSecret: DatabaseSecret;
   readonly functions: { readonly loadSnapshot: NodeFunction; readonly reconcile: NodeFunction; readonly rotateSecret: NodeFunction };
   readonly tunnelCommand: string;
 
@@ -63,7 +67,7 @@ export class SyncStack extends TerraformStack {
     const network = new Network(this, 'network', {
       project,
       region,
-      names: { network: n.network, subnet: n.subnet, router: n.router, nat: n.nat, connector: n.connector },
+      names: { network: n.network, subnet: n.subnet, connector: n.connector },
       subnetCidr: c.network.subnetCidr,
       connectorCidr: c.network.connectorCidr,
       connectorMinInstances: c.network.connectorMinInstances,
@@ -72,50 +76,61 @@ export class SyncStack extends TerraformStack {
     });
     network.protectDatabase(n.dbTag, c.namePrefix);
 
-    this.secret = new DatabaseSecret(this, 'db-secret', {
-      project,
-      projectData,
-      secretId: n.secretId,
-      topicName: n.rotationTopic,
-      rotationPeriod: c.secret.rotationPeriod,
-      nextRotationTime: c.secret.nextRotationTime,
-      labels,
-      dependsOn,
+    const secretProps = { project, projectData, rotationPeriod: c.secret.rotationPeriod, nextRotationTime: c.secret.nextRotationTime, labels, dependsOn };
+    this.secret = new DatabaseSecret(this, 'db-secret', { ...secretProps, secretId: n.secretId, topicName: n.rotationTopic });
+    // the read-only role's password: rotated by the same function, announced on the same topic
+    this.readerSecret = new DatabaseSecret(this, 'db-reader-secret', {
+      ...secretProps,
+      secretId: n.readerSecretId,
+      sharedTopic: { topic: this.secret.rotationTopic, publisher: this.secret.topicPublisher },
     });
+
+    const mirror = new DockerHubMirror(this, 'image-mirror', { project, location: region, repositoryId: n.imageMirror, labels, dependsOn });
 
     this.vm = new PrivateDatabaseVm(this, 'db', {
       project,
       region,
       zone,
-      names: { vm: n.vm, dataDisk: n.dataDisk, snapshotPolicy: n.snapshotPolicy, serviceAccount: n.sa.vm },
+      names: { vm: n.vm, dataDisk: n.dataDisk, snapshotPolicy: n.snapshotPolicy, serviceAccount: n.sa.vm, address: n.dbAddress },
       networkTag: n.dbTag,
       subnet: network.subnet,
       machineType: c.database.machineType,
       bootImage: c.database.bootImage,
-      image: c.database.image,
+      image: mirror.imageRef(c.database.image),
+      registryHost: mirror.registryHost,
       dataDiskSizeGb: c.database.dataDiskSizeGb,
       dataDiskType: c.database.dataDiskType,
       dbName: c.database.dbName,
-      dbUser: c.database.dbUser,
+      adminUser: c.database.adminUser,
+      syncUser: c.database.dbUser,
+      readerUser: c.database.readerUser,
       port: POSTGRES_PORT,
-      secretId: n.secretId,
+      syncSecretId: n.secretId,
+      readerSecretId: n.readerSecretId,
       snapshotStartTime: c.database.snapshotStartTime,
       snapshotRetentionDays: c.database.snapshotRetentionDays,
       deletionProtection: c.database.deletionProtection,
       labels,
       dependsOn,
     });
+    // the boot reads both passwords once, to create the roles; the image comes through the mirror
     this.secret.grant('db-vm', this.vm.serviceAccount.member, 'read');
+    this.readerSecret.grant('db-vm', this.vm.serviceAccount.member, 'read');
+    mirror.grant('db-vm-pull', this.vm.serviceAccount.member, 'roles/artifactregistry.reader');
 
     if (c.operatorsReadPassword) {
-      for (const member of c.operators) this.secret.grant(`operator-${memberId(member)}`, member, 'read');
+      for (const member of new Set([...c.operators, ...c.admins])) this.readerSecret.grant(`operator-${memberId(member)}`, member, 'read');
     }
     new OperatorAccess(this, 'operators', {
       project,
       zone,
+      namePrefix: c.namePrefix,
       instance: this.vm.instance,
       vmServiceAccount: this.vm.serviceAccount,
+      rotatedSecrets: [this.secret, this.readerSecret],
       operators: c.operators,
+      admins: c.admins,
+      dependsOn,
     });
 
     const bucketLocation = c.bucket.location ?? region;
@@ -164,12 +179,15 @@ export class SyncStack extends TerraformStack {
       }
     }
 
+    const images = new FunctionImageRepository(this, 'function-images', { project, location: region, repositoryId: n.functionImages, labels, dependsOn });
     const source = new FunctionSource(this, 'function-source', {
       project,
+      projectData,
       location: region,
       bucketName: n.sourceBucket,
       buildServiceAccountId: n.sa.build,
       stagedDir: props.functionSourceDir,
+      images,
       labels,
       dependsOn,
     });
@@ -181,7 +199,8 @@ export class SyncStack extends TerraformStack {
       [CONFIG_ENV.dbName]: c.database.dbName,
       [CONFIG_ENV.dbUser]: c.database.dbUser,
       [CONFIG_ENV.dbPasswordSecret]: this.secret.resourceName,
-      [CONFIG_ENV.logLevel]: c.functions.logLevel,
+      // the functions read Cloud Logging severities (functions/config/config.ts)
+      [CONFIG_ENV.logLevel]: ({ debug: 'DEBUG', info: 'INFO', warn: 'WARNING', error: 'ERROR' } as const)[c.functions.logLevel],
     };
     const embedEnv: Record<string, string> = {
       [CONFIG_ENV.embedBudgetSeconds]: String(c.functions.embedBudgetSeconds),
@@ -192,18 +211,16 @@ export class SyncStack extends TerraformStack {
       region,
       source: source.object,
       buildServiceAccount: source.buildServiceAccount,
+      dockerRepository: images.resourceId,
       connector: network.connector,
       labels,
       dependsOn,
     };
 
-    // Eventarc's Cloud Storage trigger publishes through Pub/Sub as the GCS service agent.
+    // Only manifests wake the loader: the bucket notifies a topic for snapshots/ objects (the GCS
+    // service agent may publish there only); blobs and quarantine copies never cold-start it.
     const gcsAgent = new DataGoogleStorageProjectServiceAccount(this, 'gcs-agent', { project });
-    const gcsAgentPublisher = new ProjectIamMember(this, 'gcs-agent-pubsub-publisher', {
-      project,
-      role: 'roles/pubsub.publisher',
-      member: `serviceAccount:${gcsAgent.emailAddress}`,
-    });
+    const manifestTopic = this.bucket.notifyManifests({ topicName: n.manifestTopic, gcsAgentEmail: gcsAgent.emailAddress, labels, dependsOn });
 
     const loadSnapshot = new NodeFunction(this, 'load-snapshot', {
       ...common,
@@ -218,12 +235,11 @@ export class SyncStack extends TerraformStack {
       maxInstances: c.functions.maxInstances,
       trigger: {
         kind: 'event',
-        eventType: 'google.cloud.storage.object.v1.finalized',
-        triggerRegion: bucketLocation.toLowerCase(),
-        eventFilters: [{ attribute: 'bucket', value: this.bucket.bucket.name }],
+        eventType: 'google.cloud.pubsub.topic.v1.messagePublished',
+        triggerRegion: region,
+        pubsubTopic: manifestTopic.id,
         triggerServiceAccountId: n.sa.trigger('load'),
       },
-      dependsOn: [gcsAgentPublisher, ...dependsOn],
     });
     this.bucket.grant('loader-read', loadSnapshot.serviceAccount.member, 'roles/storage.objectViewer');
     this.bucket.grant('loader-quarantine', loadSnapshot.serviceAccount.member, 'roles/storage.objectCreator', {
@@ -272,7 +288,12 @@ export class SyncStack extends TerraformStack {
       description: 'On SECRET_ROTATE: new password, ALTER ROLE, new secret version, old one disabled after a grace period',
       entryPoint: ENTRY_POINTS.rotateSecret,
       serviceAccountId: n.sa.rotateSecret,
-      environment: { ...dbEnv, [CONFIG_ENV.rotationGraceHours]: String(c.secret.rotationGraceHours) },
+      environment: {
+        ...dbEnv,
+        [CONFIG_ENV.dbReaderUser]: c.database.readerUser,
+        [CONFIG_ENV.dbReaderPasswordSecret]: this.readerSecret.resourceName,
+        [CONFIG_ENV.rotationGraceHours]: String(c.secret.rotationGraceHours),
+      },
       memory: '256Mi',
       timeoutSeconds: 120,
       maxInstances: 1,
@@ -285,6 +306,7 @@ export class SyncStack extends TerraformStack {
       },
     });
     this.secret.grant('rotate-secret', rotateSecret.serviceAccount.member, 'rotate');
+    this.readerSecret.grant('rotate-secret', rotateSecret.serviceAccount.member, 'rotate');
     this.functions = { loadSnapshot, reconcile, rotateSecret };
 
     new ReconcileScheduler(this, 'scheduler', {
@@ -303,10 +325,7 @@ export class SyncStack extends TerraformStack {
       namePrefix: c.namePrefix,
       emails: c.alerts.emails,
       functionNames: [n.functions.loadSnapshot, n.functions.reconcile, n.functions.rotateSecret],
-      environments: c.environments.map((e) => e.name),
       instance: this.vm.instance,
-      maxFailedLoadsPerHour: c.alerts.maxFailedLoadsPerHour,
-      noSyncWindow: c.alerts.noSyncWindow,
       dependsOn,
     });
 
@@ -315,12 +334,13 @@ export class SyncStack extends TerraformStack {
     new TerraformOutput(this, 'bucket_url', { value: `gs://${n.bucket}` });
     new TerraformOutput(this, 'tunnel_command', { value: this.tunnelCommand, description: 'Opens localhost:5432 to the database through IAP' });
     new TerraformOutput(this, 'database_url', {
-      value: `postgres://${c.database.dbUser}@localhost:${POSTGRES_PORT}/${c.database.dbName}`,
-      description: 'Through the tunnel; the password is in Secret Manager',
+      value: `postgres://${c.database.readerUser}@localhost:${POSTGRES_PORT}/${c.database.dbName}`,
+      description: 'Read-only, through the tunnel; the password is in Secret Manager (db_reader_password_secret)',
     });
     new TerraformOutput(this, 'vm_name', { value: this.vm.instance.name });
     new TerraformOutput(this, 'vm_internal_ip', { value: this.vm.internalIp });
-    new TerraformOutput(this, 'db_password_secret', { value: this.secret.resourceName });
+    new TerraformOutput(this, 'db_password_secret', { value: this.secret.resourceName, description: "The functions' role password" });
+    new TerraformOutput(this, 'db_reader_password_secret', { value: this.readerSecret.resourceName, description: "The operators' read-only role password" });
     new TerraformOutput(this, 'function_names', {
       value: { loadSnapshot: loadSnapshot.function.name, reconcile: reconcile.function.name, rotateSecret: rotateSecret.function.name },
     });

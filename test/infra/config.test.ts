@@ -36,7 +36,7 @@ describe('deployment config', () => {
     if (!r.ok) throw new Error(r.issues.join('\n'));
     expect(r.config.database).toMatchObject({ machineType: 'e2-medium', dataDiskSizeGb: 20, dataDiskType: 'pd-balanced', snapshotRetentionDays: 14 });
     expect(r.config.secret.rotationPeriod).toBe('2592000s');
-    expect(r.config.alerts.noSyncWindow).toBe('84600s');
+    expect(r.config.database).toMatchObject({ adminUser: 'aqe_admin', dbUser: 'aqe_sync', readerUser: 'aqe_reader' });
     expect(r.config.backend).toEqual({ type: 'local' });
     expect(r.config.schedules.reconcile).toEqual([{ id: 'hourly', schedule: '7 * * * *', body: {} }]);
     expect(resourceNames(r.config).bucket).toBe('my-aqe-project-aqe-snapshots');
@@ -63,7 +63,7 @@ describe('deployment config', () => {
       database: { image: 'ruvnet/ruvector-postgres:latest', dataDiskSizeGb: 5 },
       secret: { nextRotationTime: 'tomorrow', rotationPeriod: '60s' },
       network: { connectorCidr: '10.10.0.16/28' },
-      alerts: { noSyncWindow: '86400s', emails: ['not-an-email'] },
+      alerts: { emails: ['not-an-email'] },
       environments: [
         { name: 'ci', uploaders: [] },
         { name: 'ci', uploaders: ['serviceAccount:x@y.iam.gserviceaccount.com'] },
@@ -81,7 +81,6 @@ describe('deployment config', () => {
         'secret.rotationPeriod',
         'secret.nextRotationTime',
         'alerts.emails.0',
-        'alerts.noSyncWindow',
       ]),
     );
     expect(r.issues.join('\n')).toMatch(/surprise/);

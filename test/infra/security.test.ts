@@ -3,6 +3,7 @@
 // the resource and the value.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resourceNames } from '../../infra/config.js';
+import { renderDatabaseCloudConfig } from '../../infra/constructs/database-cloud-config.js';
 import { allResources, keysIn, only, resourcesOf, type Synthesized, stringsIn, synthDeployment, type Tf } from './synth-support.js';
 
 let s: Synthesized;
@@ -17,7 +18,8 @@ const PUBLIC = /^(allUsers|allAuthenticatedUsers)$/;
 const DEFAULT_SA = /-compute@developer\.gserviceaccount\.com|@appspot\.gserviceaccount\.com/;
 /** A literal password assignment: `password=x`, `PGPASSWORD=x`, `"password": "x"`, a URL with user:pass@. */
 // (a file name such as pg-password: is not an assignment; POSTGRES_PASSWORD= and PGPASSWORD= are)
-const PASSWORD_LITERAL = /(?:^|[^/.\w-]|_|PG)(pass(word|wd)?|pwd)["']?\s*[=:]\s*["']?(?!\$\{)[^\s"'$]{3,}|:\/\/[^/\s:@]+:[^@\s]+@/i;
+// (a psql variable such as PASSWORD :'sync_password' is not a literal either)
+const PASSWORD_LITERAL = /(?:^|[^/.\w-]|_|PG)(pass(word|wd)?|pwd)["']?\s*[=:]\s*["']?(?!\$\{)(?![a-z_]*_password['"])[^\s"'$]{3,}|:\/\/[^/\s:@]+:[^@\s]+@/i;
 
 type Rule = { id: string; title: string; violations: (tf: Tf) => string[] };
 
@@ -221,34 +223,24 @@ describe('infra security policy', () => {
   describe('database VM cloud-init', () => {
     const userData = () => String(only(s.tf, 'google_compute_instance')[1].metadata['user-data']);
 
-    it('contains the secret id and the pinned image, and no password', () => {
+    // What the scripts and units do is executed by test/rehearsal/deploy-rehearsal.test.ts; these
+    // only pin what a reviewer reads in the metadata.
+    it('names the secrets and the mirrored image, and holds no password', () => {
       const u = userData();
       expect(u.startsWith('#cloud-config\n')).toBe(true);
-      expect(u).toContain(`projects/${s.config.project}/secrets/${resourceNames(s.config).secretId}/versions/latest`);
-      expect(u).toContain(s.config.database.image);
+      expect(u).toContain(`fetch ${resourceNames(s.config).secretId} `);
+      expect(u).toContain(`fetch ${resourceNames(s.config).readerSecretId} `);
+      expect(u).toContain(`-docker.pkg.dev/${s.config.project}/${resourceNames(s.config).imageMirror}/${s.config.database.image}`);
       expect(PASSWORD_LITERAL.test(u)).toBe(false);
-      expect(u).not.toMatch(/POSTGRES_PASSWORD=/);
+      // the image bakes POSTGRES_PASSWORD in: it is emptied beside the _FILE (the entrypoint refuses both)
+      expect(u).toMatch(/-e POSTGRES_PASSWORD= \\\n\s+-e POSTGRES_PASSWORD_FILE=\/run\/secrets\/admin-password/);
     });
 
-    it('reads the password at boot via the metadata-server token into a 0600 file under /run and passes POSTGRES_PASSWORD_FILE', () => {
-      const u = userData();
-      expect(u).toContain('computeMetadata/v1/instance/service-accounts/default/token');
-      expect(u).toContain('umask 077');
-      expect(u).toContain('chmod 0600');
-      expect(u).toContain('OUT=/run/aqe/pg-password');
-      expect(u).toContain('-e POSTGRES_PASSWORD_FILE=/run/secrets/pg-password');
-      expect(u).toContain('-v /run/aqe/pg-password:/run/secrets/pg-password:ro');
-    });
-
-    it('formats the data disk only when empty, puts PGDATA on it, opens 5432 in iptables, creates the extension', () => {
-      const u = userData();
-      expect(u).toContain('DEV=/dev/disk/by-id/google-ruvector-data');
-      expect(u).toMatch(/if \[ -z "\$\(lsblk -fn -o FSTYPE "\$DEV"[^\n]*\n\s+mkfs\.ext4/);
-      expect(u).toContain('-v /mnt/disks/ruvector-data:/var/lib/postgresql/data');
-      expect(u).toContain('-e PGDATA=/var/lib/postgresql/data/pgdata');
-      expect(u).toContain('iptables -w -I INPUT 1 -p tcp --dport 5432 -j ACCEPT');
-      expect(u).toContain('CREATE EXTENSION IF NOT EXISTS ruvector;');
-      for (const unit of ['aqe-data-disk', 'aqe-db-password', 'aqe-postgres', 'aqe-db-init']) expect(u).toContain(`/etc/systemd/system/${unit}.service`);
+    it('refuses to synthesize a container line that breaks the image contract', () => {
+      const input = { project: 'p', syncSecretId: 'a', readerSecretId: 'b', image: 'x-docker.pkg.dev/p/m/ruvnet/ruvector-postgres:2.0.5', registryHost: 'x-docker.pkg.dev', dbName: 'aqe', adminUser: 'aqe_admin', syncUser: 'aqe_sync', readerUser: 'aqe_reader', dataDeviceName: 'd', port: '5432' };
+      expect(() => renderDatabaseCloudConfig(input)).not.toThrow();
+      expect(() => renderDatabaseCloudConfig({ ...input, syncUser: 'aqe_admin' })).toThrow(/connects over TCP but is the superuser/);
+      expect(() => renderDatabaseCloudConfig({ ...input, image: 'ruvnet/ruvector-postgres:latest' })).toThrow(/not pinned/);
     });
 
     it('uses user-data (updated in place), not a startup script or the deprecated container declaration', () => {

@@ -1,7 +1,7 @@
 // The synthesized stack is wired the way the design says: functions reach the DB through the
 // connector, events come from our bucket and topic, and every grant names an identity we created.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CONFIG_ENV, ENTRY_POINTS } from '../../functions/entry-points.js';
+import { CONFIG_ENV, ENTRY_POINTS, LOCAL_ONLY_ENV } from '../../functions/entry-points.js';
 import { IAP_SOURCE_RANGE, resourceNames } from '../../infra/config.js';
 import { only, ref, resourcesOf, type Res, type Synthesized, synthDeployment } from './synth-support.js';
 
@@ -42,33 +42,44 @@ describe('infra wiring', () => {
     expect(runtimeSas.size).toBe(3);
   });
 
-  it('triggers loadSnapshot on object finalize in our bucket, with its own trigger service account', () => {
+  it('wakes loadSnapshot for manifests only: a bucket notification on snapshots/ to its own topic, with its own trigger service account', () => {
     const [, f] = fnNamed(resourceNames(s.config).functions.loadSnapshot);
     const [bucketId] = resourcesOf(s.tf, 'google_storage_bucket').find(([, b]) => b.name === resourceNames(s.config).bucket) ?? [];
-    expect(f.event_trigger.event_type).toBe('google.cloud.storage.object.v1.finalized');
-    expect(f.event_trigger.event_filters).toEqual([{ attribute: 'bucket', value: ref('google_storage_bucket', bucketId as string, 'name') }]);
+    const [topicId] = resourcesOf(s.tf, 'google_pubsub_topic').find(([, t]) => t.name === resourceNames(s.config).manifestTopic)!;
+    const [, n] = only(s.tf, 'google_storage_notification');
+    expect(n).toMatchObject({ bucket: ref('google_storage_bucket', bucketId as string, 'name'), topic: ref('google_pubsub_topic', topicId, 'id'), payload_format: 'JSON_API_V1', event_types: ['OBJECT_FINALIZE'], object_name_prefix: 'snapshots/' });
+    expect(f.event_trigger.event_type).toBe('google.cloud.pubsub.topic.v1.messagePublished');
+    expect(f.event_trigger.pubsub_topic).toBe(ref('google_pubsub_topic', topicId, 'id'));
+    expect(f.event_trigger.event_filters).toBeUndefined();
     expect(f.event_trigger.trigger_region).toBe(s.config.region);
     expect(f.event_trigger.service_account_email).toMatch(/^\$\{google_service_account\.load-snapshot_trigger-sa_\w+\.email\}$/);
     expect(f.event_trigger.service_account_email).not.toBe(f.service_config.service_account_email);
-    expect(f.depends_on).toContain('google_project_iam_member.gcs-agent-pubsub-publisher');
   });
 
-  it('gives the trigger SA eventReceiver and run.invoker on that function only, and the GCS agent pubsub.publisher', () => {
+  it('gives the trigger SA eventReceiver and run.invoker on that function only, and the GCS agent publish on the manifest topic only', () => {
     const trigger = '${google_service_account.load-snapshot_trigger-sa_';
     const projectRoles = resourcesOf(s.tf, 'google_project_iam_member').filter(([, b]) => String(b.member).startsWith(trigger));
     expect(projectRoles.map(([, b]) => b.role)).toEqual(['roles/eventarc.eventReceiver']);
     const invokers = resourcesOf(s.tf, 'google_cloud_run_v2_service_iam_member').filter(([, b]) => String(b.member).startsWith(trigger));
     expect(invokers).toHaveLength(1);
     expect(invokers[0]?.[1]).toMatchObject({ role: 'roles/run.invoker', name: expect.stringMatching(/^\$\{google_cloudfunctions2_function\.load-snapshot_function_\w+\.name\}$/) });
-    const gcs = s.tf.resource.google_project_iam_member['gcs-agent-pubsub-publisher'];
-    expect(gcs).toMatchObject({ role: 'roles/pubsub.publisher', member: `serviceAccount:${ref('data.google_storage_project_service_account', 'gcs-agent', 'email_address')}` });
+    const gcsAgent = `serviceAccount:${ref('data.google_storage_project_service_account', 'gcs-agent', 'email_address')}`;
+    expect(resourcesOf(s.tf, 'google_project_iam_member').filter(([, b]) => b.member === gcsAgent)).toEqual([]);
+    const [topicId] = resourcesOf(s.tf, 'google_pubsub_topic').find(([, t]) => t.name === resourceNames(s.config).manifestTopic)!;
+    const [pubId, pub] = resourcesOf(s.tf, 'google_pubsub_topic_iam_member').find(([, b]) => b.member === gcsAgent)!;
+    expect(pub).toMatchObject({ role: 'roles/pubsub.publisher', topic: ref('google_pubsub_topic', topicId, 'name') });
+    expect(only(s.tf, 'google_storage_notification')[1].depends_on).toContain(`google_pubsub_topic_iam_member.${pubId}`);
   });
 
-  it('triggers rotateSecret on the rotation topic', () => {
+  it('triggers rotateSecret on the rotation topic both rotated secrets announce on', () => {
     const [, f] = fnNamed(resourceNames(s.config).functions.rotateSecret);
-    const [topicId] = only(s.tf, 'google_pubsub_topic');
+    const [topicId] = resourcesOf(s.tf, 'google_pubsub_topic').find(([, t]) => t.name === resourceNames(s.config).rotationTopic)!;
     expect(f.event_trigger.event_type).toBe('google.cloud.pubsub.topic.v1.messagePublished');
     expect(f.event_trigger.pubsub_topic).toBe(ref('google_pubsub_topic', topicId, 'id'));
+    for (const [, secret] of resourcesOf(s.tf, 'google_secret_manager_secret')) expect(secret.topics).toEqual([{ name: ref('google_pubsub_topic', topicId, 'id') }]);
+    const env = f.service_config.environment_variables as Record<string, string>;
+    expect(env[CONFIG_ENV.dbReaderUser]).toBe(s.config.database.readerUser);
+    expect(env[CONFIG_ENV.dbReaderPasswordSecret]).toMatch(/^\$\{google_secret_manager_secret\.db-reader-secret_\w+\.id\}$/);
   });
 
   it('calls reconcile (HTTP, internal only) from Cloud Scheduler with an OIDC token of a dedicated SA that may invoke it', () => {
@@ -90,12 +101,17 @@ describe('infra wiring', () => {
     expect(JSON.parse(Buffer.from(job.http_target.body, 'base64').toString())).toMatchObject({ trigger: 'scheduler' });
   });
 
-  it('passes config (DB host = VM internal IP, secret resource name, bucket) to the functions, never a secret value', () => {
-    const [vmId] = only(s.tf, 'google_compute_instance');
-    const [secretId] = only(s.tf, 'google_secret_manager_secret');
+  it('passes config (DB host = the reserved internal address, the functions role, secret resource name, bucket) to the functions, never a secret value', () => {
+    const [addrId, addr] = only(s.tf, 'google_compute_address');
+    expect(addr).toMatchObject({ address_type: 'INTERNAL', purpose: 'GCE_ENDPOINT', subnetwork: expect.stringMatching(/^\$\{google_compute_subnetwork\./) });
+    const [, vm] = only(s.tf, 'google_compute_instance');
+    expect(vm.network_interface[0].network_ip).toBe(ref('google_compute_address', addrId, 'address'));
+    const [secretId] = resourcesOf(s.tf, 'google_secret_manager_secret').find(([, x]) => x.secret_id === resourceNames(s.config).secretId)!;
     const [, loader] = fnNamed(resourceNames(s.config).functions.loadSnapshot);
     const env = loader.service_config.environment_variables as Record<string, string>;
-    expect(env[CONFIG_ENV.dbHost]).toBe(ref('google_compute_instance', vmId, 'network_interface[0].network_ip'));
+    expect(env[CONFIG_ENV.dbHost]).toBe(ref('google_compute_address', addrId, 'address'));
+    expect(env[CONFIG_ENV.dbUser]).toBe('aqe_sync');
+    expect(env[CONFIG_ENV.logLevel]).toBe('INFO');
     expect(env[CONFIG_ENV.dbPasswordSecret]).toBe(ref('google_secret_manager_secret', secretId, 'id'));
     expect(env[CONFIG_ENV.bucket]).toMatch(/^\$\{google_storage_bucket\.snapshots_bucket_\w+\.name\}$/);
     expect(env[CONFIG_ENV.dbPort]).toBe('5432');
@@ -103,6 +119,7 @@ describe('infra wiring', () => {
     for (const [, f] of fns()) {
       expect(f.service_config.secret_environment_variables).toBeUndefined();
       for (const k of Object.keys(f.service_config.environment_variables)) expect(known).toContain(k);
+      for (const k of LOCAL_ONLY_ENV) expect(f.service_config.environment_variables[k]).toBeUndefined();
     }
   });
 
@@ -119,45 +136,56 @@ describe('infra wiring', () => {
   });
 
   it('announces rotation on our topic, after the Secret Manager agent may publish there', () => {
-    const [topicId] = only(s.tf, 'google_pubsub_topic');
-    const [, secret] = only(s.tf, 'google_secret_manager_secret');
-    expect(secret.topics).toEqual([{ name: ref('google_pubsub_topic', topicId, 'id') }]);
-    const [agentId, agent] = only(s.tf, 'google_pubsub_topic_iam_member');
-    expect(agent).toMatchObject({
-      role: 'roles/pubsub.publisher',
-      topic: ref('google_pubsub_topic', topicId, 'name'),
-      member: `serviceAccount:service-${ref('data.google_project', 'project', 'number')}@gcp-sa-secretmanager.iam.gserviceaccount.com`,
-    });
-    expect(secret.depends_on).toContain(`google_pubsub_topic_iam_member.${agentId}`);
-    expect(secret.lifecycle.ignore_changes).toEqual(['rotation[0].next_rotation_time']);
+    const [topicId] = resourcesOf(s.tf, 'google_pubsub_topic').find(([, t]) => t.name === resourceNames(s.config).rotationTopic)!;
+    const agent = `serviceAccount:service-${ref('data.google_project', 'project', 'number')}@gcp-sa-secretmanager.iam.gserviceaccount.com`;
+    const [agentId, grant] = resourcesOf(s.tf, 'google_pubsub_topic_iam_member').find(([, g]) => g.member === agent)!;
+    expect(grant).toMatchObject({ role: 'roles/pubsub.publisher', topic: ref('google_pubsub_topic', topicId, 'name') });
+    const secrets = resourcesOf(s.tf, 'google_secret_manager_secret');
+    expect(secrets.map(([, x]) => x.secret_id).sort()).toEqual([resourceNames(s.config).secretId, resourceNames(s.config).readerSecretId].sort());
+    for (const [, secret] of secrets) {
+      expect(secret.topics).toEqual([{ name: ref('google_pubsub_topic', topicId, 'id') }]);
+      expect(secret.depends_on).toContain(`google_pubsub_topic_iam_member.${agentId}`);
+      expect(secret.lifecycle.ignore_changes).toEqual(['rotation[0].next_rotation_time']);
+    }
   });
 
-  it('grants secret access on the secret, per identity, least privilege', () => {
-    const bySa = new Map<string, string[]>();
+  it('grants secret access on each secret, per identity, least privilege (operators: the read-only role only)', () => {
+    const grants: Record<string, Record<string, string[]>> = {};
     for (const [, g] of resourcesOf(s.tf, 'google_secret_manager_secret_iam_member')) {
-      const sa = /google_service_account\.([\w-]+?)_sa_/.exec(g.member)?.[1] ?? g.member;
-      bySa.set(sa, [...(bySa.get(sa) ?? []), g.role].sort());
+      const secret = /google_secret_manager_secret\.(db-reader-secret|db-secret)_/.exec(g.secret_id)?.[1] ?? g.secret_id;
+      const who = /google_service_account\.([\w-]+?)_sa_/.exec(g.member)?.[1] ?? g.member;
+      const role = /google_project_iam_custom_role\.operators_rotation-schedule-role/.test(g.role) ? 'rotation-schedule' : g.role;
+      ((grants[secret] ??= {})[who] ??= []).push(role);
     }
-    expect(Object.fromEntries(bySa)).toEqual({
+    for (const bySecret of Object.values(grants)) for (const k of Object.keys(bySecret)) bySecret[k]!.sort();
+    const rotate = ['roles/secretmanager.secretAccessor', 'roles/secretmanager.secretVersionAdder', 'roles/secretmanager.secretVersionManager'];
+    expect(grants['db-secret']).toEqual({
       db: ['roles/secretmanager.secretAccessor'],
-      'group:aqe-operators@example.com': ['roles/secretmanager.secretAccessor'],
       'load-snapshot': ['roles/secretmanager.secretAccessor'],
       reconcile: ['roles/secretmanager.secretAccessor'],
-      'rotate-secret': ['roles/secretmanager.secretAccessor', 'roles/secretmanager.secretVersionAdder', 'roles/secretmanager.secretVersionManager'],
+      'rotate-secret': rotate,
+      'group:aqe-admins@example.com': ['rotation-schedule'],
+    });
+    expect(grants['db-reader-secret']).toEqual({
+      db: ['roles/secretmanager.secretAccessor'],
+      'rotate-secret': rotate,
+      'group:aqe-operators@example.com': ['roles/secretmanager.secretAccessor'],
+      'group:aqe-admins@example.com': ['roles/secretmanager.secretAccessor', 'rotation-schedule'],
     });
     expect(resourcesOf(s.tf, 'google_project_iam_member').filter(([, b]) => String(b.role).startsWith('roles/secretmanager'))).toEqual([]);
   });
 
-  it('lets operators read the password only when configured', () => {
+  it('lets operators read the read-only password only when configured', () => {
     const off = synthDeployment({ ...s.config, operatorsReadPassword: false });
-    const members = resourcesOf(off.tf, 'google_secret_manager_secret_iam_member').map(([, g]) => g.member);
-    expect(members.filter((m) => String(m).startsWith('group:'))).toEqual([]);
+    const readers = resourcesOf(off.tf, 'google_secret_manager_secret_iam_member').filter(([, g]) => String(g.member).startsWith('group:') && g.role === 'roles/secretmanager.secretAccessor');
+    expect(readers).toEqual([]);
   });
 
   it('binds every IAM grant to a service account we created, a configured member, or a Google service agent', () => {
     const ours = saRefs();
     const configured = new Set([
       ...s.config.operators,
+      ...s.config.admins,
       ...s.config.environments.flatMap((e) => [...e.uploaders, ...e.impersonators]),
     ]);
     const iamTypes = Object.keys(s.tf.resource).filter((t) => t.endsWith('_iam_member'));
@@ -165,7 +193,7 @@ describe('infra wiring', () => {
     for (const t of iamTypes) {
       for (const [id, b] of resourcesOf(s.tf, t)) {
         const m = String(b.member);
-        const ok = ours.has(m) || configured.has(m) || /gcp-sa-secretmanager|google_storage_project_service_account/.test(m);
+        const ok = ours.has(m) || configured.has(m) || /gcp-sa-secretmanager|google_storage_project_service_account|@gcf-admin-robot\.|@serverless-robot-prod\./.test(m);
         expect(ok, `${t}.${id}: ${m}`).toBe(true);
       }
     }
@@ -228,34 +256,18 @@ describe('infra wiring', () => {
     expect(connector.ip_cidr_range).toBe(s.config.network.connectorCidr);
   });
 
-  it('grants operators the tunnel on this instance only, OS Login, and serviceAccountUser on the VM SA only', () => {
+  it('grants operators and admins the tunnel and OS Login on this instance only, and serviceAccountUser on the VM SA only', () => {
     const [vmId] = only(s.tf, 'google_compute_instance');
-    const [, tunnel] = only(s.tf, 'google_iap_tunnel_instance_iam_member');
-    expect(tunnel).toMatchObject({ role: 'roles/iap.tunnelResourceAccessor', member: 'group:aqe-operators@example.com', instance: ref('google_compute_instance', vmId, 'name') });
+    const tunnels = resourcesOf(s.tf, 'google_iap_tunnel_instance_iam_member').map(([, t]) => t);
+    expect(tunnels.map((t) => t.member).sort()).toEqual(['group:aqe-admins@example.com', 'group:aqe-operators@example.com']);
+    for (const t of tunnels) expect(t).toMatchObject({ role: 'roles/iap.tunnelResourceAccessor', instance: ref('google_compute_instance', vmId, 'name') });
+    const onVm = resourcesOf(s.tf, 'google_compute_instance_iam_member').map(([, g]) => g);
+    for (const g of onVm) expect(g.instance_name).toBe(ref('google_compute_instance', vmId, 'name'));
+    expect(onVm.filter((g) => g.role === 'roles/compute.osAdminLogin').map((g) => g.member)).toEqual(['group:aqe-admins@example.com']);
+    expect(onVm.filter((g) => g.role === 'roles/compute.osLogin').map((g) => g.member)).toEqual(['group:aqe-operators@example.com']);
+    expect(resourcesOf(s.tf, 'google_project_iam_member').filter(([, g]) => /osLogin|osAdminLogin|instanceAdmin/.test(g.role))).toEqual([]);
     const saUser = resourcesOf(s.tf, 'google_service_account_iam_member').filter(([, b]) => b.role === 'roles/iam.serviceAccountUser');
-    expect(saUser.map(([, b]) => b.service_account_id)).toEqual([expect.stringMatching(/^\$\{google_service_account\.db_sa_\w+\.name\}$/)]);
-  });
-
-  it('alerts on function errors (rate-limited), failed loads, missing syncs per environment, and the VM going down', () => {
-    const policies = resourcesOf(s.tf, 'google_monitoring_alert_policy').map(([, p]) => p);
-    const [channelId] = only(s.tf, 'google_monitoring_notification_channel');
-    for (const p of policies) expect(p.notification_channels).toEqual([ref('google_monitoring_notification_channel', channelId, 'id')]);
-    const logMatch = policies.filter((p) => p.conditions[0].condition_matched_log);
-    expect(logMatch).toHaveLength(1);
-    expect(logMatch[0]?.alert_strategy.notification_rate_limit.period).toBe('300s');
-    expect(logMatch[0]?.conditions[0].condition_matched_log.filter).toContain('severity>=ERROR');
-    const metricIds = resourcesOf(s.tf, 'google_logging_metric').map(([id]) => id);
-    const [succeededId, failedId] = [metricIds.find((i) => i.includes('succeeded')), metricIds.find((i) => i.includes('failed'))];
-    const absent = policies.filter((p) => p.conditions[0].condition_absent?.filter.includes(`logging.googleapis.com/user/\${google_logging_metric.${succeededId}.name}`));
-    expect(absent.map((p) => p.conditions[0].condition_absent.duration)).toEqual(s.config.environments.map(() => '84600s'));
-    for (const env of s.config.environments) expect(absent.some((p) => p.conditions[0].condition_absent.filter.includes(`metric.label.env="${env.name}"`))).toBe(true);
-    const failed = policies.filter((p) => p.conditions[0].condition_threshold?.filter.includes(`google_logging_metric.${failedId}.name`));
-    expect(failed).toHaveLength(1);
-    const vmDown = policies.filter((p) => p.conditions[0].condition_absent?.filter.includes('compute.googleapis.com/instance/uptime'));
-    expect(vmDown).toHaveLength(1);
-    const metrics = resourcesOf(s.tf, 'google_logging_metric').map(([, m]) => m);
-    expect(metrics.map((m) => /jsonPayload\.event="(\w+)"/.exec(m.filter)?.[1]).sort()).toEqual(['sync_failed', 'sync_succeeded']);
-    for (const m of metrics) expect(m.label_extractors).toEqual({ env: 'EXTRACT(jsonPayload.env)' });
+    expect([...new Set(saUser.map(([, b]) => b.service_account_id))]).toEqual([expect.stringMatching(/^\$\{google_service_account\.db_sa_\w+\.name\}$/)]);
   });
 
   it('enables the APIs and orders resources after them', () => {
