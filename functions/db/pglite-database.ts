@@ -4,7 +4,7 @@
 // 1000-row INSERT batches).
 import { mkdir } from 'node:fs/promises';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { PGlite } from '@electric-sql/pglite';
+import { type Extension, PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import type { Database, QueryResult, Queryable, SqlParam } from './database.js';
 import { copySql } from './pg-database.js';
@@ -17,6 +17,8 @@ export interface PgliteDatabaseOptions {
   dataDir?: string;
   /** Load pgvector (default true; CREATE EXTENSION is left to the migrator). */
   vector?: boolean;
+  /** Further PGlite extension bundles (tests: the ruvector stand-in built on pgvector's library). */
+  extensions?: Record<string, Extension>;
 }
 
 /** Characters per COPY chunk: bounds memory while keeping statements few. */
@@ -123,7 +125,7 @@ export class PgliteDatabase implements Database {
       if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
       const pg = await PGlite.create({
         ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-        ...(options.vector === false ? {} : { extensions: { vector } }),
+        ...(options.vector === false && !options.extensions ? {} : { extensions: { ...(options.vector === false ? {} : { vector }), ...options.extensions } }),
       });
       return new PgliteDatabase(pg, options.dataDir);
     } catch (err) {

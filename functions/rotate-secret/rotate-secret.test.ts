@@ -14,6 +14,12 @@ describe('parseRotationEvent', () => {
     const r = parseRotationEvent({ message: { attributes: { eventType: 'SECRET_ROTATE', secretId: 'projects/123456/secrets/db-password' }, data: b64({ name: 'x' }), messageId: 'm1' } }, SECRET);
     expect(r).toEqual({ action: 'rotate', secret: SECRET, messageId: 'm1', eventType: 'SECRET_ROTATE' });
   });
+  it('picks which of the rotated roles\' secrets a message is about', () => {
+    const READER = 'projects/my-proj/secrets/db-reader-password';
+    const r = parseRotationEvent({ message: { attributes: { eventType: 'SECRET_ROTATE', secretId: 'projects/123456/secrets/db-reader-password' }, messageId: 'm3' } }, [SECRET, READER]);
+    expect(r).toEqual({ action: 'rotate', secret: READER, messageId: 'm3', eventType: 'SECRET_ROTATE' });
+    expect(parseRotationEvent({ message: { attributes: { eventType: 'SECRET_ROTATE', secretId: 'projects/1/secrets/db-password-x' } } }, [SECRET, READER]).action).toBe('ignore');
+  });
   it('reads the secret from the payload when the attribute is missing', () => {
     const r = parseRotationEvent({ message: { attributes: { eventType: 'SECRET_ROTATE' }, data: b64({ name: SECRET }), messageId: 'm2' } }, SECRET);
     expect(r.action).toBe('rotate');

@@ -56,6 +56,18 @@ describe('deployment config', () => {
     ]);
   });
 
+  it('refuses one role for two purposes, and the image\'s own roles', () => {
+    const r = parseDeploymentConfig({ ...minimal, database: { ...minimal.database, dbUser: 'aqe_admin', readerUser: 'ruvector' } });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.issues).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^database\.dbUser: "aqe_admin" is also database\.adminUser/),
+        expect.stringMatching(/^database\.readerUser: "ruvector" is a role of the image itself/),
+      ]),
+    );
+  });
+
   it('reports every problem at once', () => {
     const r = parseDeploymentConfig({
       ...minimal,
