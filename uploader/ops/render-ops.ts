@@ -47,7 +47,7 @@ export function renderStatus(r: DatabaseStatus & { description: string; local: L
 
 export function renderVerify(r: import('./verify-workspace.js').VerifyResult): string {
   const out: string[] = [];
-  const rows = r.pairs.map((p) => [p.sourceId, p.table, formatCount(p.local), formatCount(p.cloud), formatCount(p.missing), formatCount(p.extra), formatCount(p.different), p.equal ? 'equal' : 'DIFFERENT']);
+  const rows = r.pairs.map((p) => [p.sourceId, p.table, formatCount(p.local), formatCount(p.cloud), formatCount(p.missing), formatCount(p.extra), formatCount(p.different), p.incomplete ? 'INCOMPLETE READ' : p.equal ? 'equal' : 'DIFFERENT']);
   out.push(`environment ${r.env}: ${r.equal ? 'the cloud matches the workspace' : `${r.totals.differingPairs} of ${r.totals.pairs} (source, table) pairs differ`}`);
   if (rows.length > 0) out.push(renderTable(['source', 'table', 'local', 'cloud', 'missing', 'extra', 'different', ''], rows, new Set([2, 3, 4, 5, 6])));
   for (const p of r.pairs) {

@@ -491,7 +491,7 @@ function vectorPlanColumns(mapping: SqliteTableMapping, present: ReadonlySet<str
  *
  * @example
  * planSqliteVectors('memory_entries', columnsOf(claudeFlowV3))
- * // → { target: 'source_vectors', mapping: 'memory_entries/claude-flow-v3/vectors', onlyWhereNotNull: 'embedding', … }
+ * // → { target: 'source_vectors', mapping: 'memory_entries/claude-flow-v3+vectors', onlyWhereNotNull: 'embedding', … }
  */
 export function planSqliteVectors(table: string, columns: readonly SqliteColumn[]): SqliteTablePlan | null {
   const main = planSqliteTable(table, columns);
@@ -515,7 +515,7 @@ export function planSqliteVectors(table: string, columns: readonly SqliteColumn[
   return {
     ...main,
     target: 'source_vectors',
-    mapping: `${mapping.name}/vectors`,
+    mapping: `${mapping.name}+vectors`,
     keyWithTable: true,
     fields,
     extraColumns: [],
