@@ -76,7 +76,7 @@ export async function captureFile(file: DiscoveredFile, copyPath: string): Promi
       await copySqliteConsistently(file.absPath, copyPath, file.path);
       // Hash before anything opens the copy.
       sha256 = await sha256File(copyPath);
-      const inventory = readSqliteInventory(copyPath, { check: true, label: file.path });
+      const inventory = readSqliteInventory(copyPath, { check: true, label: file.path, ourCopy: true });
       tables = inventory.tables;
       schemaFingerprint = inventory.schemaFingerprint;
     } else if (file.kind === 'redb') {
