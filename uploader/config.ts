@@ -19,7 +19,20 @@ export const UPLOADER_ENV = {
   databaseUrl: 'AQE_DATABASE_URL',
   debug: 'AQE_DEBUG',
   storageRetries: 'AQE_STORAGE_RETRIES',
+  pullKeepBackups: 'AQE_PULL_KEEP_BACKUPS',
 } as const;
+
+/** Backups `pull` keeps by default (the newest; older ones are removed after each pull). */
+export const DEFAULT_PULL_KEEP_BACKUPS = 5;
+
+/** AQE_PULL_KEEP_BACKUPS: how many pull backups to keep (1-1000). A problem string for a bad value. */
+export function parsePullKeepBackups(raw: string | undefined, label: string = UPLOADER_ENV.pullKeepBackups): { value: number | undefined; problem: string | null } {
+  const text = nonEmpty(raw);
+  if (text === undefined) return { value: undefined, problem: null };
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n < 1 || n > 1000) return { value: undefined, problem: `${label}: "${text}" is not a backup count; expected a whole number from 1 to 1000 (default ${DEFAULT_PULL_KEEP_BACKUPS})` };
+  return { value: n, problem: null };
+}
 
 /** Most retries per Cloud Storage request AQE_STORAGE_RETRIES accepts (the default is 6). */
 export const MAX_STORAGE_RETRIES = 20;
@@ -90,6 +103,8 @@ export interface UploaderConfig {
   databaseUrl: string | undefined;
   /** AQE_STORAGE_RETRIES (undefined: the default budget). */
   storageRetries: number | undefined;
+  /** AQE_PULL_KEEP_BACKUPS: backups of the v3 database `pull` keeps (default 5). */
+  pullKeepBackups: number;
   /** Absolute path of the config file that was read, or null. */
   configFile: string | null;
   sources: readonly SourceSpec[];
@@ -158,6 +173,8 @@ export function loadConfig(input: LoadConfigInput): Readonly<UploaderConfig> {
   }
 
   const retries = parseStorageRetries(env);
+  const keepBackups = parsePullKeepBackups(env[UPLOADER_ENV.pullKeepBackups]);
+  if (keepBackups.problem) problems.push(keepBackups.problem);
   if (retries.problem !== null) problems.push(retries.problem);
 
   if (problems.length > 0) {
@@ -177,6 +194,7 @@ export function loadConfig(input: LoadConfigInput): Readonly<UploaderConfig> {
     localBucket,
     databaseUrl,
     storageRetries: retries.value,
+    pullKeepBackups: keepBackups.value ?? DEFAULT_PULL_KEEP_BACKUPS,
     configFile: input.configText === null ? null : configPath,
     sources: Object.freeze(planSourceSpecs(file)),
     exclude: Object.freeze([...(file.exclude ?? [])]),

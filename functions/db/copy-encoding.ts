@@ -72,6 +72,8 @@ export function encodeCopyValue(value: unknown, type: ColumnType, stats?: Encode
       return timestampText(value);
     case 'real[]':
       return realArrayText(value);
+    case 'double[]':
+      return doubleArrayText(value);
   }
 }
 
@@ -223,6 +225,20 @@ function realArrayText(value: unknown): string {
     if (x === null || x === undefined) parts.push('NULL');
     else if (typeof x === 'number') parts.push(float4Text(x, value));
     else throw invalid('real[]', value, 'an array of numbers');
+  }
+  return `{${parts.join(',')}}`;
+}
+
+/** A double precision[] literal: every value exactly (JavaScript's shortest round-trip form). */
+function doubleArrayText(value: unknown): string {
+  if (!(Array.isArray(value) || value instanceof Float32Array || value instanceof Float64Array)) {
+    throw invalid('double[]', value, 'an array of numbers');
+  }
+  const parts: string[] = [];
+  for (const x of Array.from(value as ArrayLike<unknown>)) {
+    if (x === null || x === undefined) parts.push('NULL');
+    else if (typeof x === 'number') parts.push(numberText(x));
+    else throw invalid('double[]', value, 'an array of numbers');
   }
   return `{${parts.join(',')}}`;
 }

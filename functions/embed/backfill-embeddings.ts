@@ -20,6 +20,11 @@ export interface BackfillOptions {
   env?: string;
   tables?: readonly string[];
   batchSize?: number;
+  /**
+   * Embed again, with this model, the rows whose vectors another model made (another label: a
+   * stand-in, an unverified older label): search compares only vectors of one model.
+   */
+  reembed?: boolean;
   onProgress?: (p: { table: string; embedded: number; pending: number }) => void;
 }
 
@@ -31,6 +36,8 @@ export interface BackfillResult {
   pending: number;
   budgetExhausted: boolean;
   warning: string | null;
+  /** Rows set to pending again by `reembed` (their vectors came from another model). */
+  requeued?: number;
 }
 
 interface PendingRow {
@@ -51,6 +58,25 @@ export async function backfillEmbeddings(db: Database, dialect: VectorDialect, o
   const tables = TARGET_TABLES.filter((t) => t.embedded && (!options.tables || options.tables.includes(t.name)));
   const result: BackfillResult = { embedded: 0, cacheHits: 0, inferences: 0, pending: 0, budgetExhausted: false, warning: null };
   const model = options.embedder?.modelId ?? DEFAULT_MODEL_ID;
+  if (options.reembed && options.embedder) {
+    // vectors of another model are set aside (pending again); the search never compares them with ours
+    let requeued = 0;
+    for (const table of tables) {
+      const params: unknown[] = [model];
+      let envFilter = '';
+      if (options.env) {
+        params.push(options.env);
+        envFilter = ` AND source_env = $${params.length}`;
+      }
+      const res = await db.query(
+        `UPDATE aqe.${table.name} SET embedding_status = 'pending'
+          WHERE search_text IS NOT NULL AND embedding_status IN ('done', 'failed') AND embedding_model IS DISTINCT FROM $1${envFilter}`,
+        params as never,
+      );
+      requeued += res.rowCount;
+    }
+    result.requeued = requeued;
+  }
 
   for (const table of tables) {
     let afterKey: [string, string, string, string] | null = null;
@@ -83,6 +109,7 @@ export async function backfillEmbeddings(db: Database, dialect: VectorDialect, o
         budgetMs: Math.max(0, left),
         ...(options.unavailableReason ? { unavailableReason: options.unavailableReason } : {}),
         modelId: model,
+        ...(options.embedder ? { fingerprint: options.embedder.fingerprint } : {}),
       });
       result.cacheHits += out.cacheHits;
       result.inferences += out.inferences;

@@ -2,7 +2,7 @@
 // text was seen before, else from the model in batches until the time budget is used up. Rows
 // beyond the budget (or all of them when no model could be loaded) stay pending for reconcile.
 import type { TargetRow } from '../../schema/tables/target-tables.js';
-import { DEFAULT_BATCH_SIZE, DEFAULT_MODEL_ID, type Embedder, MODEL_HOWTO } from './embedder.js';
+import { DEFAULT_BATCH_SIZE, DEFAULT_MODEL_FINGERPRINT, DEFAULT_MODEL_ID, type Embedder, MODEL_HOWTO } from './embedder.js';
 import type { EmbeddingCache } from './embedding-cache.js';
 import { textHash } from './text-hash.js';
 
@@ -29,8 +29,10 @@ export interface EmbedRowsOptions {
   budgetMs: number;
   /** Texts per embedder call (default 16). */
   batchSize?: number;
-  /** Model id for the cache keys when `embedder` is null (default Xenova/all-MiniLM-L6-v2). */
+  /** Label of cached vectors when `embedder` is null (default Xenova/all-MiniLM-L6-v2). */
   modelId?: string;
+  /** Fingerprint keying the cache when `embedder` is null (default: the published all-MiniLM-L6-v2's). */
+  fingerprint?: string;
   /** Why no model is available (e.g. the MODEL_UNAVAILABLE message), quoted in the warning. */
   unavailableReason?: string;
   /** Called after the cache lookup and after every batch. */
@@ -69,7 +71,9 @@ export interface EmbedRowsResult {
 export async function embedRows(rows: readonly EmbeddableRow[], options: EmbedRowsOptions): Promise<EmbedRowsResult> {
   const now = options.now ?? (() => performance.now());
   const started = now();
+  // the cache is keyed by the model's fingerprint; vectors are labelled with its identity label
   const model = options.embedder?.modelId ?? options.modelId ?? DEFAULT_MODEL_ID;
+  const fingerprint = options.embedder?.fingerprint ?? options.fingerprint ?? DEFAULT_MODEL_FINGERPRINT;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
 
   // Distinct texts, in first-seen order, with the rows that share each.
@@ -82,7 +86,7 @@ export async function embedRows(rows: readonly EmbeddableRow[], options: EmbedRo
       skipped++;
       continue;
     }
-    const hash = textHash(model, text);
+    const hash = textHash(fingerprint, text);
     const group = byHash.get(hash);
     if (group) group.rows.push(row);
     else byHash.set(hash, { text, rows: [row] });

@@ -6,9 +6,12 @@ import { access, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { AppError, errorMessage } from '../../schema/errors.js';
+import { hasModelFiles, identifyModelDir, type ModelIdentity, PUBLISHED_MINILM } from './model-identity.js';
 
-/** The model our vectors come from (its Hugging Face id: provenance and cache key). */
+/** The model our vectors come from (its Hugging Face id, and its label once its files are recognised). */
 export const DEFAULT_MODEL_ID = 'Xenova/all-MiniLM-L6-v2';
+/** Its fingerprint from the published file hashes: the cache key of its vectors, known without loading it. */
+export const DEFAULT_MODEL_FINGERPRINT = PUBLISHED_MINILM.fingerprint;
 /** Dimension of every vector column we write (`vector(384)`). */
 export const EMBEDDING_DIMENSION = 384;
 /** Texts per model call. Measured on 2 cores with the full-shape model: 8–32 within 5%, 16 best (see the bench). */
@@ -25,8 +28,13 @@ export const MODEL_HOWTO =
 
 /** Turns texts into vectors of one model. */
 export interface Embedder {
-  /** Provenance of the vectors (stored beside them and part of every cache key). */
+  /**
+   * Provenance of the vectors, stored beside them (embedding_model): the published name of a
+   * recognised model, else `sha256:<16 hex>` of its fingerprint (model-identity.ts).
+   */
   readonly modelId: string;
+  /** sha256 of the model's ONNX and tokenizer files: the model part of every cache key. */
+  readonly fingerprint: string;
   readonly dimension: 384;
   /** One unit-norm vector per text, in order. Texts are batched internally. */
   embed(texts: string[]): Promise<Float32Array[]>;
@@ -41,10 +49,9 @@ export interface LoadEmbedderOptions {
    */
   modelDir?: string;
   /**
-   * Provenance label of the vectors; default `Xenova/all-MiniLM-L6-v2`, also when the files come
-   * from `modelDir` (a copy of that repo gives the same vectors as the download). Label any other
-   * model (e.g. a test stand-in) with its own id so its vectors never mix with the real ones.
-   * Without `modelDir` it is also the Hugging Face repo downloaded.
+   * Without `modelDir`: the Hugging Face repo downloaded (default `Xenova/all-MiniLM-L6-v2`). It
+   * never labels the vectors: their label comes from the model's files (model-identity.ts), so
+   * a stand-in's vectors are never stored as the real model's.
    */
   modelId?: string;
   /** Texts per model call (default 16). */
@@ -83,6 +90,7 @@ interface LoadedModel {
   extractor: FeatureExtractor;
   /** Where the model came from, for messages. */
   where: string;
+  identity: ModelIdentity;
 }
 
 const loaded = new Map<string, Promise<LoadedModel>>();
@@ -123,7 +131,8 @@ export async function loadEmbedder(options: LoadEmbedderOptions = {}): Promise<E
       if (loaded.get(key) === next) loaded.delete(key);
     });
   }
-  return new TransformersEmbedder(modelId, await model, batchSize);
+  const ready = await model;
+  return new TransformersEmbedder(ready.identity.label, ready.identity.fingerprint, ready, batchSize);
 }
 
 /** Disposes every loaded model (their onnxruntime sessions); later loads start afresh. */
@@ -142,6 +151,7 @@ class TransformersEmbedder implements Embedder {
 
   constructor(
     readonly modelId: string,
+    readonly fingerprint: string,
     private readonly model: LoadedModel,
     private readonly batchSize: number,
   ) {}
@@ -207,10 +217,11 @@ async function loadFromDir(modelDir: string, runtime: Runtime): Promise<LoadedMo
   // id as a path: a folder name with spaces or `..` is passed as its absolute path.
   const base = path.basename(modelDir);
   const idIsHubStyle = /^[\w\-.]{1,96}$/.test(base) && !base.includes('..') && !base.includes('--');
+  const identity = await identifyModelDir(modelDir);
   env.allowLocalModels = true;
   env.allowRemoteModels = false;
   env.localModelPath = path.dirname(modelDir) + path.sep;
-  return createExtractor(idIsHubStyle ? base : modelDir, { local_files_only: true }, runtime, where);
+  return createExtractor(idIsHubStyle ? base : modelDir, { local_files_only: true }, runtime, where, async () => identity);
 }
 
 async function loadFromHub(modelId: string, runtime: Runtime, options: LoadEmbedderOptions): Promise<LoadedModel> {
@@ -254,8 +265,14 @@ async function loadFromHub(modelId: string, runtime: Runtime, options: LoadEmbed
     );
     timer.unref();
   });
+  // the downloaded files, fingerprinted where the library cached them
+  const identify = async (): Promise<ModelIdentity> => {
+    const dir = cacheDir ? path.join(cacheDir, modelId) : '';
+    if (dir && (await hasModelFiles(dir))) return identifyModelDir(dir);
+    throw new AppError('MODEL_UNAVAILABLE', `embedding model ${modelId}: its files are not where the library caches them (${dir || 'no cache folder'}), so its identity cannot be checked. ${MODEL_HOWTO}`, { details: { modelId } });
+  };
   try {
-    return await Promise.race([createExtractor(modelId, { local_files_only: false }, runtime, where), timeout]);
+    return await Promise.race([createExtractor(modelId, { local_files_only: false }, runtime, where, identify), timeout]);
   } finally {
     clearTimeout(timer);
   }
@@ -266,6 +283,7 @@ async function createExtractor(
   hubOptions: { local_files_only: boolean },
   runtime: Runtime,
   where: string,
+  identify: () => Promise<ModelIdentity>,
 ): Promise<LoadedModel> {
   const { pipeline } = await import('@huggingface/transformers');
   let extractor: FeatureExtractor;
@@ -288,7 +306,15 @@ async function createExtractor(
       details: { where },
     });
   }
-  const model: LoadedModel = { extractor, where };
+  let identity: ModelIdentity;
+  try {
+    identity = await identify();
+  } catch (err) {
+    await extractor.dispose().catch(() => undefined);
+    if (err instanceof AppError) throw err;
+    throw new AppError('MODEL_UNAVAILABLE', `could not fingerprint the embedding model from ${where}: ${clause(err)}. ${MODEL_HOWTO}`, { cause: err, details: { where } });
+  }
+  const model: LoadedModel = { extractor, where, identity };
   try {
     // One real run: a model of another dimension is refused now, not in the middle of a load.
     await runBatch(model, ['embedding dimension probe']);

@@ -3,8 +3,8 @@
 import { createHash } from 'node:crypto';
 
 /**
- * sha256 hex of `modelId + '\n' + text`. The model id is part of the key so that vectors of
- * different models (different spaces) can never be confused. Throws a TypeError for a model id
+ * sha256 hex of `model + '\n' + text`, where `model` is the model's fingerprint (the sha256 of
+ * its files, model-identity.ts): vectors of different models (different spaces) are never confused. Throws a TypeError for a model id
  * with a newline (it would make the key ambiguous).
  *
  * @example textHash('Xenova/all-MiniLM-L6-v2', 'flaky test retry') // → '3f1c…' (64 hex)

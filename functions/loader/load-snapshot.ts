@@ -14,7 +14,7 @@ import { MAPPING_VERSION } from '../../schema/sources/mappings/row-identity.js';
 import { searchTextFor } from '../../schema/sources/recipes.js';
 import { type CapturedSource, type Manifest, manifestSha256, parseManifest } from '../../schema/snapshot/manifest.js';
 import { parseManifestKey, quarantineManifestKey, quarantineReportKey } from '../../schema/snapshot/object-keys.js';
-import { type TargetRow, targetTable } from '../../schema/tables/target-tables.js';
+import { TARGET_TABLES, type TargetRow, targetTable } from '../../schema/tables/target-tables.js';
 import type { Database, Queryable } from '../db/database.js';
 import type { VectorDialect } from '../db/dialect.js';
 import { migrate } from '../db/migrate.js';
@@ -199,15 +199,26 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
             continue;
           }
           const read: Record<string, number> = {};
+          // the mappings changed since this file was last merged: immutable rows take the new
+          // reading, and rows a table no longer feeds are marked missing there
+          const remap = !late && prev !== undefined && prev.mappingVersion !== MAPPING_VERSION;
           for (const target of reader.targetTables()) {
             const table = targetTable(target);
-            const full = reader.parts.filter((p) => p.targetTable === target).map((p) => p.sourceTable);
+            const feeding = reader.parts.filter((p) => p.targetTable === target);
+            // asked after the rows were read: a part whose read stopped short never marks rows missing
+            const full = () => feeding.filter((p) => p.complete()).map((p) => p.sourceTable);
             // a function, not a stream: the merge may read the rows again (see merge-table-rows.ts)
             const rows = () => (table.embedded ? withSearchText(reader.rows(target), target) : reader.rows(target));
-            const counts = await mergeTableRows(tx, { runId: id, env, sourceId: reader.sourceId, snapshotAt, table, rows, fullSourceTables: full, dialect, late });
+            const counts = await mergeTableRows(tx, { runId: id, env, sourceId: reader.sourceId, snapshotAt, table, rows, fullSourceTables: full, dialect, late, remap });
             const key = `${reader.sourceId}/${target}`;
             tables[key] = addCounts(tables[key] ?? emptyCounts(), counts);
             read[target] = (read[target] ?? 0) + counts.read;
+          }
+          if (remap) {
+            for (const [target, n] of Object.entries(await markMovedRows(tx, { runId: id, env, reader }))) {
+              const key = `${reader.sourceId}/${target}`;
+              tables[key] = addCounts(tables[key] ?? emptyCounts(), { ...emptyCounts(), missing: n });
+            }
           }
           if (!late) seen[reader.path] = { ...entry, runId: id, snapshotAt: manifest.createdAt, mappingVersion: MAPPING_VERSION, tables: read };
           for (const w of reader.warnings) warnings.push(formatWarning(reader.path, w));
@@ -337,9 +348,40 @@ export function validateManifest(bytes: Uint8Array, env: string, snapshotId: str
   return m;
 }
 
+/**
+ * After a remap: the rows of this file's source tables that a target table holds but is no longer
+ * fed by them (a table now modelled instead of landing in source_rows, say) are marked missing
+ * there, with undo entries. Returns the rows marked per target table.
+ */
+async function markMovedRows(tx: Queryable, input: { runId: number; env: string; reader: SourceReadResult }): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const read = new Set(input.reader.parts.map((p) => p.sourceTable));
+  for (const table of TARGET_TABLES) {
+    const fed = new Set(input.reader.parts.filter((p) => p.targetTable === table.name).map((p) => p.sourceTable));
+    const moved = [...read].filter((s) => !fed.has(s));
+    if (moved.length === 0) continue;
+    const res = await tx.query<{ n: number | string }>(
+      `WITH m AS (
+         UPDATE aqe.${table.name} t SET missing_since = now()
+          WHERE t.source_env = $1 AND t.source_id = $2 AND t.source_table = ANY($3::text[]) AND t.missing_since IS NULL
+         RETURNING t.source_table, t.source_key
+       ), undo AS (
+         INSERT INTO aqe.undo_log (run_id, table_name, source_env, source_id, source_table, source_key, op, pre_image)
+         SELECT $4::bigint, $5::text, $1::text, $2::text, m.source_table, m.source_key, 'missing', NULL FROM m
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM m) AS n`,
+      [input.env, input.reader.sourceId, moved, String(input.runId), table.name],
+    );
+    const n = Number(res.rows[0]?.n ?? 0);
+    if (n > 0) out[table.name] = n;
+  }
+  return out;
+}
+
 function withSearchText(rows: RowStream, table: string): RowStream {
   const fill = (row: TargetRow) => {
-    if (row.searchText === undefined) row.searchText = searchTextFor(table, row.values);
+    if (row.searchText === undefined) row.searchText = searchTextFor(table, row.values, row);
     return row;
   };
   if (Symbol.asyncIterator in rows) {

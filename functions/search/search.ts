@@ -52,6 +52,14 @@ export interface SearchOptions {
   hybrid?: boolean;
   /** Exclude one row (for `similar`). */
   exclude?: { table: string; env: string; sourceId: string; sourceTable: string; key: string };
+  /**
+   * The label of the model the query vector comes from (embedding_model): only vectors of that
+   * model are compared (another model's vectors live in another space); the result says how many
+   * rows were left out and how to embed them with this model.
+   */
+  model?: string;
+  /** Also rows marked missing (gone from their source since): left out by default. */
+  includeMissing?: boolean;
 }
 
 export interface SearchHit {
@@ -66,6 +74,10 @@ export interface SearchHit {
   similarity: number | null;
   /** Final score: similarity, or the RRF score with --hybrid. */
   score: number;
+  /** When the row last changed in its source (else when it was last loaded): the hit's age. */
+  updatedAt: string | null;
+  /** Gone from its source (only with includeMissing). */
+  missing: boolean;
 }
 
 export interface SearchResult {
@@ -97,7 +109,12 @@ interface RawHit {
   excerpt: string | null;
   distance?: number | string | null;
   rank?: number | string | null;
+  updated_at: string | Date | null;
+  missing: boolean;
 }
+
+/** The identity and age columns every hit carries. */
+const HIT_COLUMNS = `source_env, source_id, source_table, source_key, coalesce(source_updated_at, snapshot_at) AS updated_at, (missing_since IS NOT NULL) AS missing`;
 
 /** Nearest neighbours of `queryVector` (384-d, normalised) across the embedded tables. */
 export async function searchByVector(
@@ -142,7 +159,7 @@ export async function searchByVector(
     }
     params.push(plan.candidateLimit);
     branches.push(
-      `(SELECT ${searched.length} AS table_no, source_env, source_id, source_table, source_key, ${labelExpr(table)} AS label,
+      `(SELECT ${searched.length} AS table_no, ${HIT_COLUMNS}, ${labelExpr(table)} AS label,
               left(search_text, 200) AS excerpt, ${dist} AS distance
          FROM aqe.${table}
         WHERE ${where.join(' AND ')}${bound}
@@ -169,20 +186,19 @@ export async function searchByVector(
   if (settings.size > 0) await db.transaction(run);
   else await run(db);
   if (dialect === 'none') notes.push('exact search: this database has no vector extension (dialect "none"), so every row is compared');
+  if (options.model !== undefined) {
+    const other = await otherModelRows(db, searched, options);
+    if (other.rows > 0) {
+      notes.push(
+        `${other.rows} row(s) embedded by another model (${other.labels.join(', ')}) were not compared: vectors of two models live in different spaces. ` +
+          `Embed them with this model (${options.model}): aqe-upload embed --reembed`,
+      );
+    }
+  }
 
   const keyOf = (table: string, r: RawHit) => `${table}\u0000${r.source_env}\u0000${r.source_id}\u0000${r.source_table}\u0000${r.source_key}`;
   const hits = new Map<string, SearchHit>();
-  const toHit = (table: string, r: RawHit): SearchHit => ({
-    table,
-    env: r.source_env,
-    sourceId: r.source_id,
-    sourceTable: r.source_table,
-    key: r.source_key,
-    label: r.label,
-    excerpt: (r.excerpt ?? '').replace(/\s+/g, ' ').trim(),
-    similarity: null,
-    score: 0,
-  });
+  const toHit = (table: string, r: RawHit): SearchHit => hitOf(table, r, null, 0);
   vectorHits.sort((a, b) => Number(a.raw.distance) - Number(b.raw.distance));
   vectorHits.forEach(({ table, raw }, i) => {
     const hit = toHit(table, raw);
@@ -203,12 +219,42 @@ export async function searchByVector(
   return { hits: sorted, exact, dialect, notes };
 }
 
+function hitOf(table: string, r: RawHit, similarity: number | null, score: number): SearchHit {
+  const at = r.updated_at instanceof Date ? r.updated_at.toISOString() : r.updated_at === null || r.updated_at === undefined ? null : new Date(r.updated_at).toISOString();
+  return {
+    table,
+    env: r.source_env,
+    sourceId: r.source_id,
+    sourceTable: r.source_table,
+    key: r.source_key,
+    label: r.label,
+    excerpt: (r.excerpt ?? '').replace(/\s+/g, ' ').trim(),
+    similarity,
+    score,
+    updatedAt: at,
+    missing: r.missing === true,
+  };
+}
+
+/** Rows of the searched tables whose vectors another model made (within the same filters). */
+async function otherModelRows(db: Queryable, tables: readonly string[], options: SearchOptions): Promise<{ rows: number; labels: string[] }> {
+  if (tables.length === 0) return { rows: 0, labels: [] };
+  const params: SqlParam[] = [options.model ?? ''];
+  const branches = tables.map((table) => {
+    const { where } = filters(table, { ...options, model: undefined }, params);
+    return `SELECT embedding_model AS m, count(*) AS n FROM aqe.${table} WHERE ${where.join(' AND ')} AND embedding_model IS DISTINCT FROM $1 GROUP BY embedding_model`;
+  });
+  const res = await db.query<{ m: string | null; n: number | string }>(`SELECT m, sum(n) AS n FROM (${branches.join(' UNION ALL ')}) u GROUP BY m ORDER BY m`, params);
+  return { rows: res.rows.reduce((a, r) => a + Number(r.n), 0), labels: res.rows.map((r) => r.m ?? '(no label)') };
+}
+
 /** Rows of `table` matching `queryText` in full text (rows with or without an embedding), best rank first. */
 async function fullTextHits(db: Queryable, table: string, queryText: string, options: SearchOptions, limit: number): Promise<RawHit[]> {
-  const t = filters(table, options, [queryText]);
+  // full text: rows with or without a vector, of any model (the first filter, embedding IS NOT NULL, is dropped below)
+  const t = filters(table, { ...options, model: undefined }, [queryText]);
   t.params.push(limit);
   const res = await db.query<RawHit>(
-    `SELECT source_env, source_id, source_table, source_key, ${labelExpr(table)} AS label,
+    `SELECT ${HIT_COLUMNS}, ${labelExpr(table)} AS label,
             left(search_text, 200) AS excerpt, ts_rank(search_tsv, q) AS rank
        FROM aqe.${table}, websearch_to_tsquery('simple', $1) AS q
       WHERE ${t.where.slice(1).concat(['search_tsv @@ q']).join(' AND ')}
@@ -221,6 +267,11 @@ async function fullTextHits(db: Queryable, table: string, queryText: string, opt
 
 function filters(table: string, options: SearchOptions, params: SqlParam[]): { where: string[]; params: SqlParam[] } {
   const where = ['embedding IS NOT NULL'];
+  if (options.model !== undefined) {
+    params.push(options.model);
+    where.push(`embedding_model = $${params.length}`);
+  }
+  if (!options.includeMissing) where.push('missing_since IS NULL');
   if (options.env !== undefined) {
     params.push(options.env);
     where.push(`source_env = $${params.length}`);
@@ -249,7 +300,7 @@ export interface RowRef {
 export async function rowEmbedding(
   db: Queryable,
   ref: RowRef,
-): Promise<{ vector: number[]; env: string; sourceId: string; sourceTable: string; key: string }> {
+): Promise<{ vector: number[]; env: string; sourceId: string; sourceTable: string; key: string; model: string | null }> {
   checkTables([ref.table]);
   const params: SqlParam[] = [ref.key];
   let where = 'source_key = $1';
@@ -261,8 +312,8 @@ export async function rowEmbedding(
     params.push(ref.sourceId);
     where += ` AND source_id = $${params.length}`;
   }
-  const res = await db.query<{ source_env: string; source_id: string; source_table: string; source_key: string; v: string | null; status: string }>(
-    `SELECT source_env, source_id, source_table, source_key, embedding::text AS v, embedding_status AS status
+  const res = await db.query<{ source_env: string; source_id: string; source_table: string; source_key: string; v: string | null; status: string; model: string | null }>(
+    `SELECT source_env, source_id, source_table, source_key, embedding::text AS v, embedding_status AS status, embedding_model AS model
        FROM aqe.${ref.table} WHERE ${where} ORDER BY source_env, source_id LIMIT 2`,
     params,
   );
@@ -272,7 +323,7 @@ export async function rowEmbedding(
     throw new AppError('USAGE', `${ref.table}/${ref.key} exists in several environments or sources; add --env (e.g. --env ${row.source_env})`);
   }
   if (!row.v) throw new AppError('USAGE', `${ref.table}/${ref.key} has no embedding yet (status ${row.status}); run: aqe-upload embed`);
-  return { vector: parseVectorText(row.v), env: row.source_env, sourceId: row.source_id, sourceTable: row.source_table, key: row.source_key };
+  return { vector: parseVectorText(row.v), env: row.source_env, sourceId: row.source_id, sourceTable: row.source_table, key: row.source_key, model: row.model };
 }
 
 /** Parses a vector's text form: pgvector/ruvector `[1,2]` or a real[] `{1,2}`. */
@@ -304,8 +355,8 @@ export async function findDuplicates(
     `SELECT a.source_env AS ae, a.source_key AS ak, ${labelExpr(table!, 'a')} AS al,
             b.source_env AS be, b.source_key AS bk, ${labelExpr(table!, 'b')} AS bl, ${dist} AS d
        FROM aqe.${table} a
-       JOIN aqe.${table} b ON b.source_env > a.source_env AND b.embedding IS NOT NULL
-      WHERE a.embedding IS NOT NULL AND ${dist} <= $1
+       JOIN aqe.${table} b ON b.source_env > a.source_env AND b.embedding IS NOT NULL AND b.embedding_model = a.embedding_model AND b.missing_since IS NULL
+      WHERE a.embedding IS NOT NULL AND a.missing_since IS NULL AND ${dist} <= $1
       ORDER BY d, ae, ak, be, bk
       LIMIT $2`,
     [1 - threshold, limit],
@@ -328,16 +379,6 @@ export async function searchByText(db: Database, dialect: VectorDialect, queryTe
     for (const raw of await fullTextHits(db, table, queryText, options, limit)) found.push({ table, raw });
   }
   found.sort((a, b) => Number(b.raw.rank) - Number(a.raw.rank));
-  const hits = found.slice(0, limit).map(({ table, raw }) => ({
-    table,
-    env: raw.source_env,
-    sourceId: raw.source_id,
-    sourceTable: raw.source_table,
-    key: raw.source_key,
-    label: raw.label,
-    excerpt: (raw.excerpt ?? '').replace(/\s+/g, ' ').trim(),
-    similarity: null,
-    score: Number(raw.rank),
-  }));
+  const hits = found.slice(0, limit).map(({ table, raw }) => hitOf(table, raw, null, Number(raw.rank)));
   return { hits, exact: true, dialect, notes: ['full-text search only: no embedding model is available (set AQE_MODEL_DIR)'] };
 }

@@ -22,11 +22,11 @@ describe('searchTextFor', () => {
   it('has a recipe for exactly the embedded target tables', () => {
     expect([...RECIPE_TABLES].sort()).toEqual([...embeddedTables].sort());
     for (const name of embeddedTables) expect(isEmbeddedTable(name)).toBe(true);
-    expect(isEmbeddedTable('events')).toBe(false);
+    expect(isEmbeddedTable('q_values')).toBe(false);
   });
 
   it('returns null for tables that are not embedded and for unknown tables', () => {
-    expect(searchTextFor('events', { type: 'test-run', payload: { note: 'hello' } })).toBeNull();
+    expect(searchTextFor('q_values', { state_key: 'test-run', action_key: 'hello' })).toBeNull();
     expect(searchTextFor('no_such_table', { name: 'x' })).toBeNull();
   });
 

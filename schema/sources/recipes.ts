@@ -8,26 +8,43 @@
 // |                       | strings of template (≤ 400 chars), strings of context (≤ 200)                           |
 // | sona_patterns         | type, domain, action_type, strings + scalar keys of action_value (≤ 400),              |
 // |                       | outcome ("succeeded"/"failed"), strings of metadata (≤ 200)                            |
-// | patterns              | pattern (its strings when it is JSON), domain, strings of metadata (≤ 200)             |
+// | patterns              | pattern (its strings when it is JSON), domain, description / "when:" condition /       |
+// |                       | "then:" action (claude-flow 3.x, from extra), strings of metadata (≤ 200)              |
 // | memory_entries        | key (separators as spaces), partition, strings of value (≤ 700)                        |
-// | learning_experiences  | task_type, "state:" strings + scalar keys of state (≤ 300), "action:" the same (≤ 300), |
-// |                       | "reward <r>" (2 decimals), outcome ("succeeded"/"failed")                              |
+// | kv_entries            | key (separators as spaces), namespace, strings of value (≤ 700)                        |
+// | learning_experiences  | task, task_type, domain, "state:" strings + scalar keys of state (≤ 300), "action:"    |
+// |                       | the same (≤ 300), "result:" strings of next_state (≤ 200), "outcome:" outcome,        |
+// |                       | "reward <r>" (2 decimals), "succeeded"/"failed"                                        |
 // | claude_flow_memory    | key (separators as spaces), namespace, strings of value (≤ 700)                        |
 // | goap_actions          | name, description, category, agent_type, qe_domain, "requires:" precondition keys,     |
 // |                       | "effects:" effect keys (keys in words: hasTests → has tests)                          |
+// | goap_plans            | status, "goal:" strings + scalar keys of goal_state (≤ 300), "plan:" strings of        |
+// |                       | action_sequence (≤ 300)                                                                |
+// | events                | type in words, source, strings of payload (≤ 700)                                      |
+// | trajectories          | task, agent, domain, state, action, outcome, strings of steps (≤ 400) and metadata (≤ 200) |
+// | metrics               | file name in words, strings of data (≤ 700); only when data has words                  |
 // | intelligence_memories | content                                                                                 |
+// | source_vectors        | text (the text the tool embedded, when it kept it)                                     |
+// | source_rows           | (catch-all rows) source table in words, strings of the row (≤ 700); only when the row |
+// |                       | has words                                                                              |
 //
 // Every text: control characters removed, whitespace collapsed, cut at a word boundary to at most
 // 1,000 characters (the model reads 256 tokens anyway); null when no letter or digit is left.
-// Tables without `embedded` get null. JSON is read from objects or from JSON text; object keys are
-// visited in sorted order; only meaningful strings are kept (no ids, hashes, timestamps, numbers, blobs).
+// Tables without `embedded` get null. JSON is read from objects or from JSON text (also JSON text
+// inside a JSON string); object keys are visited in sorted order; only meaningful strings are kept
+// (no ids, hashes, timestamps, numbers, blobs).
 import { TARGET_TABLES } from '../tables/target-tables.js';
 
 /** Longest search text, in characters. */
 export const MAX_SEARCH_TEXT = 1_000;
 
 type Values = Readonly<Record<string, unknown>>;
-type Recipe = (v: Values) => (string | null)[];
+/** What a recipe may read besides the modelled values: the row's unmodelled columns and its source table. */
+export interface RowContext {
+  extra?: Readonly<Record<string, unknown>> | null;
+  sourceTable?: string;
+}
+type Recipe = (v: Values, row: RowContext) => (string | null)[];
 
 const RECIPES: Readonly<Record<string, Recipe>> = {
   qe_patterns: (v) => [
@@ -48,15 +65,42 @@ const RECIPES: Readonly<Record<string, Recipe>> = {
     outcome(v['outcome_success']),
     jsonText(v['metadata'], 200),
   ],
-  patterns: (v) => [jsonText(v['pattern'], 700), str(v['domain']), jsonText(v['metadata'], 200)],
+  patterns: (v, row) => [
+    jsonText(v['pattern'], 700),
+    str(v['domain']),
+    str(row.extra?.['description']),
+    labelled('when', str(row.extra?.['condition'])),
+    labelled('then', str(row.extra?.['action'])),
+    jsonText(v['metadata'], 200),
+  ],
   memory_entries: (v) => [keyWords(v['key']), str(v['partition']), jsonText(v['value'], 700)],
+  kv_entries: (v) => [keyWords(v['key']), str(v['namespace']), jsonText(v['value'], 700)],
   learning_experiences: (v) => [
+    str(v['task']),
     str(v['task_type']),
+    str(v['domain']),
     labelled('state', jsonText(v['state'], 300, true)),
     labelled('action', jsonText(v['action'], 300, true)),
+    labelled('result', jsonText(v['next_state'], 200)),
+    labelled('outcome', str(v['outcome'])),
     typeof v['reward'] === 'number' && Number.isFinite(v['reward']) ? `reward ${v['reward'].toFixed(2)}` : null,
     outcome(v['success']),
   ],
+  goap_plans: (v) => [str(v['status']), labelled('goal', jsonText(v['goal_state'], 300, true)), labelled('plan', jsonText(v['action_sequence'], 300))],
+  events: (v) => [wordsOf(v['type']), str(v['source']), jsonText(v['payload'], 700)],
+  trajectories: (v) => [
+    str(v['task']),
+    str(v['agent']),
+    str(v['domain']),
+    str(v['state']),
+    str(v['action']),
+    str(v['outcome']),
+    jsonText(v['steps'], 400),
+    jsonText(v['metadata'], 200),
+  ],
+  metrics: (v) => withLabel(wordsOf(v['metric_file']), jsonText(v['data'], 700)),
+  source_vectors: (v) => [str(v['text'])],
+  source_rows: (v, row) => withLabel(row.sourceTable ? words(row.sourceTable) : null, jsonText(v['row'], 700)),
   claude_flow_memory: (v) => [keyWords(v['key']), str(v['namespace']), jsonText(v['value'], 700)],
   goap_actions: (v) => [
     str(v['name']),
@@ -81,10 +125,10 @@ export const RECIPE_TABLES: readonly string[] = Object.keys(RECIPES);
  * searchTextFor('goap_actions', { name: 'run-unit-tests', description: 'Run the unit suite', preconditions: { hasTests: true } })
  * // → 'run-unit-tests. Run the unit suite. requires: has tests'
  */
-export function searchTextFor(table: string, values: Values): string | null {
+export function searchTextFor(table: string, values: Values, row: RowContext = {}): string | null {
   const recipe = RECIPES[table];
   if (!recipe) return null;
-  const parts = recipe(values)
+  const parts = recipe(values, row)
     .map((part) => (part === null ? '' : normalise(part).replace(/[\s.;:,]+$/u, '')))
     .filter((part) => part !== '');
   return finish(parts.join('. '));
@@ -121,6 +165,17 @@ function str(value: unknown): string | null {
   if (typeof value !== 'string') return null;
   const text = normalise(value);
   return text === '' ? null : text;
+}
+
+/** `[label, body]` when the body has words, else nothing: a label alone says nothing a person wrote. */
+function withLabel(label: string | null, body: string | null): (string | null)[] {
+  return body === null ? [] : [label, body];
+}
+
+/** An identifier-like string in words (`learning:training` → "learning training"). */
+function wordsOf(value: unknown): string | null {
+  const text = str(value);
+  return text === null ? null : words(text) || null;
 }
 
 function labelled(label: string, text: string | null): string | null {
@@ -169,6 +224,12 @@ function jsonText(value: unknown, max: number, scalarKeys = false): string | nul
   const walk = (node: unknown, key: string | null, depth: number) => {
     if (length >= max || depth > 8) return;
     if (typeof node === 'string') {
+      // JSON kept as text inside JSON (a TEXT column holding JSON.stringify output): its strings
+      const nested = /^\s*[[{]/.test(node) ? parseJsonQuietly(node) : undefined;
+      if (nested !== undefined && nested !== null && typeof nested === 'object') {
+        walk(nested, key, depth + 1);
+        return;
+      }
       const text = normalise(node);
       if (isMeaningful(text)) push(text);
     } else if (typeof node === 'number' || typeof node === 'boolean') {
@@ -183,6 +244,14 @@ function jsonText(value: unknown, max: number, scalarKeys = false): string | nul
   walk(asJson(value), null, 0);
   const text = normalise(out.join(' '));
   return text === '' ? null : cut(text, max);
+}
+
+function parseJsonQuietly(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The keys of a JSON object (in words, sorted), e.g. GOAP preconditions / effects. */

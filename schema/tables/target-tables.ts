@@ -3,7 +3,7 @@
 // the loader's transforms produce `values` keyed by these names. Pure data.
 
 /** Column types, as the transforms produce them and COPY writes them. */
-export type ColumnType = 'text' | 'jsonb' | 'double' | 'bigint' | 'integer' | 'boolean' | 'timestamptz' | 'real[]';
+export type ColumnType = 'text' | 'jsonb' | 'double' | 'bigint' | 'integer' | 'boolean' | 'timestamptz' | 'real[]' | 'double[]';
 
 export interface TargetColumn {
   name: string;
@@ -26,7 +26,10 @@ export interface TargetTable {
   policy: MergePolicy;
   /** Counter columns that never decrease (policy `pattern`). */
   counters?: readonly string[];
-  /** Gets a 384-d embedding of our model (plus a full-text index on its text). */
+  /**
+   * Gets a 384-d embedding of our model (plus a full-text index on its text): every table whose
+   * rows can hold words a person wrote (recipes.ts says which text).
+   */
   embedded: boolean;
 }
 
@@ -63,7 +66,7 @@ export const TARGET_TABLES: readonly TargetTable[] = [
   {
     name: 'kv_entries',
     policy: 'latest',
-    embedded: false,
+    embedded: true,
     columns: [t('namespace', 'text'), t('key', 'text'), t('value', 'jsonb'), t('created_at', 'timestamptz'), t('expires_at', 'timestamptz')],
   },
   {
@@ -74,6 +77,9 @@ export const TARGET_TABLES: readonly TargetTable[] = [
       t('agent_id', 'text'), t('task_id', 'text'), t('task_type', 'text'), t('state', 'jsonb'), t('action', 'jsonb'),
       t('reward', 'double'), t('next_state', 'jsonb'), t('episode_id', 'text'), t('success', 'boolean'), t('metadata', 'jsonb'),
       t('created_at', 'timestamptz'),
+      // migration 020: agentic-qe 3.x captured_experiences and AgentDB episodes
+      t('task', 'text'), t('domain', 'text'), t('outcome', 'text'), t('quality', 'double'), t('started_at', 'timestamptz'),
+      t('ended_at', 'timestamptz'),
     ],
   },
   {
@@ -89,7 +95,7 @@ export const TARGET_TABLES: readonly TargetTable[] = [
   {
     name: 'goap_plans',
     policy: 'latest',
-    embedded: false,
+    embedded: true,
     columns: [
       t('goal_id', 'text'), t('initial_state', 'jsonb'), t('goal_state', 'jsonb'), t('action_sequence', 'jsonb'), t('total_cost', 'double'),
       t('estimated_duration_ms', 'double'), t('status', 'text'), t('similarity_score', 'double'), t('created_at', 'timestamptz'),
@@ -110,7 +116,7 @@ export const TARGET_TABLES: readonly TargetTable[] = [
   {
     name: 'events',
     policy: 'immutable',
-    embedded: false,
+    embedded: true,
     columns: [t('type', 'text'), t('payload', 'jsonb'), t('source', 'text'), t('occurred_at', 'timestamptz'), t('expires_at', 'timestamptz')],
   },
   {
@@ -159,14 +165,15 @@ export const TARGET_TABLES: readonly TargetTable[] = [
     policy: 'latest',
     embedded: true,
     columns: [
-      t('memory_type', 'text'), t('content', 'text'), t('metadata', 'jsonb'), t('hash_embedding', 'real[]'), t('hash_embedding_dim', 'integer'),
+      // hash_embedding: double precision since migration 022 (the source's float64 values, exactly)
+      t('memory_type', 'text'), t('content', 'text'), t('metadata', 'jsonb'), t('hash_embedding', 'double[]'), t('hash_embedding_dim', 'integer'),
       t('occurred_at', 'timestamptz'),
     ],
   },
   {
     name: 'trajectories',
     policy: 'immutable',
-    embedded: false,
+    embedded: true,
     columns: [
       t('task', 'text'), t('agent', 'text'), t('domain', 'text'), t('state', 'text'), t('action', 'text'), t('outcome', 'text'),
       t('reward', 'double'), t('success', 'boolean'), t('steps', 'jsonb'), t('metadata', 'jsonb'), t('started_at', 'timestamptz'),
@@ -195,7 +202,7 @@ export const TARGET_TABLES: readonly TargetTable[] = [
     // claude-flow metrics/*.json: one row per array element or per top-level object
     name: 'metrics',
     policy: 'latest',
-    embedded: false,
+    embedded: true,
     columns: [t('metric_file', 'text'), t('sampled_at', 'timestamptz'), t('data', 'jsonb')],
   },
   {
@@ -203,7 +210,7 @@ export const TARGET_TABLES: readonly TargetTable[] = [
     // with their recorded provenance; never mixed with ours
     name: 'source_vectors',
     policy: 'latest',
-    embedded: false,
+    embedded: true,
     columns: [
       t('owner_key', 'text'), t('namespace', 'text'), t('model', 'text'), t('dimension', 'integer'), t('vector', 'real[]'),
       t('text', 'text'), t('metadata', 'jsonb'), t('created_at', 'timestamptz'),
@@ -213,7 +220,7 @@ export const TARGET_TABLES: readonly TargetTable[] = [
     // catch-all: any table or JSON collection without a mapping, whole rows as JSON
     name: 'source_rows',
     policy: 'latest',
-    embedded: false,
+    embedded: true,
     columns: [t('row', 'jsonb')],
   },
 ];

@@ -119,13 +119,14 @@ export function pgInputProblem(type: ColumnType, field: string): string | null {
       if (!m) return `"${text}" is not a timestamp PostgreSQL reads (4-digit year, ISO 8601 UTC)`;
       return Number(m[1]) < 1 ? `"${text}": year 0 does not exist in PostgreSQL` : null;
     }
-    case 'real[]': {
+    case 'real[]':
+    case 'double[]': {
       const m = /^\{(.*)\}$/s.exec(text);
       if (!m) return `"${text.slice(0, 60)}" is not an array literal`;
       if (m[1] === '') return null;
       for (const el of m[1]!.split(',')) {
         if (el === 'NULL') continue;
-        const p = floatProblem(el, true);
+        const p = floatProblem(el, type === 'real[]');
         if (p) return p;
       }
       return null;

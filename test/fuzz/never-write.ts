@@ -91,7 +91,7 @@ export async function openNeverWriteEnv(): Promise<NeverWriteEnv> {
   const db = await openTestPglite();
   try {
     await ensureMigrated(db);
-    await db.exec('CREATE TABLE public.fuzz_copy (k int, t text, j jsonb, d double precision, b bigint, i integer, o boolean, ts timestamptz, r real[])');
+    await db.exec('CREATE TABLE public.fuzz_copy (k int, t text, j jsonb, d double precision, b bigint, i integer, o boolean, ts timestamptz, r real[], r8 double precision[])');
     const redbTemplate = await makeRedbTemplate(dir);
     const env: NeverWriteEnv = {
       db,
@@ -207,7 +207,7 @@ export async function runSnapshotCase(input: SnapshotInput, env: NeverWriteEnv):
 // ---------------------------------------------------------------------------------------------
 // The COPY oracle against PostgreSQL
 
-const COPY_COLUMN: Record<ColumnType, string> = { text: 't', jsonb: 'j', double: 'd', bigint: 'b', integer: 'i', boolean: 'o', timestamptz: 'ts', 'real[]': 'r' };
+const COPY_COLUMN: Record<ColumnType, string> = { text: 't', jsonb: 'j', double: 'd', bigint: 'b', integer: 'i', boolean: 'o', timestamptz: 'ts', 'real[]': 'r', 'double[]': 'r8' };
 
 /** A COPY field for a column type: what the encoders make of a value, or hand-made text near the edges of what PostgreSQL reads. */
 export const copyFieldInput: fc.Arbitrary<{ type: ColumnType; field: string }> = fc.oneof(
@@ -237,6 +237,7 @@ const ENCODER_FORM: Record<ColumnType, RegExp> = {
   boolean: /^[tf]$/,
   timestamptz: /^([+-]\d{6}|\d{4})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/,
   'real[]': /^\{((NULL|NaN|-?Infinity|-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?)(,(NULL|NaN|-?Infinity|-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?))*)?\}$/i,
+  'double[]': /^\{((NULL|NaN|-?Infinity|-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?)(,(NULL|NaN|-?Infinity|-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?))*)?\}$/i,
 };
 
 /**

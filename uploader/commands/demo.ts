@@ -66,7 +66,7 @@ export const demoCommand: CliCommand = {
       await withDatabase(databaseUrl, async (db, dialect) => {
         for (const q of DEMO_QUERIES) {
           const result = embedder?.embedder
-            ? await searchByVector(db, dialect, (await embedder.embedder.embed([q]))[0]!, { limit: 5, queryText: q, hybrid: true })
+            ? await searchByVector(db, dialect, (await embedder.embedder.embed([q]))[0]!, { limit: 5, queryText: q, hybrid: true, model: embedder.embedder.modelId })
             : await searchByText(db, dialect, q, { limit: 5 });
           say(`\nsearch "${q}":`);
           if (!json) io.stdout.write(renderSearchResult(result));

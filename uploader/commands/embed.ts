@@ -17,7 +17,8 @@ export const embedCommand: CliCommand = {
       cmd
         .description('compute pending embeddings (rows left by a load whose time budget ran out, or loaded without a model)')
         .option('--budget <seconds>', 'stop after this many seconds (default 600)')
-        .option('--env <name>', 'only this environment'),
+        .option('--env <name>', 'only this environment')
+        .option('--reembed', 'also embed again the rows whose vectors another model made (search compares only vectors of the model it embeds the query with)'),
     ),
   async run(opts, io) {
     const budget = parseSeconds(stringOpt(opts, 'budget'), 600);
@@ -30,11 +31,12 @@ export const embedCommand: CliCommand = {
         embedder: choice.embedder,
         budgetMs: budget * 1000,
         ...(env ? { env } : {}),
+        ...(opts['reembed'] === true ? { reembed: true } : {}),
         onProgress: (p) => progress.update(`embedding ${p.table}: ${p.embedded} done`),
       }),
     ).finally(() => progress.done());
     if (opts['json'] === true) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    else io.stdout.write(`embedded ${result.embedded} rows (${result.cacheHits} from cache, ${result.inferences} computed); ${result.pending} still pending${result.budgetExhausted ? ' (budget used up: run again)' : ''}\n`);
+    else io.stdout.write(`${result.requeued ? `${result.requeued} row(s) embedded by another model set to be embedded again with ${choice.embedder.modelId}\n` : ''}embedded ${result.embedded} rows (${result.cacheHits} from cache, ${result.inferences} computed); ${result.pending} still pending${result.budgetExhausted ? ' (budget used up: run again)' : ''}\n`);
     return result.pending > 0 ? 'partial' : 'ok';
   },
 };

@@ -10,6 +10,7 @@ import { renderPull } from '../ops/render-ops.js';
 import type { CliCommand } from './command.js';
 import { stringOpt } from './command.js';
 import { commandConfig } from './shared.js';
+import { parsePullKeepBackups } from '../config.js';
 
 const TRY = 'Try: aqe-upload pull --from-env devpod --dry-run';
 
@@ -24,6 +25,7 @@ export const pullCommand: CliCommand = {
         .option('--tables <names>', `tables to pull (default and only: ${PULLABLE_TABLES.join(', ')})`)
         .option('--domain <d>', 'only patterns of this domain')
         .option('--lock-timeout <seconds>', 'how long to wait for the tool\'s write lock (default 5)')
+        .option('--keep-backups <n>', 'backups of the v3 database to keep, newest first (default: $AQE_PULL_KEEP_BACKUPS, else 5)')
         .option('--dry-run', 'show what would be added; write nothing'),
     ),
   async run(opts, io) {
@@ -34,6 +36,8 @@ export const pullCommand: CliCommand = {
     const from = (opts['fromEnv'] as string[] | undefined) ?? ['all'];
     const fromEnvs = from.includes('all') ? null : from;
     if (fromEnvs?.includes(config.env)) throw new AppError('USAGE', `--from-env ${config.env}: that is this workspace's own environment\n${TRY}`);
+    const keep = parsePullKeepBackups(stringOpt(opts, 'keepBackups'), '--keep-backups');
+    if (keep.problem) throw new AppError('USAGE', `${keep.problem}\n${TRY}`);
     const timeout = stringOpt(opts, 'lockTimeout');
     if (timeout !== undefined && !(Number(timeout) >= 0)) throw new AppError('USAGE', `--lock-timeout ${timeout}: expected a number of seconds >= 0\n${TRY}`);
     const result = await withOpsDatabase(opts, io, (db) =>
@@ -43,6 +47,7 @@ export const pullCommand: CliCommand = {
         localEnv: config.env,
         fromEnvs,
         dryRun: opts['dryRun'] === true,
+        keepBackups: keep.value ?? config.pullKeepBackups,
         ...(stringOpt(opts, 'domain') ? { domain: stringOpt(opts, 'domain')! } : {}),
         ...(timeout !== undefined ? { lockTimeoutMs: Number(timeout) * 1000 } : {}),
       }),

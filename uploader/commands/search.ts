@@ -22,7 +22,8 @@ export const searchCommand: CliCommand = {
         .option('--table <name>', 'only this table (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
         .option('--domain <d>', 'only rows of this domain (qe_domain, domain, partition, namespace… per table)')
         .option('--env <name>', 'only rows of this environment')
-        .option('--hybrid', 'fuse with full-text rank (reciprocal rank fusion)'),
+        .option('--hybrid', 'fuse with full-text rank (reciprocal rank fusion)')
+        .option('--include-missing', 'also rows gone from their source since (marked missing)'),
     ),
   async run(opts, io) {
     const query = String(opts['query'] ?? '').trim();
@@ -30,7 +31,7 @@ export const searchCommand: CliCommand = {
     return withDatabase(resolveDatabaseUrl(opts, io), async (db, dialect): Promise<'ok'> => {
       const choice = await chooseEmbedder(io.env);
       const result = choice.embedder
-        ? await searchByVector(db, dialect, (await choice.embedder.embed([query]))[0]!, { ...options, queryText: query })
+        ? await searchByVector(db, dialect, (await choice.embedder.embed([query]))[0]!, { ...options, queryText: query, model: choice.embedder.modelId })
         : await searchByText(db, dialect, query, options);
       if (!choice.embedder && choice.reason) io.stderr.write(`warning: ${choice.reason}\n`);
       io.stdout.write(opts['json'] === true ? `${JSON.stringify({ query, ...result }, null, 2)}\n` : renderSearchResult(result));
@@ -58,5 +59,6 @@ export function searchOptions(opts: Record<string, unknown>): SearchOptions {
     ...(stringOpt(opts, 'domain') !== undefined ? { domain: stringOpt(opts, 'domain')! } : {}),
     ...(stringOpt(opts, 'env') !== undefined ? { env: stringOpt(opts, 'env')! } : {}),
     ...(opts['hybrid'] === true ? { hybrid: true } : {}),
+    ...(opts['includeMissing'] === true ? { includeMissing: true } : {}),
   };
 }

@@ -33,7 +33,7 @@ export const similarCommand: CliCommand = {
     return withDatabase(resolveDatabaseUrl(opts, io), async (db, dialect): Promise<'ok'> => {
       const env = stringOpt(opts, 'env');
       const row = await rowEmbedding(db, { table, key, ...(env ? { env } : {}) });
-      const result = await searchByVector(db, dialect, row.vector, { ...base, exclude: { table, env: row.env, sourceId: row.sourceId, sourceTable: row.sourceTable, key: row.key } });
+      const result = await searchByVector(db, dialect, row.vector, { ...base, ...(row.model ? { model: row.model } : {}), exclude: { table, env: row.env, sourceId: row.sourceId, sourceTable: row.sourceTable, key: row.key } });
       io.stdout.write(opts['json'] === true ? `${JSON.stringify({ row: { table, env: row.env, key: row.key }, ...result }, null, 2)}\n` : renderSearchResult(result));
       return 'ok';
     });

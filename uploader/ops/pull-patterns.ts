@@ -4,23 +4,31 @@
 // Safety: a consistent backup first; one IMMEDIATE transaction with a bounded wait for the tool's
 // write lock; the tool's own rows are never touched (a pattern it already knows is skipped);
 // provenance in a table of ours (aqe_sync_pulled) inside the same transaction, so a pull added
-// once is never added again. Pulled rows get ids 'aqe-pull-<key>', which the consensus views
-// leave out when the workspace pushes them back (no double counting).
+// once is never added again. Pulled rows get ids 'aqe-pull-<key>'; the loader never publishes
+// them as the pulling environment's own (sqlite-source.ts). Each pulled pattern also gets the
+// qe_pattern_embeddings row its source environment's agentic-qe made (same model, dimension,
+// space), so the tool's own semantic search finds it; never a vector of another model. A pull
+// that writes nothing leaves no backup; older backups are rotated (keep the newest N).
 
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import type { Queryable } from '../../functions/db/database.js';
+import { PULL_PROVENANCE_TABLE, PULLED_ID_PREFIX } from '../../functions/loader/read/sqlite-source.js';
 import { consensusForPull, type PullCandidate } from '../../functions/ops/consensus.js';
+import { parseVectorText } from '../../functions/search/search.js';
 import { AppError, errorMessage } from '../../schema/errors.js';
+import { DEFAULT_PULL_KEEP_BACKUPS } from '../config.js';
 import { copySqliteConsistently } from '../snapshot/sqlite-snapshot.js';
+
+export { PULLED_ID_PREFIX };
 
 /** The tables `pull` can write (the v3 runtime database's). */
 export const PULLABLE_TABLES = ['qe_patterns'] as const;
 export const V3_DB_PATH = 'v3/.agentic-qe/memory.db';
-export const PULLED_ID_PREFIX = 'aqe-pull-';
-const PROVENANCE_TABLE = 'aqe_sync_pulled';
+const PROVENANCE_TABLE = PULL_PROVENANCE_TABLE;
+const BACKUP_SUFFIX = '.before-pull';
 
 export interface PullOptions {
   db: Queryable;
@@ -33,6 +41,8 @@ export interface PullOptions {
   dryRun?: boolean;
   /** How long to wait for the tool's write lock (default 5000 ms). */
   lockTimeoutMs?: number;
+  /** Backups kept after a pull that wrote (the newest; default 5, AQE_PULL_KEEP_BACKUPS). */
+  keepBackups?: number;
   now?: Date;
 }
 
@@ -47,6 +57,13 @@ export interface PullResult {
   skipped: { knownLocally: number; alreadyPulled: number; incomplete: number };
   /** Local columns written, and local columns left to their defaults. */
   columns: { written: string[]; defaulted: string[] };
+  /**
+   * qe_pattern_embeddings rows written with the patterns (the source environment's own vector),
+   * and the patterns that got none, with why (no vector in the cloud, or only another model's).
+   */
+  embeddings: { written: number; without: Array<{ id: string; name: string | null; reason: string }> };
+  /** Older backups removed to keep the newest `keepBackups`. */
+  backupsRemoved: string[];
 }
 
 interface LocalColumn {
@@ -95,6 +112,7 @@ export async function pullPatterns(options: PullOptions): Promise<PullResult> {
       else if (plan.written.some((col) => plan.required.has(col) && plan.value(col, id, c) === null)) incomplete++;
       else toAdd.push({ id, c });
     }
+    const vectors = await vectorsFor(options.db, local, toAdd);
     const result: PullResult = {
       database: path,
       dryRun: options.dryRun === true,
@@ -104,6 +122,8 @@ export async function pullPatterns(options: PullOptions): Promise<PullResult> {
       added: toAdd.map(({ id, c }) => ({ id, name: c.name, environments: c.environments })),
       skipped: { knownLocally, alreadyPulled, incomplete },
       columns: { written: plan.written, defaulted: plan.defaulted },
+      embeddings: { written: vectors.chosen.size, without: vectors.without },
+      backupsRemoved: [],
     };
     if (options.dryRun || toAdd.length === 0) return result;
 
@@ -111,15 +131,24 @@ export async function pullPatterns(options: PullOptions): Promise<PullResult> {
     const stamp = (options.now ?? new Date()).toISOString().replace(/[:.]/g, '-');
     const backupDir = join(options.workspace, '.aqe-sync', 'backups');
     await mkdir(backupDir, { recursive: true });
-    const backup = join(backupDir, `memory.db.${stamp}.before-pull`);
-    await copySqliteConsistently(path, backup, V3_DB_PATH);
+    const backup = join(backupDir, `memory.db.${stamp}${BACKUP_SUFFIX}`);
+    try {
+      await copySqliteConsistently(path, backup, V3_DB_PATH);
+    } catch (err) {
+      await rm(backup, { force: true });
+      throw err;
+    }
     result.backup = backup;
+    const writeEmbedding = vectors.chosen.size > 0 ? embeddingWriter(local) : null;
 
     const insertCols = plan.written;
     const insert = local.prepare(`INSERT INTO qe_patterns (${insertCols.map(q).join(', ')}) VALUES (${insertCols.map(() => '?').join(', ')})`);
     try {
       local.exec('BEGIN IMMEDIATE');
     } catch (err) {
+      // nothing was written: the backup of this pull is not needed
+      await rm(backup, { force: true });
+      result.backup = null;
       throw lockError(err, lockTimeoutMs);
     }
     try {
@@ -131,12 +160,17 @@ export async function pullPatterns(options: PullOptions): Promise<PullResult> {
       for (const { id, c } of toAdd) {
         insert.run(...insertCols.map((col) => plan.value(col, id, c)));
         prov.run(c.patternKey, id, JSON.stringify(c.environments), JSON.stringify(c.origins), c.confidence, c.successRate, c.usageCount, pulledAt);
+        const vector = vectors.chosen.get(c.patternKey);
+        if (vector && writeEmbedding) writeEmbedding(id, vector);
       }
       local.exec('COMMIT');
     } catch (err) {
       if (local.inTransaction) local.exec('ROLLBACK');
-      throw new AppError('SOURCE_UNREADABLE', `${V3_DB_PATH}: the pull was rolled back, nothing was written (${errorMessage(err)}); the backup is ${backup}`, { cause: err });
+      // rolled back: nothing was written, so the backup of this pull is not needed
+      await rm(backup, { force: true });
+      throw new AppError('SOURCE_UNREADABLE', `${V3_DB_PATH}: the pull was rolled back, nothing was written (${errorMessage(err)})`, { cause: err });
     }
+    result.backupsRemoved = await rotateBackups(backupDir, options.keepBackups ?? DEFAULT_PULL_KEEP_BACKUPS);
     return result;
   } catch (err) {
     if (err instanceof AppError) throw err;
@@ -147,6 +181,107 @@ export async function pullPatterns(options: PullOptions): Promise<PullResult> {
 }
 
 const q = (c: string) => `"${c.replaceAll('"', '""')}"`;
+
+/** Removes all but the newest `keep` pull backups (names sort by their UTC time stamp); returns the removed paths. */
+async function rotateBackups(dir: string, keep: number): Promise<string[]> {
+  const names = (await readdir(dir)).filter((n) => n.startsWith('memory.db.') && n.endsWith(BACKUP_SUFFIX)).sort();
+  const old = names.slice(0, Math.max(0, names.length - keep)).map((n) => join(dir, n));
+  // with the -wal/-shm a reader of the backup may have left beside it
+  for (const f of old) for (const x of [f, `${f}-wal`, `${f}-shm`]) await rm(x, { force: true });
+  return old;
+}
+
+/** A source environment's own qe_pattern_embeddings row, as it reached the cloud (aqe.source_vectors). */
+interface SourceVector {
+  vector: number[];
+  dimension: number;
+  model: string | null;
+  spaceId: string | null;
+  createdAt: string | null;
+  /** Its other columns (source_vectors.extra). */
+  extra: Record<string, unknown>;
+}
+
+/**
+ * The vector to write with each pulled pattern: the qe_pattern_embeddings row one of its origins'
+ * agentic-qe made. When the local database already holds vectors of one (model, dimension, space),
+ * only a vector of that same space qualifies (another model's vector would poison its index); the
+ * patterns left without one are listed with why.
+ */
+async function vectorsFor(db: Queryable, local: Sqlite.Database, toAdd: ReadonlyArray<{ id: string; c: PullCandidate }>): Promise<{ chosen: Map<string, SourceVector>; without: PullResult['embeddings']['without'] }> {
+  const chosen = new Map<string, SourceVector>();
+  const without: PullResult['embeddings']['without'] = [];
+  const hasTable = local.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'qe_pattern_embeddings'`).get() !== undefined;
+  if (!hasTable || toAdd.length === 0) return { chosen, without };
+  const cols = new Set((local.prepare('PRAGMA table_info(qe_pattern_embeddings)').all() as Array<{ name: string }>).map((c) => c.name));
+  // the space the local tool's vectors live in (when it has any, and only one)
+  const spaceSql = `SELECT DISTINCT ${cols.has('model') ? 'model' : 'NULL'} AS model, ${cols.has('dimension') ? 'dimension' : 'NULL'} AS dimension, ${cols.has('space_id') ? 'space_id' : 'NULL'} AS space_id FROM qe_pattern_embeddings WHERE pattern_id NOT LIKE '${PULLED_ID_PREFIX}%'`;
+  const spaces = local.prepare(spaceSql).all() as Array<{ model: string | null; dimension: number | null; space_id: string | null }>;
+  const localSpace = spaces.length === 1 ? spaces[0]! : null;
+  const origins = toAdd.flatMap(({ c }) => c.origins.map((o) => o.split('/')));
+  if (origins.length === 0) return { chosen, without };
+  const res = await db.query<{ source_env: string; source_id: string; owner_key: string; v: string; dimension: number | null; model: string | null; extra: Record<string, unknown> | null; created_at: string | Date | null }>(
+    `SELECT source_env, source_id, owner_key, vector::text AS v, dimension, model, extra, created_at
+       FROM aqe.source_vectors
+      WHERE source_table = 'qe_pattern_embeddings' AND missing_since IS NULL AND vector IS NOT NULL
+        AND (source_env, source_id, owner_key) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))`,
+    [origins.map((o) => o[0] ?? ''), origins.map((o) => o[1] ?? ''), origins.map((o) => o.slice(2).join('/'))],
+  );
+  const byOrigin = new Map(res.rows.map((r) => [`${r.source_env}/${r.source_id}/${r.owner_key}`, r]));
+  for (const { id, c } of toAdd) {
+    const found = c.origins.map((o) => byOrigin.get(o)).filter((r) => r !== undefined);
+    const candidates = found.map((r) => {
+      const vector = parseVectorText(r.v);
+      const extra = r.extra ?? {};
+      const spaceId = typeof extra['space_id'] === 'string' ? extra['space_id'] : null;
+      const createdAt = r.created_at instanceof Date ? r.created_at.toISOString() : r.created_at;
+      return { vector, dimension: r.dimension ?? vector.length, model: r.model, spaceId, createdAt, extra } satisfies SourceVector;
+    });
+    const fits = (v: SourceVector) => !localSpace || (v.model === localSpace.model && v.dimension === localSpace.dimension && v.spaceId === localSpace.space_id);
+    const pick = candidates.find(fits);
+    if (pick) chosen.set(c.patternKey, pick);
+    else
+      without.push({
+        id,
+        name: c.name,
+        reason:
+          candidates.length === 0
+            ? 'no source environment holds a vector for it (its qe_pattern_embeddings row did not reach the cloud)'
+            : `its source vectors are of another model or space than this database's (${candidates.map((v) => `${v.model ?? '?'}/${v.dimension}/${v.spaceId ?? 'no space'}`).join(', ')})`,
+      });
+  }
+  return { chosen, without };
+}
+
+/** Writes one qe_pattern_embeddings row in the local schema's own columns (discovered). */
+function embeddingWriter(local: Sqlite.Database): (patternId: string, v: SourceVector) => void {
+  const info = local.prepare('PRAGMA table_info(qe_pattern_embeddings)').all() as LocalColumn[];
+  const names = info.map((c) => c.name);
+  const valueOf = (col: LocalColumn, patternId: string, v: SourceVector): unknown => {
+    switch (col.name) {
+      case 'pattern_id':
+        return patternId;
+      case 'embedding':
+        return Buffer.from(Float32Array.from(v.vector).buffer);
+      case 'dimension':
+        return v.dimension;
+      case 'model':
+        return v.model;
+      case 'space_id':
+        return v.spaceId;
+      case 'created_at':
+        return encode(v.createdAt, col, true, false);
+      default:
+        return encode(v.extra[col.name] ?? null, col, false, /json/i.test(col.type));
+    }
+  };
+  // a column the cloud has no value for keeps its default (not written)
+  const written = names.filter((n) => ['pattern_id', 'embedding', 'dimension', 'model', 'space_id', 'created_at'].includes(n) || info.find((c) => c.name === n)!.dflt_value === null);
+  const stmt = local.prepare(`INSERT OR REPLACE INTO qe_pattern_embeddings (${written.map(q).join(', ')}) VALUES (${written.map(() => '?').join(', ')})`);
+  return (patternId, v) => {
+    stmt.run(...written.map((n) => valueOf(info.find((c) => c.name === n)!, patternId, v)));
+  };
+}
 
 function identity(type: unknown, domain: unknown, name: unknown): string {
   return `${String(type ?? '')}\u001f${String(domain ?? '')}\u001f${String(name ?? '').trim().toLowerCase()}`;

@@ -47,7 +47,7 @@ export function renderStatus(r: DatabaseStatus & { description: string; local: L
 
 export function renderVerify(r: import('./verify-workspace.js').VerifyResult): string {
   const out: string[] = [];
-  const rows = r.pairs.map((p) => [p.sourceId, p.table, formatCount(p.local), formatCount(p.cloud), formatCount(p.missing), formatCount(p.extra), formatCount(p.different), p.equal ? 'equal' : 'DIFFERENT']);
+  const rows = r.pairs.map((p) => [p.sourceId, p.table, formatCount(p.local), formatCount(p.cloud), formatCount(p.missing), formatCount(p.extra), formatCount(p.different), p.incomplete ? 'INCOMPLETE READ' : p.equal ? 'equal' : 'DIFFERENT']);
   out.push(`environment ${r.env}: ${r.equal ? 'the cloud matches the workspace' : `${r.totals.differingPairs} of ${r.totals.pairs} (source, table) pairs differ`}`);
   if (rows.length > 0) out.push(renderTable(['source', 'table', 'local', 'cloud', 'missing', 'extra', 'different', ''], rows, new Set([2, 3, 4, 5, 6])));
   for (const p of r.pairs) {
@@ -90,7 +90,9 @@ export function renderPull(r: import('./pull-patterns.js').PullResult): string {
     `${r.dryRun ? 'would add' : 'added'} ${r.added.length} pattern(s) to ${r.database} from ${r.fromEnvs === 'all' ? 'all other environments' : r.fromEnvs.join(', ')}${r.dryRun ? ' (dry run: nothing written)' : ''}`,
     `  ${r.candidates} candidate(s); skipped ${r.skipped.knownLocally} the local tool already knows, ${r.skipped.alreadyPulled} pulled before, ${r.skipped.incomplete} lacking a value the local schema requires`,
   ];
-  if (r.backup) out.push(`  backup: ${r.backup}`);
+  if (r.added.length > 0) out.push(`  ${r.embeddings.written} with the vector their source environment's agentic-qe made (its own semantic search finds them)${r.embeddings.without.length > 0 ? `; ${r.embeddings.without.length} without one` : ''}`);
+  for (const w of r.embeddings.without.slice(0, 10)) out.push(`    no vector for ${w.name ?? w.id}: ${w.reason}`);
+  if (r.backup) out.push(`  backup: ${r.backup}${r.backupsRemoved.length > 0 ? ` (${r.backupsRemoved.length} older backup(s) removed)` : ''}`);
   for (const a of r.added.slice(0, 50)) out.push(`  + ${a.id} ${a.name ?? '-'} (${a.environments.join(',')})`);
   if (r.added.length > 50) out.push(`  … and ${r.added.length - 50} more`);
   return `${out.join('\n')}\n`;

@@ -32,6 +32,11 @@ export interface VerifyPair {
   /** Same key, different content hash. */
   different: number;
   equal: boolean;
+  /**
+   * The local read of this pair stopped short (a redb file read only in part): its rows are not
+   * compared, the pair says "incomplete read" (never "different") and does not count as differing.
+   */
+  incomplete?: boolean;
   /** `<source table>/<source key>` per kind (with details). */
   keys?: VerifyKeys;
 }
@@ -77,6 +82,7 @@ export async function verifyWorkspace(options: VerifyOptions): Promise<VerifyRes
   for (const f of discovered) if ((f.state === 'excluded' || f.state === 'disabled') && !localIds.has(f.sourceId)) skipIds.add(f.sourceId);
 
   const local = new Map<string, Map<string, string>>();
+  const incomplete = new Map<string, string>();
   await withTempDir(async (dir) => {
     for (const [i, file] of discovered.entries()) {
       if (file.state !== 'present' || !wantSource(file.sourceId)) continue;
@@ -96,6 +102,11 @@ export async function verifyWorkspace(options: VerifyOptions): Promise<VerifyRes
             local.set(pairKey, rows);
             // the loader keeps the last row of a key given twice: so does this map
             for await (const row of reader.rows(target)) rows.set(`${stripNul(row.sourceTable)}/${stripNul(row.sourceKey)}`, row.contentHash);
+            if (reader.parts.some((p) => p.targetTable === target && !p.complete())) {
+              const why = reader.warnings.find((w) => w.kind === 'source')?.message ?? 'the reader stopped before the end';
+              incomplete.set(pairKey, why);
+              problems.push({ sourceId: file.sourceId, path: file.path, reason: `incomplete read of ${target}: ${why}` });
+            }
           }
         } finally {
           reader.close();
@@ -129,6 +140,10 @@ export async function verifyWorkspace(options: VerifyOptions): Promise<VerifyRes
     if (skipIds.has(sourceId)) continue;
     const l = local.get(pairKey) ?? new Map<string, string>();
     const c = cloud.get(pairKey) ?? new Map<string, string>();
+    if (incomplete.has(pairKey)) {
+      pairs.push({ sourceId, table, local: l.size, cloud: c.size, missing: 0, extra: 0, different: 0, equal: false, incomplete: true });
+      continue;
+    }
     const keys: VerifyKeys = { missing: [], extra: [], different: [] };
     let missing = 0;
     let extra = 0;
@@ -153,7 +168,7 @@ export async function verifyWorkspace(options: VerifyOptions): Promise<VerifyRes
     for (const list of Object.values(keys)) list.sort();
     pairs.push({ sourceId, table, local: l.size, cloud: c.size, missing, extra, different, equal, ...(options.details ? { keys } : {}) });
   }
-  const differing = pairs.filter((p) => !p.equal);
+  const differing = pairs.filter((p) => !p.equal && !p.incomplete);
   return {
     env: config.env,
     equal: differing.length === 0,

@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, rm, stat, writeFile } from 'node:fs/promises';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeScratchDir } from '../../functions/runtime/scratch-dir.js';
 import type { ErrorCode } from '../../schema/errors.js';
@@ -76,16 +76,15 @@ export async function captureFile(file: DiscoveredFile, copyPath: string): Promi
       await copySqliteConsistently(file.absPath, copyPath, file.path);
       // Hash before anything opens the copy.
       sha256 = await sha256File(copyPath);
-      const inventory = readSqliteInventory(copyPath, { check: true, label: file.path });
+      const inventory = readSqliteInventory(copyPath, { check: true, label: file.path, ourCopy: true });
       tables = inventory.tables;
       schemaFingerprint = inventory.schemaFingerprint;
     } else if (file.kind === 'redb') {
       await copyRedbFile(file.absPath, copyPath, file.path);
       sha256 = await sha256File(copyPath);
       schemaFingerprint = createHash('sha256').update('redb:@ruvector/core').digest('hex');
-      // Count on a second copy: opening may write to the file it opens.
-      const probe = `${copyPath}.probe`;
-      const counted = await countRedb(copyPath, probe);
+      // read-only parse of the copy (nothing written): counted after hashing all the same
+      const counted = await countRedbVectors(copyPath);
       if (counted.ok) tables = [{ name: 'vectors', rows: counted.vectors }];
       else {
         tables = [];
@@ -130,15 +129,6 @@ export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
   return hash.digest('hex');
-}
-
-async function countRedb(copyPath: string, probePath: string): Promise<Awaited<ReturnType<typeof countRedbVectors>>> {
-  await copyFile(copyPath, probePath);
-  try {
-    return await countRedbVectors(probePath);
-  } finally {
-    await rm(probePath, { force: true });
-  }
 }
 
 function failed(file: DiscoveredFile, err: unknown): FailedFile {

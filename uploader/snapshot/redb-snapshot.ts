@@ -1,12 +1,10 @@
-// redb sources (@ruvector/core VectorDb files): copied as opaque files, and counted by opening the
-// COPY with @ruvector/core in a short-lived child process: the binding has no close(), keeps the
-// file locked while its process lives, and creates a new database when a path does not exist.
+// redb sources (@ruvector/core VectorDb files): copied as opaque files, and counted by reading the
+// COPY's own B-tree (functions/loader/read/redb-file.ts): no binding, no lock, nothing written.
 
-import { execFile } from 'node:child_process';
 import { copyFile, open, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AppError } from '../../schema/errors.js';
+import { RedbFile } from '../../functions/loader/read/redb-file.js';
+import { AppError, errorMessage } from '../../schema/errors.js';
 import { REDB_MAGIC } from './content-kind.js';
 
 /**
@@ -37,40 +35,25 @@ export async function copyRedbFile(sourcePath: string, destPath: string, label =
 
 export type RedbCount = { ok: true; vectors: number } | { ok: false; warning: string };
 
-const COUNT_SCRIPT = `
-const fail = (e) => { process.stderr.write(String((e && e.message) || e)); process.exit(1); };
-try {
-  const { VectorDb } = require(process.argv[1]);
-  const db = new VectorDb({ dimensions: 1, storagePath: process.argv[2] });
-  db.len().then((n) => { process.stdout.write(JSON.stringify({ n })); process.exit(0); }, fail);
-} catch (e) { fail(e); }
-`;
-
 /**
- * Number of vectors in a redb COPY (never the live file: opening takes a lock, and may write).
- * Returns a warning instead of failing when @ruvector/core is not available or cannot open it.
+ * Number of vectors in a redb COPY, read from the file's own B-tree (the entry count its
+ * `vectors` table records, checked by enumerating it): no binding, no lock, nothing written.
+ * Returns a warning instead of failing when the file cannot be read to the end.
  */
-export async function countRedbVectors(copyPath: string, timeoutMs = 30_000): Promise<RedbCount> {
-  let modulePath: string;
+export async function countRedbVectors(copyPath: string): Promise<RedbCount> {
+  let file: RedbFile;
   try {
-    modulePath = createRequire(import.meta.url).resolve('@ruvector/core');
-  } catch {
-    return { ok: false, warning: '@ruvector/core is not installed, so its vectors were not counted (the file is stored as is)' };
+    file = RedbFile.open(copyPath);
+  } catch (err) {
+    return { ok: false, warning: `not a readable redb 2.x file (${errorMessage(err)}), so its vectors were not counted (the file is stored as is)` };
   }
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['-e', COUNT_SCRIPT, modulePath, copyPath], { timeout: timeoutMs, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-      if (err) {
-        const why = String(stderr).trim().split('\n')[0] || err.message;
-        resolve({ ok: false, warning: `@ruvector/core could not open the copy (${why}), so its vectors were not counted (the file is stored as is)` });
-        return;
-      }
-      try {
-        const n = (JSON.parse(String(stdout)) as { n: unknown }).n;
-        if (typeof n === 'number' && Number.isInteger(n) && n >= 0) resolve({ ok: true, vectors: n });
-        else resolve({ ok: false, warning: `@ruvector/core returned an unexpected count (${String(n)})` });
-      } catch {
-        resolve({ ok: false, warning: '@ruvector/core printed no count' });
-      }
-    });
-  });
+  try {
+    let n = 0;
+    for (const _ of file.entries('vectors')) n++;
+    return { ok: true, vectors: n };
+  } catch (err) {
+    return { ok: false, warning: `its vectors could not be counted (${errorMessage(err)}); the file is stored as is` };
+  } finally {
+    file.close();
+  }
 }

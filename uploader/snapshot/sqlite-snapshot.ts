@@ -3,7 +3,10 @@
 // Sources are opened read-only and their journal mode is never touched.
 
 import { createHash } from 'node:crypto';
+import { closeSync, copyFileSync, existsSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { makeScratchDirSync } from '../../functions/runtime/scratch-dir.js';
 import type { ErrorCode } from '../../schema/errors.js';
 import { AppError } from '../../schema/errors.js';
 import type { TableCount } from '../../schema/snapshot/manifest.js';
@@ -24,26 +27,97 @@ export interface SqliteInventory {
  * @example await copySqliteConsistently('/ws/v3/.agentic-qe/memory.db', '/tmp/x/0.db')
  */
 export async function copySqliteConsistently(sourcePath: string, destPath: string, label = sourcePath): Promise<void> {
-  const db = openReadOnly(sourcePath, label);
+  const readable = readableInPlace(sourcePath, label);
   try {
-    await db.backup(destPath, { progress: () => 1_000_000_000 });
-  } catch (err) {
-    throw sqliteError(err, label, 'copy');
+    const db = openReadOnly(readable.path, label);
+    try {
+      await db.backup(destPath, { progress: () => 1_000_000_000 });
+    } catch (err) {
+      throw sqliteError(err, label, 'copy');
+    } finally {
+      db.close();
+    }
   } finally {
-    db.close();
+    readable.done();
+  }
+}
+
+/**
+ * A path to open `path` read-only without leaving anything in the user's workspace. A read-only
+ * connection to a WAL database creates `-wal` and `-shm` beside it and cannot remove them on
+ * close; where the tool left neither (it closed cleanly), the main file holds every commit, so a
+ * copy of it in a scratch folder is read instead (copied again if a writer changed it meanwhile;
+ * if a writer keeps it busy, its own -wal/-shm are there and the file is read in place). A WAL
+ * file left without its -shm (the tool crashed) is copied with its -wal. Otherwise (rollback
+ * journal, or a live WAL database with both files) the file is read in place.
+ */
+export function readableInPlace(path: string, label = path): { path: string; done: () => void } {
+  const inPlace = { path, done: () => undefined };
+  if (!isWalDatabase(path)) return inPlace;
+  const hasWal = existsSync(`${path}-wal`);
+  if (hasWal && existsSync(`${path}-shm`)) return inPlace;
+  const dir = makeScratchDirSync('upload');
+  const done = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    const copy = join(dir, 'source.db');
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const before = statSync(path);
+      copyFileSync(path, copy);
+      if (hasWal) copyFileSync(`${path}-wal`, `${copy}-wal`);
+      const after = statSync(path);
+      const walAppeared = !hasWal && existsSync(`${path}-wal`);
+      if (before.size === after.size && before.mtimeMs === after.mtimeMs && !walAppeared) return { path: copy, done };
+      // a writer started: its -wal/-shm now exist, so reading in place leaves nothing of ours
+      if (walAppeared && existsSync(`${path}-shm`)) {
+        done();
+        return inPlace;
+      }
+    }
+    throw new AppError('SNAPSHOT_FAILED', `${label}: the database kept changing while being read; run again in a moment`, { transient: true });
+  } catch (err) {
+    done();
+    if (err instanceof AppError) throw err;
+    throw sqliteError(err, label, 'read');
+  }
+}
+
+/** true for a database file in WAL mode (file format bytes 18 and 19 are 2: "SQLite Database File Format" §1.3). */
+function isWalDatabase(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(20);
+    return readSync(fd, head, 0, 20, 0) === 20 && head[18] === 2 && head[19] === 2;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
 /**
  * Tables, row counts and schema fingerprint of a database file, read in one read transaction.
  * With `check`, runs `PRAGMA quick_check` first and fails with SOURCE_CORRUPT when it is not "ok".
+ * A workspace file is read without leaving -wal/-shm files beside it (readableInPlace); `ourCopy`
+ * says the file is a scratch copy of ours, read where it is.
  */
-export function readSqliteInventory(path: string, options: { check?: boolean; label?: string } = {}): SqliteInventory {
+export function readSqliteInventory(path: string, options: { check?: boolean; label?: string; ourCopy?: boolean } = {}): SqliteInventory {
   const label = options.label ?? path;
+  // a copy of ours (in a scratch folder) is read where it is; a workspace file never leaves -wal/-shm
+  if (options.ourCopy) return readInventory(path, label, options.check === true);
+  const readable = readableInPlace(path, label);
+  try {
+    return readInventory(readable.path, label, options.check === true);
+  } finally {
+    readable.done();
+  }
+}
+
+function readInventory(path: string, label: string, check: boolean): SqliteInventory {
   const db = openReadOnly(path, label);
   try {
     return db.transaction(() => {
-      if (options.check) {
+      if (check) {
         const rows = db.prepare('PRAGMA quick_check(5)').pluck().all() as string[];
         if (rows.length !== 1 || rows[0] !== 'ok') {
           throw new AppError('SOURCE_CORRUPT', `${label}: the SQLite database is damaged (${rows.slice(0, 3).join('; ')}); restore it from a backup or run "sqlite3 <file> .recover", or disable the source`);

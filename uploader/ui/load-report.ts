@@ -3,6 +3,7 @@
 import type { LoadOutcome } from '../../functions/loader/load-snapshot.js';
 import type { SearchResult } from '../../functions/search/search.js';
 import { formatCount, renderTable } from './format.js';
+import { formatAge } from '../ops/render-ops.js';
 
 /** One JSON-friendly object per outcome (counts are numbers). */
 export function loadOutcomeJson(outcome: LoadOutcome): Record<string, unknown> {
@@ -44,9 +45,10 @@ export function renderSearchResult(result: SearchResult): string {
     h.score.toFixed(3),
     h.table,
     h.env,
+    (h.updatedAt ? formatAge(Math.max(0, Math.round((Date.now() - Date.parse(h.updatedAt)) / 1000))) : '-') + (h.missing ? ' (missing)' : ''),
     h.key.length > 36 ? `${h.key.slice(0, 35)}…` : h.key,
     (h.label ? `${h.label}: ` : '') + (h.excerpt.length > 80 ? `${h.excerpt.slice(0, 79)}…` : h.excerpt),
   ]);
   const notes = result.notes.map((n) => `note: ${n}`).join('\n');
-  return `${renderTable(['score', 'table', 'env', 'key', 'text'], rows, new Set([0]))}\n${notes ? `${notes}\n` : ''}`;
+  return `${renderTable(['score', 'table', 'env', 'age', 'key', 'text'], rows, new Set([0]))}\n${notes ? `${notes}\n` : ''}`;
 }

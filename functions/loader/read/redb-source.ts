@@ -1,36 +1,27 @@
-// Reads a legacy @ruvector/core VectorDb file (redb, NOT SQLite) into `source_vectors`. The
-// binding cannot list ids, so every vector is found by k-NN searches with k = len() (exact on a
-// flat index; repeated with other query vectors when an HNSW index misses some). A private copy
-// is opened in a short-lived child process: redb locks the file, the binding may write its config
-// on open, has no close(), and an HNSW open reserves tens of GB of address space.
+// Reads a legacy @ruvector/core VectorDb file (redb, NOT SQLite) into `source_vectors`: the redb
+// B-trees are parsed directly (redb-file.ts), so every vector is enumerated by key, completely and
+// in the same order on every read. A file that cannot be parsed to the end yields what it gave and
+// an incomplete read (a warning; no row is ever marked missing because of it).
 
-import { spawn } from 'node:child_process';
-import { closeSync, copyFileSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { makeScratchDirSync } from '../../runtime/scratch-dir.js';
-import { createInterface } from 'node:readline';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { AppError, errorMessage } from '../../../schema/errors.js';
 import type { MapContext } from '../../../schema/sources/mappings/map-context.js';
 import { RowBuilder } from '../../../schema/sources/mappings/row-builder.js';
 import { contentHash } from '../../../schema/sources/mappings/row-identity.js';
 import type { TargetRow } from '../../../schema/tables/target-tables.js';
+import { decodeBincodeF32Vec, REDB_MAGIC, RedbFile } from './redb-file.js';
 import type { SourceReadResult } from './source-read-result.js';
 import { sourceReadResult } from './source-read-result.js';
 
-const REDB_MAGIC = Buffer.from([0x72, 0x65, 0x64, 0x62, 0x1a, 0x0a, 0xa9, 0x0d, 0x0a]);
 const CONFIG_MARKER = Buffer.from('__ruvector_db_config__', 'latin1');
+const CONFIG_KEY = '__ruvector_db_config__';
 const SOURCE_TABLE = 'vectors';
-/** Widest vector read (OpenAI's widest is 3,072): the child allocates dims-sized query vectors by the hundred. */
+/** Widest vector accepted (OpenAI's widest is 3,072). */
 export const MAX_REDB_DIMENSIONS = 65_536;
-/** The extraction child is stopped when it prints nothing for this long (a damaged file can make the binding spin). */
-export const REDB_IDLE_TIMEOUT_MS = 120_000;
 
-/** How the extraction child runs (tests shorten the timeout). */
+/** Kept for callers that still pass extraction options (the binding is no longer used to read). */
 export interface RedbExtractOptions {
-  /** Stop the child after this long without a line of output (default REDB_IDLE_TIMEOUT_MS). */
   idleTimeoutMs?: number;
-  /** Module the child loads as @ruvector/core (default: resolved from here). */
   corePath?: string;
 }
 
@@ -42,7 +33,7 @@ export interface RedbConfig {
   [k: string]: unknown;
 }
 
-/** Finds the JSON config the binding writes into the redb file (`__ruvector_db_config__{…}`). */
+/** Finds the JSON config the binding writes into the redb file (`__ruvector_db_config__{…}`), by scanning bytes. */
 export function findRedbConfig(bytes: Buffer): RedbConfig | null {
   let at = bytes.indexOf(CONFIG_MARKER);
   while (at >= 0) {
@@ -96,11 +87,7 @@ export function readRedbSource(init: { sourceId: string; label: string; file: st
       details: { file: label },
     });
   }
-  let tmp: string | undefined;
-  const cleanup = () => {
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-    tmp = undefined;
-  };
+  let complete = false;
   return sourceReadResult({
     sourceId: init.sourceId,
     path: label,
@@ -110,148 +97,80 @@ export function readRedbSource(init: { sourceId: string; label: string; file: st
         sourceTable: SOURCE_TABLE,
         targetTable: 'source_vectors',
         mapping: 'ruvector-redb/source_vectors',
-        async: true,
-        read: () =>
-          (async function* () {
-            cleanup();
-            tmp = makeScratchDirSync('redb');
-            const copy = join(tmp, 'vectors.db');
-            copyFileSync(file, copy);
-            yield* readVectors(copy, label, ctx, init.extract ?? {});
-          })(),
+        read: () => {
+          complete = false;
+          return (function* () {
+            complete = yield* readVectors(file, label, ctx);
+          })();
+        },
+        complete: () => complete,
       },
     ],
-    close: cleanup,
   });
 }
 
 /**
- * Runs in a child Node process: opening an HNSW VectorDb reserves tens of GB of address space
- * (maxElements 10M), after which this process could no longer spawn children (ENOMEM), and the
- * binding has no close(). Prints NDJSON: one `{ id, vector, metadata }` per vector, then `{ total, found }`.
+ * The vectors of a redb VectorDb file (tables `vectors`: id → bincode Vec<f32>, `metadata`:
+ * id → JSON text, `config`: the binding's options), in key order. Returns whether every vector
+ * was read (false after a structural problem or a vector that cannot be decoded: both warned).
  */
-const EXTRACT_SCRIPT = `
-const [corePath, storagePath, dimsText] = process.argv.slice(1);
-const dims = Number(dimsText);
-const out = (obj) => new Promise((resolve) => { if (process.stdout.write(JSON.stringify(obj) + '\\n')) resolve(); else process.stdout.once('drain', resolve); });
-(async () => {
-  const { VectorDb } = require(corePath);
-  const db = new VectorDb({ dimensions: dims, storagePath });
-  const total = await db.len();
-  const seen = new Set();
-  const queries = [new Float32Array(dims).fill(1), new Float32Array(dims).fill(-1)];
-  for (let i = 0; i < Math.min(dims, 16); i++) { const q = new Float32Array(dims); q[i] = 1; queries.push(q); }
-  // The HNSW graph is rebuilt at random on every open and a search returns at most ef results:
-  // keep asking from other directions (deterministic pseudo-random ones, then the opposite of
-  // vectors already found) until every id is seen or the effort is spent.
-  let seed = 0x9e3779b9;
-  const rnd = () => { seed = (seed * 1664525 + 1013904223) >>> 0; return seed / 4294967296 - 0.5; };
-  for (let i = 0; i < 256; i++) { const q = new Float32Array(dims); for (let j = 0; j < dims; j++) q[j] = rnd(); queries.push(q); }
-  const found = [];
-  for (let qi = 0; qi < queries.length + found.length; qi++) {
-    if (total === 0 || seen.size >= total || qi > 4096) break;
-    const q = qi < queries.length ? queries[qi] : Float32Array.from(found[qi - queries.length], (x) => -x);
-    if (!q) break;
-    for (const h of await db.search({ vector: q, k: total })) {
-      if (seen.has(h.id)) continue;
-      seen.add(h.id);
-      let vector = h.vector, metadata = h.metadata;
-      if (vector === undefined) { const g = await db.get(h.id); vector = g && g.vector; metadata = g && g.metadata; }
-      if (vector && found.length < 1024) found.push(vector);
-      await out({ id: h.id, vector: vector ? Array.from(vector) : null, metadata: metadata === undefined ? null : metadata });
-    }
-  }
-  await out({ total, found: seen.size });
-  process.stdout.end(() => process.exit(0));
-})().catch((err) => { process.stderr.write(String((err && err.message) || err)); process.exit(1); });
-`;
-
-interface Extracted {
-  id?: string;
-  vector?: number[] | null;
-  metadata?: string | null;
-  total?: number;
-  found?: number;
-}
-
-async function* readVectors(copy: string, label: string, ctx: MapContext, options: RedbExtractOptions): AsyncGenerator<TargetRow> {
-  const why = (reason: string) => ctx.warnings.add('source', SOURCE_TABLE, undefined, 1, `${label}: vectors not extracted: ${reason}`);
-  const config = findRedbConfig(readFileSync(copy));
-  if (!config) {
-    why('the file holds no readable @ruvector/core config (dimensions unknown)');
-    return;
-  }
-  const dim = config.dimensions;
-  if (dim > MAX_REDB_DIMENSIONS) {
-    why(`its config says ${dim} dimensions, more than the ${MAX_REDB_DIMENSIONS} this reader accepts (the file is damaged, or not a vector store of this kind)`);
-    return;
-  }
-  let corePath: string;
+function* readVectors(file: string, label: string, ctx: MapContext): Generator<TargetRow, boolean> {
+  const why = (reason: string) => ctx.warnings.add('source', SOURCE_TABLE, undefined, 1, `${label}: incomplete read (what was read is kept, no vector is marked missing): ${reason}`);
+  let redb: RedbFile;
   try {
-    corePath = options.corePath ?? createRequire(import.meta.url).resolve('@ruvector/core');
+    redb = RedbFile.open(file);
   } catch (err) {
-    why(`@ruvector/core is not installed (${errorMessage(err)})`);
-    return;
+    why(`not a readable redb 2.x file (${errorMessage(err)})`);
+    return false;
   }
-  const distanceMetric = typeof config.distance_metric === 'string' ? config.distance_metric : null;
-  const child = spawn(process.execPath, ['-e', EXTRACT_SCRIPT, corePath, copy, String(dim)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    if (stderr.length < 4000) stderr += d;
-  });
-  const exited = new Promise<number | null>((resolve) => {
-    child.on('error', (err) => {
-      stderr += errorMessage(err);
-      resolve(-1);
-    });
-    child.on('close', (code) => resolve(code));
-  });
-  // watchdog: a child silent for idleMs is killed (its stdout then ends and the loop below with it)
-  const idleMs = options.idleTimeoutMs ?? REDB_IDLE_TIMEOUT_MS;
-  let stalled = false;
-  let watchdog: NodeJS.Timeout | undefined;
-  const arm = () => {
-    clearTimeout(watchdog);
-    watchdog = setTimeout(() => {
-      stalled = true;
-      child.kill('SIGKILL');
-    }, idleMs);
-  };
-  arm();
-  let summary: Extracted | undefined;
-  let complete = false;
   try {
-    for await (const line of createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY })) {
-      arm();
-      if (!line) continue;
-      const item = JSON.parse(line) as Extracted;
-      if (item.id === undefined) {
-        summary = item;
+    const tables = redb.tables();
+    if (!tables.has(SOURCE_TABLE)) {
+      why('the file has no "vectors" table (not a @ruvector/core VectorDb)');
+      return false;
+    }
+    let config: RedbConfig | null = null;
+    if (tables.has('config')) {
+      for (const [k, v] of redb.entries('config')) {
+        if (k.toString('utf8') !== CONFIG_KEY) continue;
+        try {
+          config = JSON.parse(v.toString('utf8')) as RedbConfig;
+        } catch {
+          config = null;
+        }
+      }
+    }
+    const dim = config && Number.isInteger(config.dimensions) && config.dimensions > 0 && config.dimensions <= MAX_REDB_DIMENSIONS ? config.dimensions : null;
+    const distanceMetric = typeof config?.distance_metric === 'string' ? config.distance_metric : null;
+    const metadata = new Map<string, string>();
+    if (tables.has('metadata')) for (const [k, v] of redb.entries('metadata')) metadata.set(k.toString('utf8'), v.toString('utf8'));
+    let ok = true;
+    for (const [k, v] of redb.entries(SOURCE_TABLE)) {
+      const id = k.toString('utf8');
+      const vector = decodeBincodeF32Vec(v);
+      if (!vector || (dim !== null && vector.length !== dim) || vector.some((x) => !Number.isFinite(x))) {
+        ok = false;
+        ctx.warnings.add('source', SOURCE_TABLE, undefined, 1, `${label}: incomplete read (what was read is kept, no vector is marked missing): vector ${JSON.stringify(id)} is not ${dim ?? 'a whole number of'} finite Float32 values`);
         continue;
       }
-      const id = item.id;
+      const meta = metadata.get(id) ?? null;
       const b = new RowBuilder(ctx, 'source_vectors', SOURCE_TABLE, `${SOURCE_TABLE}:${id}`);
       b.set('owner_key', 'id', id);
-      b.set('dimension', 'dimensions', dim);
-      if (item.vector) b.set('vector', 'vector', item.vector.map(Math.fround), { dim });
-      if (item.metadata !== null && item.metadata !== undefined) b.set('metadata', 'metadata', item.metadata, { jsonText: true });
+      b.set('dimension', 'dimensions', vector.length);
+      b.set('vector', 'vector', vector, { dim: vector.length });
+      if (meta !== null) b.set('metadata', 'metadata', meta, { jsonText: true });
       if (distanceMetric) b.extra('distance_metric', distanceMetric);
-      // The binding returns metadata as JSON text whose key order changes from one open to the
-      // next: hash the parsed value (contentHash sorts keys) so an unchanged vector stays unchanged.
-      yield b.build(contentHash({ id, vector: item.vector ?? null, metadata: parseJsonOrText(item.metadata ?? null) }));
+      // hash of the parsed metadata (contentHash sorts keys): the same whatever the key order
+      yield b.build(contentHash({ id, vector, metadata: parseJsonOrText(meta) }));
     }
-    complete = true;
+    return ok;
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    why(errorMessage(err));
+    return false;
   } finally {
-    // Only a consumer that stopped early ends the child: after its last line it exits by itself,
-    // and killing it then turned a complete read into "could not read it (exit code null)".
-    clearTimeout(watchdog);
-    if (!complete && child.exitCode === null) child.kill();
+    redb.close();
   }
-  const code = await exited;
-  clearTimeout(watchdog);
-  if (stalled) why(`@ruvector/core gave nothing for ${idleMs / 1000} s and was stopped (the file may be damaged); the vectors it gave before are kept`);
-  else if (code !== 0) why(`@ruvector/core could not read it (${stderr.trim() || `exit code ${code}`})`);
-  else if (summary && (summary.found ?? 0) < (summary.total ?? 0)) why(`found ${summary.found} of ${summary.total} vectors (the binding cannot list ids; the index search missed some)`);
 }
 
 function parseJsonOrText(text: string | null): unknown {

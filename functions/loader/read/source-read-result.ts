@@ -19,6 +19,12 @@ export interface SourcePart {
    * connection: consume one part at a time.
    */
   rows(): RowStream;
+  /**
+   * After a read: whether it yielded every row of the source table. False for a read that stopped
+   * short (a redb file the extractor could not read to the end): such a read never marks rows
+   * missing, and verify reports it as an incomplete read.
+   */
+  complete(): boolean;
 }
 
 export interface TableCount {
@@ -59,7 +65,7 @@ export function sourceReadResult(init: {
   sourceId: string;
   path: string;
   /** `async`: read() returns an AsyncIterable (the others must return a plain Iterable). */
-  parts: ReadonlyArray<{ sourceTable: string; targetTable: string; mapping: string; read: () => RowStream; async?: boolean }>;
+  parts: ReadonlyArray<{ sourceTable: string; targetTable: string; mapping: string; read: () => RowStream; async?: boolean; complete?: () => boolean }>;
   warnings: WarningLog;
   skipped?: SkippedTable[];
   close?: () => void;
@@ -80,6 +86,7 @@ export function sourceReadResult(init: {
         else init.warnings.restore(mark);
         return counted(part, p.read());
       },
+      complete: () => p.complete?.() ?? true,
     };
     counts.set(part, 0);
     return part;

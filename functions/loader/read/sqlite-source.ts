@@ -7,13 +7,22 @@ import Database from 'better-sqlite3';
 import { AppError, errorMessage, isAppError } from '../../../schema/errors.js';
 import type { MapContext } from '../../../schema/sources/mappings/map-context.js';
 import type { SqliteColumn, SqliteTablePlan } from '../../../schema/sources/mappings/sqlite-mappings.js';
-import { PLAIN_IDENTIFIER, planSqliteTable, SqliteRowMapper } from '../../../schema/sources/mappings/sqlite-mappings.js';
+import { PLAIN_IDENTIFIER, planSqliteTable, planSqliteVectors, SqliteRowMapper } from '../../../schema/sources/mappings/sqlite-mappings.js';
 import { setOwn } from '../../../schema/sources/mappings/values.js';
 import type { TargetRow } from '../../../schema/tables/target-tables.js';
 import type { SkippedTable, SourceReadResult } from './source-read-result.js';
 import { sourceReadResult } from './source-read-result.js';
 
 const SQLITE_HEADER = Buffer.from('SQLite format 3\u0000', 'latin1');
+/** Where `aqe-upload pull` records the rows it wrote into agentic-qe's database (uploader/ops/pull-patterns.ts). */
+export const PULL_PROVENANCE_TABLE = 'aqe_sync_pulled';
+/** Ids `aqe-upload pull` gives the rows it writes. */
+export const PULLED_ID_PREFIX = 'aqe-pull-';
+/**
+ * Rows another environment published, pulled into this database: never published again as this
+ * environment's own (they would come back as duplicates). Table → the column holding the pulled id.
+ */
+const PULLED_ROWS: Readonly<Record<string, string>> = { qe_patterns: 'id', qe_pattern_embeddings: 'pattern_id' };
 const FTS_SHADOW_SUFFIXES = ['_data', '_idx', '_content', '_docsize', '_config', '_segments', '_segdir', '_stat'];
 
 /** Throws SOURCE_CORRUPT unless the file starts with the SQLite header. */
@@ -82,7 +91,7 @@ export function readSqliteSource(init: { sourceId: string; label: string; file: 
   }
 }
 
-function discover(db: Database.Database, label: string): { plans: SqliteTablePlan[]; skipped: SkippedTable[] } {
+function discover(db: Database.Database, label: string): { plans: ReadPlan[]; skipped: SkippedTable[] } {
   const objects = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string; sql: string | null }>;
   const skipped: SkippedTable[] = [];
   const virtual = new Map<string, boolean>();
@@ -90,9 +99,14 @@ function discover(db: Database.Database, label: string): { plans: SqliteTablePla
     const m = /^\s*CREATE\s+VIRTUAL\s+TABLE\s+.*?\bUSING\s+(\w+)/is.exec(o.sql ?? '');
     if (m) virtual.set(o.name, /^fts\d*$/i.test(m[1] ?? ''));
   }
-  const plans: SqliteTablePlan[] = [];
+  const plans: ReadPlan[] = [];
+  const pulled = objects.some((o) => o.name === PULL_PROVENANCE_TABLE);
   for (const o of objects) {
     const name = o.name;
+    if (name === PULL_PROVENANCE_TABLE) {
+      skipped.push({ name, reason: 'aqe-upload pull\'s record of the rows it wrote here (they belong to the environments they came from)' });
+      continue;
+    }
     if (name.startsWith('sqlite_')) {
       skipped.push({ name, reason: 'SQLite internal table' });
       continue;
@@ -115,13 +129,29 @@ function discover(db: Database.Database, label: string): { plans: SqliteTablePla
     }
     const info = db.pragma(`table_info("${name}")`) as Array<{ name: string; type: string; pk: number }>;
     const columns: SqliteColumn[] = info.map((c) => ({ name: c.name, type: c.type, pk: c.pk }));
-    plans.push(planSqliteTable(name, columns));
+    const pulledColumn = PULLED_ROWS[name];
+    const notPulled = pulledColumn !== undefined && columns.some((c) => c.name === pulledColumn) ? { column: pulledColumn, provenance: pulled } : undefined;
+    plans.push({ ...planSqliteTable(name, columns), ...(notPulled ? { notPulled } : {}) });
+    const vectors = planSqliteVectors(name, columns);
+    if (vectors) plans.push({ ...vectors, ...(notPulled ? { notPulled } : {}) });
   }
   return { plans, skipped };
 }
 
-function* readTable(db: Database.Database, plan: SqliteTablePlan, ctx: MapContext, label: string): Generator<TargetRow> {
+/** A plan as the reader runs it: which rows are another environment's, pulled here. */
+type ReadPlan = SqliteTablePlan & { notPulled?: { column: string; provenance: boolean } };
+
+function* readTable(db: Database.Database, plan: ReadPlan, ctx: MapContext, label: string): Generator<TargetRow> {
   const quoted = (c: string) => `"${c.replaceAll('"', '""')}"`;
+  const where: string[] = [];
+  if (plan.onlyWhereNotNull !== undefined) where.push(`${quoted(plan.onlyWhereNotNull)} IS NOT NULL`);
+  if (plan.notPulled) {
+    const c = quoted(plan.notPulled.column);
+    // (constants only: the prefix has no LIKE wildcard but "_"-free text, escaped anyway)
+    where.push(`coalesce(substr(${c}, 1, ${PULLED_ID_PREFIX.length}) <> '${PULLED_ID_PREFIX}', 1)`);
+    if (plan.notPulled.provenance) where.push(`${c} NOT IN (SELECT local_id FROM ${PULL_PROVENANCE_TABLE} WHERE local_id IS NOT NULL)`);
+  }
+  const filter = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
   // Keyless tables are read in a total order so identical rows sit together and get stable `#n` keys.
   // BINARY: under a column's own collation (NOCASE, RTRIM) "a" and "A" sort as equal and could split
   // two identical rows, which then got the same key and one was lost in the merge.
@@ -129,7 +159,7 @@ function* readTable(db: Database.Database, plan: SqliteTablePlan, ctx: MapContex
   const mapper = new SqliteRowMapper(plan, ctx);
   let stmt: Database.Statement;
   try {
-    stmt = db.prepare(`SELECT * FROM ${quoted(plan.sourceTable)}${order}`);
+    stmt = db.prepare(`SELECT * FROM ${quoted(plan.sourceTable)}${filter}${order}`);
   } catch (err) {
     throw corrupt(label, err, `reading table "${plan.sourceTable}"`);
   }

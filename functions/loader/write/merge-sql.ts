@@ -16,6 +16,7 @@ const SQL_TYPE: Record<ColumnType, string> = {
   boolean: 'boolean',
   timestamptz: 'timestamptz',
   'real[]': 'real[]',
+  'double[]': 'double precision[]',
 };
 
 /** SQL type of a ColumnType. */
@@ -77,7 +78,7 @@ export interface MergeCountsRow {
 }
 
 /** Values a merge statement can bind, by name. */
-export type ParamName = 'env' | 'source_id' | 'run_id' | 'snapshot_at' | 'table_name' | 'source_tables' | 'late';
+export type ParamName = 'env' | 'source_id' | 'run_id' | 'snapshot_at' | 'table_name' | 'source_tables' | 'late' | 'remap';
 
 /** SQL with positional placeholders and the name bound to each ($1 = params[0], …). */
 export interface Statement {
@@ -85,7 +86,7 @@ export interface Statement {
   params: ParamName[];
 }
 
-const PARAM = /(?<!:):(env|source_id|run_id|snapshot_at|table_name|source_tables|late)\b/g;
+const PARAM = /(?<!:):(env|source_id|run_id|snapshot_at|table_name|source_tables|late|remap)\b/g;
 
 /** Turns `:name` placeholders into $1…$n, numbering each distinct name once. */
 export function named(sql: string): Statement {
@@ -115,7 +116,8 @@ const KEY_MATCH = (t: string, d: string) => `${t}.source_env = :env AND ${t}.sou
  *   an embedding the staged row has (embedding columns filled): no content change, so
  *   last_run_id / snapshot_at stay
  * - `conflict` (immutable tables): content differs → stored row kept (counted in keptNewer and
- *   immutableConflicts)
+ *   immutableConflicts); with :remap (the mappings changed since the source was last read) the
+ *   stored row is our older reading of the same source row and is updated
  * - `update` / `kept` (latest, pattern): the staged row wins when its source_updated_at is newer;
  *   when the times are equal or either is missing: (pattern) the higher confidence wins, then
  *   (both) the later snapshot wins (snapshot_at >= stored). Counters of `pattern` tables become
@@ -143,9 +145,11 @@ export function buildMergeSql(table: TargetTable, dialect: VectorDialect): Merge
   const castEmbedding = (expr: string) => d.castText(expr);
 
   const fill = table.embedded ? `(t.embedding_status IN ('pending', 'failed') AND s.embedding IS NOT NULL)` : 'false';
+  // immutable rows are written once, except when the mappings changed since this source was last
+  // read (:remap): then the stored row is our older reading of the same source row, not history
   const changedBranch =
     table.policy === 'immutable'
-      ? `ELSE 'conflict'`
+      ? `WHEN :remap::boolean THEN 'update'\n        ELSE 'conflict'`
       : [
           `WHEN s.source_updated_at IS NOT NULL AND t.source_updated_at IS NOT NULL AND s.source_updated_at <> t.source_updated_at`,
           `  THEN CASE WHEN s.source_updated_at > t.source_updated_at THEN 'update' ELSE 'kept' END`,

@@ -64,8 +64,14 @@ export interface MergeTableRowsInput {
    * or an array) allow the direct-COPY fast path; a one-shot iterator always goes through staging.
    */
   rows: RowSource;
-  /** source_table values this snapshot captured completely: their stored rows not given are marked missing. */
-  fullSourceTables?: readonly string[];
+  /**
+   * source_table values this snapshot captured completely: their stored rows not given are marked
+   * missing. A function is asked after the rows were read (a reader learns only then whether its
+   * read was complete: an incomplete read never marks a row missing).
+   */
+  fullSourceTables?: readonly string[] | (() => readonly string[]);
+  /** The mappings changed since this source was last read: immutable rows take the new reading. */
+  remap?: boolean;
   dialect: VectorDialect;
   /**
    * A newer snapshot of this source was already loaded: rows this one lacks are not marked
@@ -101,10 +107,11 @@ export async function mergeTableRows(tx: Queryable, input: MergeTableRowsInput):
     run_id: String(input.runId),
     snapshot_at: input.snapshotAt,
     table_name: table.name,
-    source_tables: [...(input.fullSourceTables ?? [])],
+    source_tables: [],
     late: input.late === true,
+    remap: input.remap === true,
   };
-  const run = (stmt: Statement) => tx.query(stmt.text, bindStatement(stmt, values) as SqlParam[]);
+  const run = (stmt: Statement, more: Partial<Record<ParamName, unknown>> = {}) => tx.query(stmt.text, bindStatement(stmt, { ...values, ...more }) as SqlParam[]);
   const rereadable = typeof input.rows === 'function' || Array.isArray(input.rows);
   const rows = (): RowIterable => (typeof input.rows === 'function' ? input.rows() : input.rows);
 
@@ -207,7 +214,7 @@ async function mergeThroughStaging(
   input: MergeTableRowsInput,
   sql: MergeSql,
   rows: RowIterable,
-  run: (stmt: Statement) => Promise<{ rows: unknown[]; rowCount: number }>,
+  run: (stmt: Statement, more?: Partial<Record<ParamName, unknown>>) => Promise<{ rows: unknown[]; rowCount: number }>,
 ): Promise<TableMergeCounts> {
   const { table } = input;
   const stats = newEncodeStats();
@@ -249,8 +256,9 @@ async function mergeThroughStaging(
     throw new AppError('DB_CONFLICT', `merge into aqe.${table.name}: rows changed concurrently (planned ${r.to_insert} inserts / ${r.to_update} updates, did ${counts.inserted} / ${counts.updated}); take lockEnvironment first`, { transient: true });
   }
 
-  if (!input.late && (input.fullSourceTables ?? []).length > 0) {
-    const m = await run(sql.markMissing);
+  const full = typeof input.fullSourceTables === 'function' ? input.fullSourceTables() : (input.fullSourceTables ?? []);
+  if (!input.late && full.length > 0) {
+    const m = await run(sql.markMissing, { source_tables: [...full] });
     counts.missing = toNumber((m.rows[0] as { missing?: number | string } | undefined)?.missing);
   }
   await tx.query(`SELECT set_config('enable_nestloop', $1, true)`, [was]);

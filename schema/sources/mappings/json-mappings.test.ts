@@ -13,6 +13,33 @@ function read(format: SourceFormat, doc: unknown, name = 'x'): Map<string, Targe
 }
 
 describe('claude-flow store', () => {
+  it('reads claude-flow 3.x entries: createdAt as stored_at, JSON-in-string values decoded, other strings kept', () => {
+    const rows = read('claude-flow-store', {
+      version: '3.0.0',
+      entries: {
+        'agent/coder/decision': {
+          key: 'agent/coder/decision',
+          value: JSON.stringify({ agent: 'coder', decision: 'use JWT with refresh rotation' }),
+          namespace: 'decisions',
+          createdAt: '2026-03-01T10:00:00.000Z',
+          accessCount: 0,
+          lastAccessed: '2026-03-02T10:00:00.000Z',
+        },
+        'note/plain': { key: 'note/plain', value: 'retry flaky tests with jitter', createdAt: '2026-03-01T11:00:00.000Z' },
+        'note/not-json': { key: 'note/not-json', value: '{not json', createdAt: '2026-03-01T11:00:00.000Z' },
+        'note/number': { key: 'note/number', value: '42', createdAt: '2026-03-01T11:00:00.000Z' },
+      },
+    });
+    const [decision, plain, broken, number] = rows.get('claude_flow_memory/entries') ?? [];
+    expect(decision?.values).toMatchObject({ value: { agent: 'coder', decision: 'use JWT with refresh rotation' }, namespace: 'decisions' });
+    expect((decision?.values['stored_at'] as Date).toISOString()).toBe('2026-03-01T10:00:00.000Z');
+    expect(decision?.sourceUpdatedAt?.toISOString()).toBe('2026-03-01T10:00:00.000Z');
+    expect(plain?.values['value']).toBe('retry flaky tests with jitter');
+    expect(plain?.extra).toBeNull();
+    expect(broken?.values['value']).toBe('{not json');
+    expect(number?.values['value']).toBe('42');
+  });
+
   it('reads the members of entries (v3), not the top-level keys', () => {
     const rows = read('claude-flow-store', {
       version: '3.0.0',
@@ -24,7 +51,9 @@ describe('claude-flow store', () => {
     const entries = rows.get('claude_flow_memory/entries') ?? [];
     expect(entries.map((r) => r.sourceKey)).toEqual(['k-1', 'k-2']);
     expect(entries[0]?.values).toMatchObject({ key: 'k-1', namespace: 'patterns', value: { a: 1 }, access_count: 3 });
-    expect(entries[1]?.values['value']).toBe('{"still":"a string"}');
+    // a JSON document inside a string is decoded (value->>'still' works), the member named in extra
+    expect(entries[1]?.values['value']).toEqual({ still: 'a string' });
+    expect(entries[1]?.extra).toMatchObject({ $decoded: ['value'] });
     expect(entries[0]?.sourceUpdatedAt?.toISOString()).toBe('2025-01-06T00:00:00.000Z');
     expect(rows.get('source_rows/version')?.length).toBe(1);
   });
@@ -55,9 +84,49 @@ describe('ruvector intelligence', () => {
     expect(first).toHaveLength(4);
     expect(new Set(first.map((r) => r.sourceKey)).size).toBe(4);
     expect(again.map((r) => r.sourceKey)).toEqual(first.map((r) => r.sourceKey));
-    expect(first[0]?.values).toMatchObject({ hash_embedding: [expect.closeTo(0.1), expect.closeTo(0.2)], hash_embedding_dim: 2, occurred_at: new Date(1736121600000) });
+    expect(first[0]?.values).toMatchObject({ hash_embedding: [0.1, 0.2], hash_embedding_dim: 2, occurred_at: new Date(1736121600000) });
     expect(first[0]?.values['embedding']).toBeUndefined();
     expect(first[3]?.values['hash_embedding']).toBeUndefined();
+  });
+
+  it('keeps the 64-d float64 hash vectors exactly (no float32 rounding)', () => {
+    const vector = Array.from({ length: 64 }, (_, i) => Math.sin(i + 1) / 7.3);
+    const [row] = read('ruvector-intelligence', { memories: [mem('mem_9', 'edit src/a.ts', vector)] }).get('intelligence_memories/memories') ?? [];
+    expect(row?.values['hash_embedding']).toEqual(vector);
+    expect((row?.values['hash_embedding'] as number[]).some((x) => Math.fround(x) !== x)).toBe(true);
+  });
+
+  it('models both trajectory shapes: Q-learning steps (seconds) and trajectory-begin/step/end (milliseconds)', () => {
+    // shapes as ruvector 0.3.x bin/cli.js writes them (hooks trajectory-begin/step/end; the Q-learning record)
+    const explicit = {
+      id: 'traj_1767261600000_k3j9x2m1a',
+      context: 'fix the flaky login test',
+      agent: 'tester',
+      file: 'src/login.test.ts',
+      steps: [
+        { action: 'read the test', result: 'uses a real clock', reward: 0.5, time: 1767261601000 },
+        { action: 'fake the timers', result: 'passes 50 runs', reward: 0.9, time: 1767261660000 },
+      ],
+      startTime: 1767261600000,
+      endTime: 1767261700000,
+      quality: 0.8,
+      success: true,
+    };
+    const qlearning = { id: 'traj_1736121600', state: 'edit:ts', action: 'coder', outcome: 'completed', reward: 1, timestamp: 1736121600 };
+    const rows = read('ruvector-intelligence', { trajectories: [qlearning, explicit] }).get('trajectories/trajectories') ?? [];
+    expect(rows).toHaveLength(2);
+    expect(rows[0]?.values).toMatchObject({ state: 'edit:ts', action: 'coder', outcome: 'completed', reward: 1, started_at: new Date(1736121600000) });
+    expect(rows[1]?.values).toMatchObject({
+      task: 'fix the flaky login test',
+      agent: 'tester',
+      reward: 0.8,
+      success: true,
+      started_at: new Date(1767261600000),
+      ended_at: new Date(1767261700000),
+      steps: explicit.steps,
+    });
+    expect(rows[1]?.extra).toEqual({ id: explicit.id, file: 'src/login.test.ts' });
+    expect(rows[1]?.sourceUpdatedAt?.getTime()).toBe(1767261700000);
   });
 
   it('maps Q-value patterns and sends other members to source_rows, one row per member or element', () => {

@@ -10,7 +10,7 @@ import type { SetOptions } from './row-builder.js';
 import { RowBuilder } from './row-builder.js';
 import { contentHash, derivedKey, OccurrenceKeys } from './row-identity.js';
 import type { TimestampRule } from './values.js';
-import { toJsonSafe } from './values.js';
+import { parseJsonText, toJsonSafe } from './values.js';
 
 /** One collection of a JSON document and the rows it yields. */
 export interface JsonCollection {
@@ -22,7 +22,7 @@ export interface JsonCollection {
 
 /** JSON timestamps: numbers are `Date.now()` ms, strings ISO 8601. */
 const JS_TIMESTAMPS: TimestampRule = ['unix-ms', 'iso'];
-/** ruvector hooks (intelligence.json): numbers are Unix SECONDS. */
+/** ruvector hooks (intelligence.json): Unix SECONDS, and milliseconds in the explicit trajectories (read by magnitude). */
 const RUVECTOR_TIMESTAMPS: TimestampRule = ['unix-s', 'iso'];
 
 type Obj = Record<string, unknown>;
@@ -131,10 +131,12 @@ function wholeDocument(doc: unknown, name: string): JsonCollection {
 const STORE_V3_FIELDS: readonly Field[] = [
   ['key', 'key'],
   ['namespace', 'namespace'],
-  // `value` is any JSON; a string stays a string (no second decoding).
+  // `value` is any JSON; a string holding a JSON document is decoded in mapStore (raw kept otherwise)
   ['value', 'value', { jsonText: false }],
   ['metadata', 'metadata', { jsonText: false }],
   ['access_count', 'accessCount'],
+  // claude-flow 3.x writes createdAt (ISO); older stores storedAt, which wins when both are there
+  ['stored_at', 'createdAt', { ts: JS_TIMESTAMPS }],
   ['stored_at', 'storedAt', { ts: JS_TIMESTAMPS }],
   ['last_accessed', 'lastAccessed', { ts: JS_TIMESTAMPS }],
 ];
@@ -164,6 +166,7 @@ function mapStore(doc: unknown, ctx: MapContext, name: string): JsonCollection[]
           const obj = isObj(entry) ? entry : { value: entry };
           const row = objectRow(ctx, 'claude_flow_memory', 'entries', k, obj, STORE_V3_FIELDS, ['stored_at', 'last_accessed']);
           if (row.values['key'] === undefined) row.values['key'] = k;
+          decodeJsonDocument(row, ctx);
           yield row;
         }
       },
@@ -194,6 +197,20 @@ function mapStore(doc: unknown, ctx: MapContext, name: string): JsonCollection[]
     });
   }
   return out;
+}
+
+/**
+ * claude-flow 3.x stores many values as a JSON document encoded in a string: decoded (so
+ * `value->>'agent'` works), with `extra.$decoded` naming the member, so the string can be rebuilt
+ * exactly; a string that is not a JSON object or array stays the string it is.
+ */
+function decodeJsonDocument(row: TargetRow, ctx: MapContext): void {
+  const value = row.values['value'];
+  if (typeof value !== 'string' || !/^\s*[[{]/.test(value)) return;
+  const parsed = parseJsonText(value, { maxDepth: ctx.maxJsonDepth });
+  if (parsed.kind !== 'json' || parsed.value === null || typeof parsed.value !== 'object') return;
+  row.values['value'] = parsed.value;
+  row.extra = { ...(row.extra ?? {}), $decoded: ['value'] };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -274,14 +291,27 @@ const MEMORY_FIELDS: readonly Field[] = [
   ['metadata', 'metadata', { jsonText: false }],
   ['occurred_at', 'timestamp', { ts: RUVECTOR_TIMESTAMPS }],
 ];
+/**
+ * Both shapes in `trajectories`: the Q-learning one `{ id "traj_<s>", state, action, outcome,
+ * reward, timestamp s }` and the explicit one `hooks trajectory-begin/step/end` writes
+ * `{ id "traj_<ms>_<rand>", context, agent, file, steps: [{ action, result, reward, time }],
+ * startTime ms, endTime ms, quality, success }` (ruvector 0.3.x bin/cli.js).
+ */
 const TRAJECTORY_FIELDS: readonly Field[] = [
   ['state', 'state'],
   ['action', 'action'],
   ['outcome', 'outcome'],
   ['reward', 'reward'],
+  ['reward', 'quality'],
   ['success', 'success'],
+  ['task', 'context'],
+  ['task', 'task'],
+  ['agent', 'agent'],
+  ['steps', 'steps', { jsonText: false }],
   ['metadata', 'metadata', { jsonText: false }],
   ['started_at', 'timestamp', { ts: RUVECTOR_TIMESTAMPS }],
+  ['started_at', 'startTime', { ts: RUVECTOR_TIMESTAMPS }],
+  ['ended_at', 'endTime', { ts: RUVECTOR_TIMESTAMPS }],
 ];
 const QPATTERN_FIELDS: readonly Field[] = [
   ['state', 'state'],
@@ -352,7 +382,7 @@ function mapIntelligence(doc: unknown, ctx: MapContext, name: string): JsonColle
         for (const t of trajectories) {
           const obj = isObj(t) ? t : { outcome: t };
           const hash = contentHash(t);
-          yield objectRow(ctx, 'trajectories', 'trajectories', `trajectories:${elementKey(t, hash, occ)}`, obj, TRAJECTORY_FIELDS, ['started_at'], hash);
+          yield objectRow(ctx, 'trajectories', 'trajectories', `trajectories:${elementKey(t, hash, occ)}`, obj, TRAJECTORY_FIELDS, ['ended_at', 'started_at'], hash);
         }
       },
     });

@@ -11,7 +11,7 @@ export const MAX_JSON_DEPTH = 256;
 export type WarningKind =
   /** NUL characters removed from text (PostgreSQL text/jsonb cannot hold them). */
   | 'nul-stripped'
-  /** A timestamp that could not be read under the column rule, or out of range: NULL in the column, raw value in `extra.$raw`. */
+  /** A value in a timestamp column that is not a date between 2000 and 2100: NULL in the column, raw value in `extra.$raw`. */
   | 'implausible-timestamp'
   /** A value whose storage class does not fit the modelled column type: NULL in the column, raw value in `extra.$raw`. */
   | 'type-mismatch'
@@ -83,7 +83,7 @@ function describe(w: ReadWarning): string {
     case 'nul-stripped':
       return `${where}: ${w.count} NUL character(s) removed from text (PostgreSQL cannot store them)${ex}`;
     case 'implausible-timestamp':
-      return `${where}: ${w.count} timestamp(s) unreadable under the column rule or outside 2000–2100; stored NULL, raw value kept in extra.$raw${ex}`;
+      return `${where}: ${w.count} value(s) in a timestamp column that are not a date between 2000 and 2100 (read as Unix s/ms/µs by magnitude, SQLite or ISO text); stored NULL, raw value kept in extra.$raw${ex}`;
     case 'type-mismatch':
       return `${where}: ${w.count} value(s) of an unexpected type; stored NULL, raw value kept in extra.$raw${ex}`;
     case 'json-kept-as-text':

@@ -1,5 +1,5 @@
 // Builds one TargetRow: converts each source value to its modelled column's type (text, jsonb,
-// double, bigint, integer, boolean, timestamptz, real[]), keeps unmodelled columns in `extra` and
+// double, bigint, integer, boolean, timestamptz, real[], double[]), keeps unmodelled columns in `extra` and
 // values that do not fit their column in `extra.$raw`. Pure.
 
 import type { ColumnType, TargetRow } from '../../tables/target-tables.js';
@@ -167,8 +167,9 @@ export class RowBuilder {
         }
         return t.date;
       }
-      case 'real[]': {
-        const r = value instanceof Uint8Array ? decodeFloat32Blob(value, opts.dim) : parseJsonEmbedding(value, opts.dim);
+      case 'real[]':
+      case 'double[]': {
+        const r = value instanceof Uint8Array ? decodeFloat32Blob(value, opts.dim) : parseJsonEmbedding(value, opts.dim, type === 'double[]' ? 'double' : 'float4');
         if (!r.ok) {
           throw valueError(this.ctx, {
             table: this.sourceTable,

@@ -7,7 +7,9 @@ import { createHash, hash as oneShotHash } from 'node:crypto';
  * Bumped when a mapping changes what it produces from the same source row, so every row counts
  * as changed once and is rewritten.
  */
-export const MAPPING_VERSION = 1;
+export const MAPPING_VERSION = 2;
+// 2: timestamps read by magnitude, claude-flow 3.x / ReasoningBank / captured_experiences modelled,
+//    store.json createdAt and JSON-in-string values, both trajectory shapes, float64 hash vectors
 
 /**
  * Canonical JSON of any value a source row can hold: object keys sorted, `undefined` members

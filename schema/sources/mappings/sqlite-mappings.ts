@@ -14,15 +14,19 @@ import { setOwn, toJsonSafe } from './values.js';
 /** Table names the tools create: plain identifiers. Anything else is refused. */
 export const PLAIN_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+// Every timestamp value is read by what it is (parseTimestamp: numbers by magnitude, text by its
+// form); these rules document what each tool writes and only break ties.
 /**
  * agentic-qe (all versions): INTEGER timestamps are `Date.now()` milliseconds (or
  * `strftime('%s')*1000`, also ms); TEXT ones are `datetime('now')` or `toISOString()`.
  */
 export const AQE_TIMESTAMPS: TimestampRule = ['unix-ms', 'sqlite-text', 'iso'];
-/** claude-flow `.swarm/memory.db`: INTEGER timestamps are Unix SECONDS (`strftime('%s','now')`). */
+/** claude-flow 2.x `.swarm/memory.db`: Unix SECONDS (`strftime('%s','now')`). */
 export const CLAUDE_FLOW_TIMESTAMPS: TimestampRule = ['unix-s', 'sqlite-text', 'iso'];
-/** ReasoningBank tables: TEXT only (`datetime('now')`, ISO); numbers are not expected and kept raw. */
-export const REASONING_BANK_TIMESTAMPS: TimestampRule = ['sqlite-text', 'iso'];
+/** claude-flow 3.x `.swarm/memory.db` (MEMORY_SCHEMA_V3): Unix MILLISECONDS (`strftime('%s','now') * 1000`, `Date.now()`). */
+export const CLAUDE_FLOW_V3_TIMESTAMPS: TimestampRule = ['unix-ms', 'sqlite-text', 'iso'];
+/** ReasoningBank / AgentDB tables: `strftime('%s','now')` seconds, `datetime('now')` or ISO text. */
+export const REASONING_BANK_TIMESTAMPS: TimestampRule = ['unix-s', 'sqlite-text', 'iso'];
 
 /** One modelled column: the first present source column of `from` feeds `to`. */
 export interface FieldSpec {
@@ -48,6 +52,26 @@ export interface SqliteTableMapping {
    * (e.g. `vectors` and `embeddings` → `source_vectors`), so keys stay unique per target table.
    */
   keyWithTable?: boolean;
+  /**
+   * A vector the row carries (claude-flow's JSON-text `embedding`, agentic-qe's Float32 BLOB):
+   * it also lands in `source_vectors` (one row per row with a vector, keyed
+   * `<sourceTable>:<key>`, `owner_key` = the row's key) with its own model label and dimension,
+   * and is left out of the main row's `extra`.
+   */
+  vectors?: VectorSpec;
+}
+
+/** Where a row's own vector is, for {@link SqliteTableMapping.vectors}. */
+export interface VectorSpec {
+  /** The vector column (first present): Float32 BLOB or JSON text array. */
+  vector: readonly string[];
+  /** The recorded dimension (first present). */
+  dim?: readonly string[];
+  /** The model label (first present). */
+  model?: readonly string[];
+  namespace?: readonly string[];
+  created?: readonly string[];
+  ts?: TimestampRule;
 }
 
 const f = (to: string, from: string | readonly string[] = to, extra: Omit<FieldSpec, 'to' | 'from'> = {}): FieldSpec => ({
@@ -126,7 +150,22 @@ export const SQLITE_MAPPINGS: readonly SqliteTableMapping[] = [
     updatedAt: ['updated_at', 'created_at'],
   },
   {
-    // claude-flow: id autoinc, UNIQUE(key, namespace), Unix SECONDS
+    // claude-flow 3.x (MEMORY_SCHEMA_V3): id TEXT, the memory in `content`, milliseconds, a
+    // JSON-text embedding with its model label and dimension
+    name: 'memory_entries/claude-flow-v3',
+    tables: ['memory_entries'],
+    target: 'memory_entries',
+    when: (c) => c.has('content') && c.has('namespace') && !c.has('partition'),
+    fields: [
+      f('key'), f('partition', 'namespace'), f('value', 'content'), f('metadata'), f('owner', 'owner_id'), f('access_count'),
+      ts('created_at', 'created_at', CLAUDE_FLOW_V3_TIMESTAMPS), ts('updated_at', 'updated_at', CLAUDE_FLOW_V3_TIMESTAMPS),
+      ts('expires_at', 'expires_at', CLAUDE_FLOW_V3_TIMESTAMPS),
+    ],
+    updatedAt: ['updated_at', 'created_at'],
+    vectors: { vector: ['embedding'], dim: ['embedding_dimensions'], model: ['embedding_model'], namespace: ['namespace'], created: ['updated_at', 'created_at'], ts: CLAUDE_FLOW_V3_TIMESTAMPS },
+  },
+  {
+    // claude-flow 2.x: id autoinc, UNIQUE(key, namespace), Unix SECONDS
     name: 'memory_entries/claude-flow',
     tables: ['memory_entries'],
     target: 'memory_entries',
@@ -177,6 +216,59 @@ export const SQLITE_MAPPINGS: readonly SqliteTableMapping[] = [
     updatedAt: ['created_at'],
   },
   {
+    // claude-flow 3.x patterns (MEMORY_SCHEMA_V3): name, condition → action, JSON-text embedding, milliseconds
+    name: 'patterns/claude-flow-v3',
+    tables: ['patterns'],
+    target: 'patterns',
+    when: (c) => c.has('name') && c.has('condition') && c.has('action') && !c.has('pattern') && !c.has('pattern_data'),
+    fields: [
+      f('pattern', 'name'), f('domain', 'pattern_type'), f('confidence'), f('metadata'),
+      ts('created_at', 'created_at', CLAUDE_FLOW_V3_TIMESTAMPS), f('source_embedding', 'embedding'),
+    ],
+    updatedAt: ['created_at'],
+  },
+  {
+    // ReasoningBank (AgentDB ReasoningBank.js, claude-flow 3.x .swarm/memory.db): a task type and
+    // the approach that worked, `ts` in Unix seconds
+    name: 'patterns/reasoning-bank',
+    tables: ['reasoning_patterns'],
+    target: 'patterns',
+    fields: [
+      f('pattern', ['approach', 'pattern']), f('domain', ['task_type', 'domain']), f('success_rate'), f('usage_count', ['uses', 'usage_count']),
+      f('confidence'), f('metadata'), ts('created_at', ['ts', 'created_at'], REASONING_BANK_TIMESTAMPS),
+    ],
+    updatedAt: ['created_at'],
+    keyWithTable: true,
+  },
+  {
+    // agentic-qe 3.x captured_experiences: a task, who ran it, its steps and result, mixed ISO /
+    // SQLite-text times, an optional Float32 embedding
+    name: 'learning_experiences/captured',
+    tables: ['captured_experiences'],
+    target: 'learning_experiences',
+    fields: [
+      f('task'), f('agent_id', ['agent', 'agent_id']), f('domain'), f('success'), f('quality'), f('action', ['steps_json', 'steps']),
+      f('next_state', ['result_json', 'result']), f('outcome', 'error'), f('metadata', ['routing_json', 'metadata']), ts('started_at'),
+      ts('ended_at', ['completed_at', 'ended_at']),
+    ],
+    updatedAt: ['ended_at', 'started_at'],
+    keyWithTable: true,
+    vectors: { vector: ['embedding'], dim: ['embedding_dimension', 'embedding_dimensions'], model: ['embedding_model', 'model'], created: ['completed_at', 'started_at'] },
+  },
+  {
+    // AgentDB reflexion episodes (.swarm/memory.db): task, input → output, the self-critique, seconds
+    name: 'learning_experiences/episodes',
+    tables: ['episodes'],
+    target: 'learning_experiences',
+    when: (c) => c.has('task') && c.has('session_id'),
+    fields: [
+      f('task'), f('episode_id', 'session_id'), f('state', 'input'), f('action', 'output'), f('outcome', 'critique'), f('reward'), f('success'),
+      f('metadata'), ts('created_at', ['created_at', 'ts'], REASONING_BANK_TIMESTAMPS),
+    ],
+    updatedAt: ['created_at'],
+    keyWithTable: true,
+  },
+  {
     name: 'learning_experiences',
     tables: ['learning_experiences'],
     target: 'learning_experiences',
@@ -206,6 +298,32 @@ export const SQLITE_MAPPINGS: readonly SqliteTableMapping[] = [
       f('metadata'), ts('started_at', 'started_at', REASONING_BANK_TIMESTAMPS), ts('ended_at', 'ended_at', REASONING_BANK_TIMESTAMPS),
     ],
     updatedAt: ['ended_at', 'started_at'],
+    keyWithTable: true,
+  },
+  {
+    // claude-flow 3.x trajectories (MEMORY_SCHEMA_V3): a task, its verdict, milliseconds
+    name: 'trajectories/claude-flow-v3',
+    tables: ['trajectories'],
+    target: 'trajectories',
+    when: (c) => c.has('task') && c.has('verdict'),
+    fields: [
+      f('task'), f('outcome', 'verdict'), f('reward', 'total_reward'), f('metadata', 'context'),
+      ts('started_at', 'started_at', CLAUDE_FLOW_V3_TIMESTAMPS), ts('ended_at', 'ended_at', CLAUDE_FLOW_V3_TIMESTAMPS),
+    ],
+    updatedAt: ['ended_at', 'started_at'],
+    keyWithTable: true,
+  },
+  {
+    // AgentDB vectors of episodes, skills, notes, experience nodes: Float32 BLOBs with a model label
+    name: 'source_vectors/agentdb-embeddings',
+    tables: ['episode_embeddings', 'skill_embeddings', 'note_embeddings', 'exp_node_embeddings', 'learning_state_embeddings'],
+    target: 'source_vectors',
+    fields: [
+      f('owner_key', ['episode_id', 'skill_id', 'note_id', 'node_id', 'state_id', 'id']), f('model', ['embedding_model', 'model']),
+      f('dimension', ['dimension', 'dimensions', 'dims']), f('vector', ['embedding', 'vector'], { dimFrom: ['dimension', 'dimensions', 'dims'] }),
+      ts('created_at', ['created_at', 'ts'], REASONING_BANK_TIMESTAMPS),
+    ],
+    updatedAt: ['created_at'],
     keyWithTable: true,
   },
   {
@@ -286,6 +404,12 @@ export interface SqliteTablePlan {
   extraColumns: string[];
   updatedAt: readonly string[];
   columns: string[];
+  /** Columns hashed for the content hash (default: every column): a vector row hashes only what it holds. */
+  hashColumns?: string[];
+  /** Read only the rows where this column is not NULL (a vector companion plan). */
+  onlyWhereNotNull?: string;
+  /** Sets `owner_key` to the row's own key (a vector companion plan). */
+  ownerIsKey?: boolean;
 }
 
 /**
@@ -330,6 +454,8 @@ export function planSqliteTable(table: string, columns: readonly SqliteColumn[])
     if (dimFrom !== undefined) field.dimFrom = dimFrom;
     fields.push(field);
   }
+  // the vector (and its label and dimension) lives in source_vectors, not in this row's extra
+  const vectorColumns = vectorPlanColumns(mapping, present);
   return {
     sourceTable: table,
     target: mapping.target,
@@ -338,9 +464,65 @@ export function planSqliteTable(table: string, columns: readonly SqliteColumn[])
     ...quoting,
     keyWithTable: mapping.keyWithTable ?? false,
     fields,
-    extraColumns: names.filter((n) => !used.has(n)),
+    extraColumns: names.filter((n) => !used.has(n) && !vectorColumns.has(n)),
     updatedAt: mapping.updatedAt,
     columns: names,
+  };
+}
+
+function vectorPlanColumns(mapping: SqliteTableMapping, present: ReadonlySet<string>): Set<string> {
+  const spec = mapping.vectors;
+  const out = new Set<string>();
+  if (!spec) return out;
+  const vector = spec.vector.find((c) => present.has(c));
+  if (vector === undefined) return out;
+  out.add(vector);
+  for (const list of [spec.dim, spec.model]) {
+    const c = list?.find((x) => present.has(x));
+    if (c !== undefined) out.add(c);
+  }
+  return out;
+}
+
+/**
+ * The companion plan of a table whose rows carry their own vector ({@link SqliteTableMapping.vectors}):
+ * the rows with a vector, as `source_vectors` rows keyed `<table>:<row key>`; null when the table
+ * has no such column.
+ *
+ * @example
+ * planSqliteVectors('memory_entries', columnsOf(claudeFlowV3))
+ * // → { target: 'source_vectors', mapping: 'memory_entries/claude-flow-v3+vectors', onlyWhereNotNull: 'embedding', … }
+ */
+export function planSqliteVectors(table: string, columns: readonly SqliteColumn[]): SqliteTablePlan | null {
+  const main = planSqliteTable(table, columns);
+  const mapping = SQLITE_MAPPINGS.find((m) => m.name === main.mapping);
+  const spec = mapping?.vectors;
+  if (!mapping || !spec) return null;
+  const present = new Set(columns.map((c) => c.name));
+  const pick = (list: readonly string[] | undefined) => list?.find((c) => present.has(c));
+  const vector = pick(spec.vector);
+  if (vector === undefined) return null;
+  const dim = pick(spec.dim);
+  const fields: SqliteTablePlan['fields'] = [{ to: 'vector', from: vector, ...(dim !== undefined ? { dimFrom: dim } : {}) }];
+  if (dim !== undefined) fields.push({ to: 'dimension', from: dim });
+  const model = pick(spec.model);
+  if (model !== undefined) fields.push({ to: 'model', from: model });
+  const namespace = pick(spec.namespace);
+  if (namespace !== undefined) fields.push({ to: 'namespace', from: namespace });
+  const created = pick(spec.created);
+  if (created !== undefined) fields.push({ to: 'created_at', from: created, ts: spec.ts ?? AQE_TIMESTAMPS });
+  const hashColumns = [...new Set([...main.keyColumns, ...fields.map((x) => x.from)])];
+  return {
+    ...main,
+    target: 'source_vectors',
+    mapping: `${mapping.name}+vectors`,
+    keyWithTable: true,
+    fields,
+    extraColumns: [],
+    updatedAt: ['created_at'],
+    hashColumns,
+    onlyWhereNotNull: vector,
+    ownerIsKey: true,
   };
 }
 
@@ -359,7 +541,7 @@ export class SqliteRowMapper {
     readonly plan: SqliteTablePlan,
     private readonly ctx: MapContext,
   ) {
-    this.hash = flatRowHasher(plan.columns);
+    this.hash = flatRowHasher(plan.hashColumns ?? plan.columns);
   }
 
   map(row: Record<string, unknown>): TargetRow {
@@ -389,6 +571,7 @@ export class SqliteRowMapper {
     }
     for (const c of plan.extraColumns) b.extra(c, row[c]);
     const built = b.build(hash, plan.updatedAt);
+    if (plan.ownerIsKey) built.values['owner_key'] = key;
     if (plan.target === 'source_vectors' && built.values['dimension'] === undefined && Array.isArray(built.values['vector'])) {
       built.values['dimension'] = (built.values['vector'] as unknown[]).length;
     }

@@ -29,7 +29,7 @@ describe('parseTimestamp', () => {
     expect(parseTimestamp('2025-01-06T02:00:00.5+02:00', 'iso').date?.toISOString()).toBe('2025-01-06T00:00:00.500Z');
   });
 
-  it('reads SQLite text stored in an INTEGER column of a ms column by the storage class, not the magnitude', () => {
+  it('reads SQLite text stored in an INTEGER column of a ms column by its form', () => {
     const rule = ['unix-ms', 'sqlite-text', 'iso'] as const;
     expect(parseTimestamp('2025-01-06 00:00:00', rule).date?.toISOString()).toBe('2025-01-06T00:00:00.000Z');
     expect(parseTimestamp(1736121600000, rule).date?.toISOString()).toBe('2025-01-06T00:00:00.000Z');
@@ -39,16 +39,52 @@ describe('parseTimestamp', () => {
     expect(parseTimestamp('+051234-01-01T00:00:00.000Z', 'iso')).toEqual({ date: null, raw: '+051234-01-01T00:00:00.000Z', implausible: true });
   });
 
-  it('does not reinterpret seconds found in a milliseconds column', () => {
-    expect(parseTimestamp(1736121600, 'unix-ms')).toEqual({ date: null, raw: 1736121600, implausible: true });
+  it('reads every number by its magnitude, whatever the column rule says', () => {
+    const at = '2025-01-06T00:00:00.000Z';
+    for (const rule of ['unix-ms', 'unix-s', 'iso', ['unix-s', 'sqlite-text', 'iso']] as const) {
+      expect(parseTimestamp(1736121600, rule)).toEqual({ date: new Date(at), unit: 's' });
+      expect(parseTimestamp(1736121600000, rule)).toEqual({ date: new Date(at), unit: 'ms' });
+      expect(parseTimestamp(1736121600000000, rule)).toEqual({ date: new Date(at), unit: 'us' });
+      expect(parseTimestamp(1736121600000000000n, rule)).toEqual({ date: new Date(at), unit: 'ns' });
+    }
+    // claude-flow 3.x: strftime('%s','now') * 1000 in a column 2.x filled with seconds
+    expect(parseTimestamp(1736121600000, 'unix-s').date?.toISOString()).toBe(at);
+    expect(parseTimestamp(1736121600.25, 'unix-s').date?.toISOString()).toBe('2025-01-06T00:00:00.250Z');
+    expect(parseTimestamp('1736121600000', 'unix-s').date?.toISOString()).toBe(at);
   });
 
-  it('refuses encodings the rule does not allow', () => {
-    expect(parseTimestamp('2025-01-06 00:00:00', 'iso').implausible).toBe(true);
-    expect(parseTimestamp('1736121600000', 'unix-ms').implausible).toBe(true);
-    expect(parseTimestamp(1736121600000, 'iso').implausible).toBe(true);
+  it('reads every date text, whatever the column rule says (zone-less text is UTC)', () => {
+    expect(parseTimestamp('2025-01-06 00:00:00', 'iso').date?.toISOString()).toBe('2025-01-06T00:00:00.000Z');
+    expect(parseTimestamp('2025-01-06T00:00:00', 'unix-ms').date?.toISOString()).toBe('2025-01-06T00:00:00.000Z');
+    expect(parseTimestamp('2025-01-06T00:00:00.123456', 'iso').date?.toISOString()).toBe('2025-01-06T00:00:00.123Z');
+    expect(parseTimestamp('2025-01-06 02:00:00+02:00', 'sqlite-text').date?.toISOString()).toBe('2025-01-06T00:00:00.000Z');
+    expect(parseTimestamp('2025-01-06', 'iso').date?.toISOString()).toBe('2025-01-06T00:00:00.000Z');
+  });
+
+  it('a real timestamp between 2000 and 2100 is never implausible, under any rule', () => {
+    const rules = fc.constantFrom<Parameters<typeof parseTimestamp>[1]>('unix-ms', 'unix-s', 'unix-us', 'sqlite-text', 'iso', ['unix-ms', 'sqlite-text', 'iso']);
+    fc.assert(
+      fc.property(plausibleMs, rules, (ms, rule) => {
+        const d = new Date(ms);
+        const sec = Math.floor(ms / 1000);
+        return (
+          parseTimestamp(ms, rule).date?.getTime() === ms &&
+          parseTimestamp(sec, rule).date?.getTime() === sec * 1000 &&
+          parseTimestamp(BigInt(ms) * 1000n, rule).date?.getTime() === ms &&
+          parseTimestamp(d.toISOString(), rule).date?.getTime() === ms &&
+          parseTimestamp(d.toISOString().slice(0, 19).replace('T', ' '), rule).date?.getTime() === sec * 1000
+        );
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('keeps what is not a date between 2000 and 2100 raw', () => {
     expect(parseTimestamp('2025-02-30 00:00:00', 'sqlite-text').implausible).toBe(true);
-    expect(parseTimestamp('2025-01-06T00:00:00', 'iso').implausible).toBe(true);
+    expect(parseTimestamp('task-started', 'iso').implausible).toBe(true);
+    expect(parseTimestamp(42, 'unix-ms')).toEqual({ date: null, raw: 42, implausible: true });
+    expect(parseTimestamp(-1736121600, 'unix-s').implausible).toBe(true);
+    expect(parseTimestamp('1999-12-31 23:59:59', 'sqlite-text').implausible).toBe(true);
   });
 
   it('maps NULL to NULL without a raw value', () => {

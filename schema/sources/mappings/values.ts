@@ -1,63 +1,109 @@
-// Pure value normalisation for source rows: timestamps by explicit per-column rules, JSON kept in
+// Pure value normalisation for source rows: timestamps by what each value is (magnitude, form), JSON kept in
 // TEXT columns, NUL stripping, Float32 / JSON-array embeddings, 0/1 booleans. No I/O; total
 // functions (they return a verdict instead of throwing on odd input).
 
 /**
  * One encoding a timestamp column may hold (SOURCES.md "Timestamps"):
  * - `unix-ms`: `Date.now()` integers
- * - `unix-ms-seconds`: milliseconds with second granularity (`strftime('%s','now')*1000`); parsed as ms
- * - `unix-s`: Unix seconds (claude-flow SQLite, intelligence.json)
+ * - `unix-ms-seconds`: milliseconds with second granularity (`strftime('%s','now')*1000`)
+ * - `unix-s`: Unix seconds (claude-flow 2.x SQLite, AgentDB, intelligence.json)
+ * - `unix-us`: Unix microseconds
  * - `sqlite-text`: `YYYY-MM-DD HH:MM:SS[.fff]` in UTC (`datetime('now')`, `CURRENT_TIMESTAMP`)
  * - `iso`: ISO 8601 `YYYY-MM-DDTHH:MM[:SS[.fff]](Z|±HH:MM)`, extended years (`+051234-…`) included
  */
-export type TimestampEncoding = 'unix-ms' | 'unix-ms-seconds' | 'unix-s' | 'sqlite-text' | 'iso';
+export type TimestampEncoding = 'unix-ms' | 'unix-ms-seconds' | 'unix-s' | 'unix-us' | 'sqlite-text' | 'iso';
 
 /**
- * The encodings one column may hold. Numbers are read by the first numeric encoding listed and
- * strings by the text encodings listed: the storage class decides, never the magnitude.
+ * What a column is known to hold. It documents the column and may only break a tie: every value is
+ * read by what it is (a number by its magnitude, text by its form), because the tools mix
+ * encodings in one column (claude-flow 3.x writes milliseconds where 2.x wrote seconds, SQLite text
+ * lands in INTEGER columns). Within 2000–2100 seconds, milliseconds, microseconds and
+ * nanoseconds occupy disjoint ranges, so no real timestamp is ambiguous.
  */
 export type TimestampRule = TimestampEncoding | readonly TimestampEncoding[];
 
 export interface ParsedTimestamp {
   date: Date | null;
-  /** The source value, kept when it could not be read under the rule or is implausible. */
+  /** The source value, kept when it is not a date between 2000 and 2100. */
   raw?: unknown;
   implausible?: boolean;
+  /** How a number was read (by its magnitude); absent for text. */
+  unit?: 's' | 'ms' | 'us' | 'ns';
 }
 
-/** Dates outside [2000-01-01, 2100-01-01) are implausible for these tools (e.g. seconds read as ms, `+051234` years). */
+/** Dates outside [2000-01-01, 2100-01-01) are implausible for these tools (e.g. `+051234` years, counters, durations). */
 export const PLAUSIBLE_FROM_MS = Date.UTC(2000, 0, 1);
 export const PLAUSIBLE_TO_MS = Date.UTC(2100, 0, 1);
 
-const SQLITE_TEXT = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?$/;
-const ISO_TEXT = /^([+-]\d{6}|\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})$/;
+/** Epoch units by magnitude: a plausible instant is in exactly one of these ranges. */
+const UNITS: ReadonlyArray<{ unit: 's' | 'ms' | 'us' | 'ns'; toMs: number }> = [
+  { unit: 's', toMs: 1000 },
+  { unit: 'ms', toMs: 1 },
+  { unit: 'us', toMs: 1e-3 },
+  { unit: 'ns', toMs: 1e-6 },
+];
+
+// date, optional time (T or space) with optional fraction, optional zone; extended years allowed
+const DATE_TEXT = /^([+-]\d{6}|\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)? ?(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$/;
+const DECIMAL_TEXT = /^[+]?\d{9,19}(?:\.\d+)?$/;
 
 /**
- * Reads a timestamp under an explicit column rule. Never throws: returns `{ date }` for a
- * plausible value, `{ date: null }` for NULL, and `{ date: null, raw, implausible: true }` for
- * anything else (unparseable, wrong storage class for the rule, out of range) so the caller can
- * keep the raw value.
+ * Reads a timestamp value. Never throws: `{ date }` for a date between 2000 and 2100, `{ date:
+ * null }` for NULL, and `{ date: null, raw, implausible: true }` for anything else (not a date,
+ * or outside 2000–2100) so the caller can keep the raw value.
+ *
+ * Numbers (and text of digits) are read by magnitude: Unix seconds, milliseconds, microseconds
+ * or nanoseconds, whichever falls within 2000–2100 (the ranges are disjoint). Text is SQLite's
+ * `YYYY-MM-DD HH:MM:SS` or ISO 8601 (a zone-less time is UTC, as SQLite's are). `rule` only
+ * breaks a tie, which cannot arise within 2000–2100.
  *
  * @example
- * parseTimestamp(1736121600000, ['unix-ms', 'sqlite-text']).date?.toISOString() // '2025-01-06T00:00:00.000Z'
+ * parseTimestamp(1736121600000, 'unix-s').date?.toISOString() // '2025-01-06T00:00:00.000Z' (milliseconds, whatever the column rule)
+ * parseTimestamp(1736121600, 'unix-ms').date?.toISOString()   // '2025-01-06T00:00:00.000Z' (seconds)
  * parseTimestamp('+051234-01-01T00:00:00.000Z', 'iso') // { date: null, raw: '+051234-…', implausible: true }
  */
 export function parseTimestamp(value: unknown, rule: TimestampRule): ParsedTimestamp {
   if (value === null || value === undefined) return { date: null };
-  const encodings: readonly TimestampEncoding[] = typeof rule === 'string' ? [rule] : rule;
   let ms: number | null = null;
+  let unit: ParsedTimestamp['unit'];
   if (typeof value === 'number' || typeof value === 'bigint') {
-    const n = typeof value === 'bigint' ? Number(value) : value;
-    const numeric = encodings.find((e) => e === 'unix-ms' || e === 'unix-ms-seconds' || e === 'unix-s');
-    if (numeric !== undefined && Number.isFinite(n)) ms = numeric === 'unix-s' ? n * 1000 : n;
+    const read = byMagnitude(typeof value === 'bigint' ? Number(value) : value, rule);
+    if (read) ({ ms, unit } = read);
   } else if (typeof value === 'string') {
-    if (encodings.includes('sqlite-text')) ms = parseSqliteText(value);
-    if (ms === null && encodings.includes('iso')) ms = parseIso(value);
+    const text = value.trim();
+    if (DECIMAL_TEXT.test(text)) {
+      const read = byMagnitude(Number(text), rule);
+      if (read) ({ ms, unit } = read);
+    } else ms = parseDateText(text);
   }
   if (ms === null || !Number.isFinite(ms) || ms < PLAUSIBLE_FROM_MS || ms >= PLAUSIBLE_TO_MS) {
     return { date: null, raw: value, implausible: true };
   }
-  return { date: new Date(Math.trunc(ms)) };
+  return unit ? { date: new Date(Math.trunc(ms)), unit } : { date: new Date(Math.trunc(ms)) };
+}
+
+/** The epoch unit under which `n` is a plausible instant (the rule's own unit first, should two ever fit). */
+function byMagnitude(n: number, rule: TimestampRule): { ms: number; unit: 's' | 'ms' | 'us' | 'ns' } | null {
+  if (!Number.isFinite(n) || n <= 0) return null;
+  const fits = UNITS.filter((u) => {
+    const ms = n * u.toMs;
+    return ms >= PLAUSIBLE_FROM_MS && ms < PLAUSIBLE_TO_MS;
+  });
+  if (fits.length === 0) return null;
+  const preferred = ruleUnit(rule);
+  const pick = fits.find((u) => u.unit === preferred) ?? fits[0]!;
+  // seconds with a fraction keep their milliseconds exactly (1736121600.123 → …600123)
+  return { ms: pick.unit === 's' ? Math.round(n * 1000) : n * pick.toMs, unit: pick.unit };
+}
+
+function ruleUnit(rule: TimestampRule): 's' | 'ms' | 'us' | null {
+  const list: readonly TimestampEncoding[] = typeof rule === 'string' ? [rule] : rule;
+  for (const e of list) {
+    if (e === 'unix-s') return 's';
+    if (e === 'unix-ms' || e === 'unix-ms-seconds') return 'ms';
+    if (e === 'unix-us') return 'us';
+  }
+  return null;
 }
 
 function utcMs(year: number, month: number, day: number, h: number, mi: number, s: number, fraction: string | undefined): number | null {
@@ -71,22 +117,21 @@ function utcMs(year: number, month: number, day: number, h: number, mi: number, 
   return Number.isFinite(t) ? t : null;
 }
 
-function parseSqliteText(text: string): number | null {
-  const m = SQLITE_TEXT.exec(text);
+/** SQLite text and ISO 8601 (date only, zone-less = UTC, `T` or space, `Z` or an offset). */
+function parseDateText(text: string): number | null {
+  const m = DATE_TEXT.exec(text);
   if (!m) return null;
-  return utcMs(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), m[7]);
-}
-
-function parseIso(text: string): number | null {
-  const m = ISO_TEXT.exec(text);
-  if (!m) return null;
-  const base = utcMs(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? '0'), m[7]);
+  if (m[4] === undefined && m[8] !== undefined) return null; // a zone without a time
+  const base = utcMs(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4] ?? '0'), Number(m[5] ?? '0'), Number(m[6] ?? '0'), m[7]);
   if (base === null) return null;
-  const zone = m[8] ?? 'Z';
-  if (zone === 'Z') return base;
-  const zm = /^([+-])(\d{2}):?(\d{2})$/.exec(zone);
+  const zone = m[8];
+  if (zone === undefined || zone === 'Z' || zone === 'z' || zone === 'UTC') return base;
+  const zm = /^([+-])(\d{2}):?(\d{2})?$/.exec(zone);
   if (!zm) return null;
-  const offset = (Number(zm[2]) * 60 + Number(zm[3])) * 60_000;
+  const hours = Number(zm[2]);
+  const minutes = Number(zm[3] ?? '0');
+  if (hours > 23 || minutes > 59) return null;
+  const offset = (hours * 60 + minutes) * 60_000;
   return zm[1] === '+' ? base - offset : base + offset;
 }
 
@@ -286,8 +331,12 @@ function describeElement(x: unknown): string {
 /** Smallest magnitude that rounds to Infinity as a 4-byte float (FLT_MAX plus half an ulp). */
 const FLOAT4_OVERFLOW = 3.4028235677973366e38;
 
-/** Checks a JSON-array embedding (already parsed, or JSON text): numbers only, finite, within float4 range, `expectedDim` long when given. */
-export function parseJsonEmbedding(value: unknown, expectedDim?: number | null): VectorResult {
+/**
+ * Checks a JSON-array embedding (already parsed, or JSON text): numbers only, finite, within the
+ * float4 range (`precision` 'float4', for real[] columns; 'double' keeps any finite double),
+ * `expectedDim` long when given.
+ */
+export function parseJsonEmbedding(value: unknown, expectedDim?: number | null, precision: 'float4' | 'double' = 'float4'): VectorResult {
   let v = value;
   if (typeof v === 'string') {
     try {
@@ -305,7 +354,7 @@ export function parseJsonEmbedding(value: unknown, expectedDim?: number | null):
     const x: unknown = v[i];
     if (typeof x !== 'number' || !Number.isFinite(x)) return { ok: false, problem: `element ${i} is ${describeElement(x)} (expected a finite number)` };
     // stored as real: beyond ±3.4e38 it would become Infinity (PostgreSQL refuses the row)
-    if (x >= FLOAT4_OVERFLOW || x <= -FLOAT4_OVERFLOW) return { ok: false, problem: `element ${i} is ${x} (expected a number within the 4-byte float range, ±3.4e38)` };
+    if (precision === 'float4' && (x >= FLOAT4_OVERFLOW || x <= -FLOAT4_OVERFLOW)) return { ok: false, problem: `element ${i} is ${x} (expected a number within the 4-byte float range, ±3.4e38)` };
     out[i] = x;
   }
   return { ok: true, vector: out };

@@ -65,14 +65,32 @@ export function expectedCloudCounts(ws: BuiltWorkspace): Record<string, number> 
   return out;
 }
 
-/** `"<source_id>/<source_table>"` → rows, over every aqe target table, for one environment (missing rows included). */
+/**
+ * `"<source_id>/<source_table>"` → rows, over every aqe target table, for one environment (missing
+ * rows included). A source row that carries its own vector also has a `source_vectors` row under
+ * the same source table: that companion is not counted again.
+ */
 export async function cloudCounts(db: Queryable, env: string): Promise<Record<string, number>> {
-  const union = TARGET_TABLES.map((t) => `SELECT source_id, source_table FROM aqe.${t.name} WHERE source_env = $1`).join(' UNION ALL ');
-  const res = await db.query<{ source_id: string; source_table: string; n: string | number }>(
-    `SELECT source_id, source_table, count(*) AS n FROM (${union}) u GROUP BY source_id, source_table ORDER BY 1, 2`,
+  const union = TARGET_TABLES.map((t) => `SELECT '${t.name}' AS t, source_id, source_table FROM aqe.${t.name} WHERE source_env = $1`).join(' UNION ALL ');
+  const res = await db.query<{ t: string; source_id: string; source_table: string; n: string | number }>(
+    `SELECT t, source_id, source_table, count(*) AS n FROM (${union}) u GROUP BY t, source_id, source_table ORDER BY 2, 3, 1`,
     [env],
   );
-  return Object.fromEntries(res.rows.map((r) => [`${r.source_id}/${r.source_table}`, Number(r.n)]));
+  const out: Record<string, number> = {};
+  const main = new Set(res.rows.filter((r) => r.t !== 'source_vectors').map((r) => `${r.source_id}/${r.source_table}`));
+  for (const r of res.rows) {
+    const k = `${r.source_id}/${r.source_table}`;
+    if (r.t === 'source_vectors' && main.has(k)) continue;
+    out[k] = (out[k] ?? 0) + Number(r.n);
+  }
+  return out;
+}
+
+/** Every row one environment holds, over every aqe target table (companion vector rows included). */
+export async function cloudRowTotal(db: Queryable, env: string): Promise<number> {
+  const union = TARGET_TABLES.map((t) => `SELECT count(*) AS n FROM aqe.${t.name} WHERE source_env = $1`).join(' UNION ALL ');
+  const res = await db.query<{ n: string | number }>(`SELECT sum(n) AS n FROM (${union}) u`, [env]);
+  return Number(res.rows[0]?.n ?? 0);
 }
 
 /** Rows per target table (all environments): every aqe target table, zeros included. */

@@ -10,6 +10,11 @@ import { TARGET_TABLES } from '../../../schema/tables/target-tables.js';
 
 const embedded = TARGET_TABLES.filter((t) => t.embedded).map((t) => t.name);
 const read = async (file: string) => readFile(path.join(defaultMigrationsDir(), file), 'utf8');
+/** Every migration file of a dialect (embedding columns and indexes are added by several steps: 003/005, 021). */
+const readDialect = async (dialect: string) => {
+  const files = (await readdir(defaultMigrationsDir())).filter((f) => f.endsWith(`.${dialect}.sql`)).sort();
+  return (await Promise.all(files.map(read))).join('\n');
+};
 const sqlOnly = (text: string) => text.replace(/--.*$/gm, '');
 
 describe('ruvector dialect (notes/ruvector.md §1, §7)', () => {
@@ -27,7 +32,7 @@ describe('ruvector dialect (notes/ruvector.md §1, §7)', () => {
   it('uses the ruvector type with a CHECK on ruvector_dims (typmod is not enforced)', async () => {
     expect(ru.columnType()).toBe('ruvector(384)');
     expect(ru.dimensionCheck('embedding')).toBe('ruvector_dims(embedding) = 384');
-    const sql = await read('003_add_embedding_columns.ruvector.sql');
+    const sql = await readDialect('ruvector');
     for (const t of embedded) {
       expect(sql).toContain(`ALTER TABLE aqe.${t}\n  ADD COLUMN embedding ruvector(384) CONSTRAINT ${t}_embedding_dims_check CHECK (ruvector_dims(embedding) = 384)`);
     }
@@ -53,7 +58,7 @@ describe('ruvector dialect (notes/ruvector.md §1, §7)', () => {
 
   it('builds HNSW indexes with ruvector_cosine_ops, no WITH options (ignored), no CONCURRENTLY', async () => {
     expect(ru.hnswIndex('i', 'aqe.t', 'embedding')).toBe('CREATE INDEX IF NOT EXISTS i ON aqe.t USING hnsw (embedding ruvector_cosine_ops)');
-    const sql = await read('005_create_vector_indexes.ruvector.sql');
+    const sql = await readDialect('ruvector');
     for (const t of embedded) expect(sql).toContain(`CREATE INDEX ${t}_embedding_hnsw_idx ON aqe.${t} USING hnsw (embedding ruvector_cosine_ops);`);
     expect(sqlOnly(sql)).not.toMatch(/WITH\s*\(/i);
   });
@@ -74,7 +79,7 @@ describe('pgvector and none dialects', () => {
     expect(pv.hnswIndex('i', 'aqe.t', 'embedding')).toBe('CREATE INDEX IF NOT EXISTS i ON aqe.t USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)');
     expect(pv.searchPlan({ k: 10, filtered: true, efSearch: 100 }).settings).toEqual(['SET LOCAL hnsw.ef_search = 100', 'SET LOCAL hnsw.iterative_scan = relaxed_order']);
     expect(pv.searchPlan({ k: 5000, filtered: false }).settings).toEqual(['SET LOCAL hnsw.ef_search = 1000']);
-    const sql = await read('005_create_vector_indexes.pgvector.sql');
+    const sql = await readDialect('pgvector');
     for (const t of embedded) expect(sql).toContain(`CREATE INDEX ${t}_embedding_hnsw_idx ON aqe.${t} USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64);`);
   });
 
@@ -83,7 +88,7 @@ describe('pgvector and none dialects', () => {
     expect(n.columnType()).toBe('real[]');
     expect(n.hnswIndex('i', 'aqe.t', 'embedding')).toBeNull();
     expect(n.cosineDistance('embedding', '$1')).toBe('aqe.real_cosine_distance(embedding, $1)');
-    const sql = await read('003_add_embedding_columns.none.sql');
+    const sql = await readDialect('none');
     for (const t of embedded) expect(sql).toContain(`ADD COLUMN embedding real[] CONSTRAINT ${t}_embedding_dims_check CHECK (${n.dimensionCheck('embedding')})`);
   });
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { embedRows } from '../../../functions/embed/embed-batch.js';
-import { type Embedder, loadEmbedder } from '../../../functions/embed/embedder.js';
+import { DEFAULT_MODEL_FINGERPRINT, type Embedder, loadEmbedder } from '../../../functions/embed/embedder.js';
 import { InMemoryEmbeddingCache } from '../../../functions/embed/embedding-cache.js';
 import { textHash } from '../../../functions/embed/text-hash.js';
 import { parseVectorLiteral, toVectorLiteral } from '../../../functions/embed/vector-literal.js';
@@ -13,7 +13,8 @@ import { searchTextFor } from '../../../schema/sources/recipes.js';
 import type { TargetRow } from '../../../schema/tables/target-tables.js';
 
 const STANDIN = fileURLToPath(new URL('../../fixtures/models/all-MiniLM-L6-v2-standin', import.meta.url));
-const STANDIN_ID = 'aqe/all-MiniLM-L6-v2-standin';
+/** The stand-in's label: from its files' fingerprint, whatever id it is given. */
+const STANDIN_ID = 'sha256:846083dab7574b30';
 
 const cosine = (a: Float32Array | readonly number[], b: Float32Array | readonly number[]) =>
   Array.from(a).reduce((sum, x, i) => sum + x * (b[i] as number), 0);
@@ -97,6 +98,7 @@ describe('embedRows', () => {
     let clock = 0;
     const timed: Embedder = {
       modelId: embedder.modelId,
+      fingerprint: embedder.fingerprint,
       dimension: 384,
       get inferences() {
         return embedder.inferences;
@@ -154,10 +156,10 @@ describe('embedRows', () => {
     expect(result.warning!.split('set AQE_MODEL_DIR').length).toBe(2);
   });
 
-  it('without a model still fills rows whose text is in the cache (hashed with the default model id)', async () => {
+  it('without a model still fills rows whose text is in the cache (keyed by the published model\'s fingerprint)', async () => {
     const cache = new InMemoryEmbeddingCache();
     const vector = new Float32Array(384).fill(1 / Math.sqrt(384));
-    await cache.putMany([{ hash: textHash('Xenova/all-MiniLM-L6-v2', 'cached text') }].map((e) => ({ ...e, vector })), 'Xenova/all-MiniLM-L6-v2');
+    await cache.putMany([{ hash: textHash(DEFAULT_MODEL_FINGERPRINT, 'cached text') }].map((e) => ({ ...e, vector })), 'Xenova/all-MiniLM-L6-v2');
     const rows = rowsOf(['cached text', 'new text']);
     const result = await embedRows(rows, { embedder: null, cache, budgetMs: 60_000 });
     expect(result).toMatchObject({ embedded: 1, cacheHits: 1, pending: 1 });
@@ -170,6 +172,7 @@ describe('embedRows', () => {
     let calls = 0;
     const failing: Embedder = {
       modelId: embedder.modelId,
+      fingerprint: embedder.fingerprint,
       dimension: 384,
       get inferences() {
         return embedder.inferences;

@@ -5,12 +5,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadEmbedder, MODEL_FILES } from '../../../functions/embed/embedder.js';
+import { DEFAULT_MODEL_FINGERPRINT, loadEmbedder, MODEL_FILES } from '../../../functions/embed/embedder.js';
+import { identifyModelDir, identityOf } from '../../../functions/embed/model-identity.js';
+import { textHash } from '../../../functions/embed/text-hash.js';
 import { isAppError } from '../../../schema/errors.js';
 import { tinyOnnxModel } from './tiny-onnx.js';
 
 const STANDIN = fileURLToPath(new URL('../../fixtures/models/all-MiniLM-L6-v2-standin', import.meta.url));
-const STANDIN_ID = 'aqe/all-MiniLM-L6-v2-standin';
+/** The stand-in's label: from its files' fingerprint, whatever id it is given. */
+const STANDIN_ID = 'sha256:846083dab7574b30';
 
 const cosine = (a: Float32Array, b: Float32Array) => a.reduce((sum, x, i) => sum + x * (b[i] as number), 0);
 const norm = (a: Float32Array) => Math.sqrt(cosine(a, a));
@@ -179,6 +182,30 @@ describe('loadEmbedder without a model folder', () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+
+  it('labels vectors by the model\'s files, not by the id it is given: a stand-in never passes for the real model', async () => {
+    const embedder = await loadEmbedder({ modelDir: STANDIN, modelId: 'Xenova/all-MiniLM-L6-v2' });
+    const identity = await identifyModelDir(STANDIN);
+    expect(identity.recognised).toBe(false);
+    expect(embedder.modelId).toBe(identity.label);
+    expect(embedder.modelId).toBe(STANDIN_ID);
+    expect(embedder.fingerprint).toBe(identity.fingerprint);
+    expect(embedder.fingerprint).not.toBe(DEFAULT_MODEL_FINGERPRINT);
+    // the cache key follows the fingerprint: the stand-in's vector of a text is never the real model's
+    expect(textHash(embedder.fingerprint, 'same text')).not.toBe(textHash(DEFAULT_MODEL_FINGERPRINT, 'same text'));
+  });
+
+  it('recognises the published all-MiniLM-L6-v2 by its file hashes, anything else by its fingerprint', () => {
+    const published = identityOf({
+      'onnx/model_quantized.onnx': 'afdb6f1a0e45b715d0bb9b11772f032c399babd23bfc31fed1c170afc848bdb1',
+      'tokenizer.json': 'da0e79933b9ed51798a3ae27893d3c5fa4a201126cef75586296df9b4d2c62a0',
+    });
+    expect(published).toMatchObject({ label: 'Xenova/all-MiniLM-L6-v2', recognised: true, fingerprint: DEFAULT_MODEL_FINGERPRINT });
+    // the real tokenizer with another graph (the stand-in's) is another model
+    const other = identityOf({ 'onnx/model_quantized.onnx': '1416d843532756e8a4286b3370fc015c54f693ac0707e45c5b45a7e81485bb8b', 'tokenizer.json': published.files['tokenizer.json']! });
+    expect(other.recognised).toBe(false);
+    expect(other.label).toBe(`sha256:${other.fingerprint.slice(0, 16)}`);
   });
 
   it('loads from the library cache without touching the network', async () => {

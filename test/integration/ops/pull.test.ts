@@ -2,7 +2,7 @@
 // cloud): patterns of other environments land in the tool's own columns with provenance and a
 // backup, the tool's own rows are untouched, a second pull adds nothing, a held write lock and a
 // schema without what pull needs are refused with a clear message.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,6 +110,8 @@ describe('pull', () => {
     // the local schema requires domain (NOT NULL, no default): a pattern without one is skipped, not forced
     await db.query(`INSERT INTO aqe.qe_patterns (source_env, source_id, source_table, source_key, content_hash, pattern_type, qe_domain, name, first_run_id, last_run_id, snapshot_at)
       VALUES ('ci', 'v3-memory', 'qe_patterns', 'c10', 'h', 'x', NULL, 'No domain at all', 1, 1, now())`);
+    const backups = () => readdirSync(join(ws, '.aqe-sync', 'backups')).sort();
+    const before = backups();
     const holder = new Sqlite(join(ws, V3));
     holder.exec('BEGIN IMMEDIATE');
     try {
@@ -120,10 +122,27 @@ describe('pull', () => {
       holder.exec('ROLLBACK');
       holder.close();
     }
+    // a pull that wrote nothing leaves no backup behind
+    expect(backups()).toEqual(before);
     expect(sqliteAll(ws, V3, `SELECT id FROM qe_patterns WHERE name = 'New while locked'`)).toEqual([]);
     const again = await cli('pull', '--json');
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ added: [{ name: 'New while locked' }], skipped: { incomplete: 1, alreadyPulled: 2 } });
+  });
+
+  it('keeps only the newest backups (--keep-backups, AQE_PULL_KEEP_BACKUPS)', async () => {
+    const dir = join(ws, '.aqe-sync', 'backups');
+    for (const stamp of ['2020-01-01T00-00-00-000Z', '2020-01-02T00-00-00-000Z', '2020-01-03T00-00-00-000Z']) writeFileSync(join(dir, `memory.db.${stamp}.before-pull`), 'old');
+    await db.query(`INSERT INTO aqe.qe_patterns (source_env, source_id, source_table, source_key, content_hash, pattern_type, qe_domain, domain, name, confidence, first_run_id, last_run_id, snapshot_at)
+      VALUES ('ci', 'v3-memory', 'qe_patterns', 'c11', 'h', 'x', 'y', 'test', 'One more to pull', 0.5, 1, 1, now())`);
+    const r = await cli('pull', '--json', '--keep-backups', '2');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { backup: string; backupsRemoved: string[] };
+    const left = readdirSync(dir).filter((n) => n.endsWith('.before-pull')).sort();
+    expect(left).toHaveLength(2);
+    expect(left).toContain(out.backup.split('/').pop());
+    expect(out.backupsRemoved.map((p) => p.split('/').pop())).toEqual(expect.arrayContaining(['memory.db.2020-01-01T00-00-00-000Z.before-pull', 'memory.db.2020-01-02T00-00-00-000Z.before-pull', 'memory.db.2020-01-03T00-00-00-000Z.before-pull']));
+    expect((await cli('pull', '--keep-backups', '0')).code).toBe(2);
   });
 
   it('refuses a local schema without what pull needs, and unknown tables', async () => {

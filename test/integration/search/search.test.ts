@@ -154,6 +154,43 @@ describe.each([
     for (const x of threshold.hits) expect(x.similarity!).toBeGreaterThanOrEqual(0.3 - 1e-6);
   });
 
+  it('never compares vectors of another model: says how many were left out and offers embed --reembed, which brings them back', async () => {
+    const [vec] = await embedder.embed(['flaky retry']);
+    const before = await searchByVector(h.db, dialect, vec!, { limit: 3, model: embedder.modelId });
+    const top = before.hits[0]!;
+    expect(before.notes.join(' ')).not.toMatch(/another model/);
+    // the top row's vector now claims another model (a stand-in's vector of old, say)
+    await h.db.query(`UPDATE aqe.${top.table} SET embedding_model = 'sha256:00000000deadbeef' WHERE source_env = $1 AND source_key = $2 AND source_table = $3`, [top.env, top.key, top.sourceTable]);
+    const after = await searchByVector(h.db, dialect, vec!, { limit: 3, model: embedder.modelId });
+    expect(after.hits.map((x) => x.key)).not.toContain(top.key);
+    expect(after.notes.join(' ')).toMatch(/1 row\(s\) embedded by another model \(sha256:00000000deadbeef\) were not compared.*aqe-upload embed --reembed/);
+    const reembed = await backfillEmbeddings(h.db, dialect, { embedder, budgetMs: 60_000, reembed: true });
+    expect(reembed.requeued).toBe(1);
+    const again = await searchByVector(h.db, dialect, vec!, { limit: 3, model: embedder.modelId });
+    expect(again.hits[0]?.key).toBe(top.key);
+    expect(again.notes.join(' ')).not.toMatch(/another model/);
+  });
+
+  it('leaves out rows marked missing unless asked, and shows each hit\'s environment and age', async () => {
+    const [vec] = await embedder.embed(['flaky retry']);
+    const first = await searchByVector(h.db, dialect, vec!, { limit: 5, model: embedder.modelId });
+    const top = first.hits[0]!;
+    expect(['laptop', 'ci']).toContain(top.env);
+    expect(top.updatedAt).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    expect(top.missing).toBe(false);
+    await h.db.query(`UPDATE aqe.${top.table} SET missing_since = now() WHERE source_env = $1 AND source_key = $2 AND source_table = $3`, [top.env, top.key, top.sourceTable]);
+    try {
+      const without = await searchByVector(h.db, dialect, vec!, { limit: 5, model: embedder.modelId });
+      expect(without.hits.map((x) => x.key)).not.toContain(top.key);
+      const withMissing = await searchByVector(h.db, dialect, vec!, { limit: 5, model: embedder.modelId, includeMissing: true });
+      expect(withMissing.hits.find((x) => x.key === top.key)).toMatchObject({ missing: true, env: top.env });
+      const text = await searchByText(h.db, dialect, 'flaky retry', { limit: 50 });
+      expect(text.hits.map((x) => `${x.env}/${x.key}`)).not.toContain(`${top.env}/${top.key}`);
+    } finally {
+      await h.db.query(`UPDATE aqe.${top.table} SET missing_since = NULL WHERE source_env = $1 AND source_key = $2 AND source_table = $3`, [top.env, top.key, top.sourceTable]);
+    }
+  });
+
   it('fuses full-text rank with --hybrid (a row matching both ranks above rows matching one)', async () => {
     const query = 'flaky';
     const [vec] = await embedder.embed([query]);

@@ -41,7 +41,7 @@ describe('JSON files rewritten in place', () => {
   });
 });
 
-describe('a redb file @ruvector/core cannot open', () => {
+describe('a redb file that cannot be read', () => {
   it('is still stored as an opaque blob, without counts and with a warning', async () => {
     const root = await builtWorkspace();
     await writeFile(join(root, 'v2', 'data', 'ruvector-patterns.db'), Buffer.concat([REDB_MAGIC, Buffer.alloc(20_000, 0xab)]));
@@ -50,7 +50,7 @@ describe('a redb file @ruvector/core cannot open', () => {
     expect(result.partial).toBe(false);
     const redb = result.sources.find((s) => s.path === 'v2/data/ruvector-patterns.db')!;
     expect(redb).toMatchObject({ status: 'captured', format: 'ruvector-redb', tables: [] });
-    expect(redb.warnings[0]).toMatch(/@ruvector\/core could not open the copy .* not counted/);
+    expect(redb.warnings[0]).toMatch(/ruvector-patterns\.db: not a readable redb 2\.x file .*its vectors were not counted \(the file is stored as is\)/);
     const meta = result.sources.find((s) => s.path === 'v2/data/ruvector-patterns.db.meta.json')!;
     expect(meta).toMatchObject({ status: 'captured', sourceId: 'ruvector-patterns', format: 'ruvector-redb-meta' });
   });
