@@ -139,52 +139,69 @@ export async function searchByVector(
   // The k-NN part of every table in ONE statement (UNION ALL of per-table ORDER BY … LIMIT, each
   // still an index scan): one statement per table cost ~0.8 ms each on PGlite, mostly per-statement
   // overhead (measured: 8 tables 7.9 ms as 8 statements, 1.5 ms as one).
-  const params: SqlParam[] = [literal];
   const dist = sql.cosineDistance('embedding', sql.castText('$1::text'));
-  const settings = new Set<string>();
-  const branches: string[] = [];
-  const searched: string[] = [];
-  for (const table of tables) {
-    if (options.domain !== undefined && !DOMAIN_EXPR[table]) continue;
-    const { where } = filters(table, options, params);
-    const filtered = where.length > 1 || threshold > 0;
-    const plan = sql.searchPlan({ k: limit, filtered, efSearch: Math.max(40, limit * 2) });
-    if (!plan.exact) exact = false;
-    for (const s of plan.settings) settings.add(s);
-    // the distance bound only when asked for: an extra filter also costs planning time
-    let bound = '';
-    if (threshold > 0) {
-      params.push(1 - threshold);
-      bound = ` AND ${dist} <= $${params.length}`;
-    }
-    params.push(plan.candidateLimit);
-    branches.push(
-      `(SELECT ${searched.length} AS table_no, ${HIT_COLUMNS}, ${labelExpr(table)} AS label,
-              left(search_text, 200) AS excerpt, ${dist} AS distance
-         FROM aqe.${table}
-        WHERE ${where.join(' AND ')}${bound}
-        ORDER BY ${dist}
-        LIMIT $${params.length})`,
-    );
-    searched.push(table);
-  }
-
-  const run = async (tx: Queryable) => {
-    // SET LOCAL lasts for the transaction, so the settings of every table apply to the statement.
-    for (const s of settings) await tx.query(s);
-    if (branches.length > 0) {
-      const rows = await tx.query<RawHit & { table_no: number | string }>(branches.join('\n  UNION ALL\n'), params);
-      for (const raw of rows.rows) vectorHits.push({ table: searched[Number(raw.table_no)] as string, raw });
-    }
-    if (options.hybrid && options.queryText?.trim()) {
-      for (const table of searched) {
-        for (const raw of await fullTextHits(tx, table, options.queryText, options, limit * 2)) textHits.push({ table, raw });
+  const knn = async (which: readonly string[], forceFiltered: boolean): Promise<{ searched: string[]; approximate: Set<string> }> => {
+    const params: SqlParam[] = [literal];
+    const settings = new Set<string>();
+    const branches: string[] = [];
+    const searched: string[] = [];
+    const approximate = new Set<string>();
+    for (const table of which) {
+      if (options.domain !== undefined && !DOMAIN_EXPR[table]) continue;
+      const { where, narrowing } = filters(table, options, params);
+      // the model and missing-row filters keep nearly every row: an index plan serves them, and a
+      // table that comes back short is searched again below with the filtered plan
+      const plan = sql.searchPlan({ k: limit, filtered: forceFiltered || narrowing || threshold > 0, efSearch: Math.max(40, limit * 2) });
+      if (!plan.exact) {
+        exact = false;
+        approximate.add(table);
       }
+      for (const st of plan.settings) settings.add(st);
+      // the distance bound only when asked for: an extra filter also costs planning time
+      let bound = '';
+      if (threshold > 0) {
+        params.push(1 - threshold);
+        bound = ` AND ${dist} <= $${params.length}`;
+      }
+      params.push(plan.candidateLimit);
+      branches.push(
+        `(SELECT ${searched.length} AS table_no, ${HIT_COLUMNS}, ${labelExpr(table)} AS label,
+                left(search_text, 200) AS excerpt, ${dist} AS distance
+           FROM aqe.${table}
+          WHERE ${where.join(' AND ')}${bound}
+          ORDER BY ${dist}
+          LIMIT $${params.length})`,
+      );
+      searched.push(table);
     }
+    const run = async (tx: Queryable) => {
+      // SET LOCAL lasts for the transaction, so the settings of every table apply to the statement.
+      for (const st of settings) await tx.query(st);
+      if (branches.length > 0) {
+        const rows = await tx.query<RawHit & { table_no: number | string }>(branches.join('\n  UNION ALL\n'), params);
+        for (const raw of rows.rows) vectorHits.push({ table: searched[Number(raw.table_no)] as string, raw });
+      }
+    };
+    // settings need a transaction (SET LOCAL); without any, one statement is the whole search
+    if (settings.size > 0) await db.transaction(run);
+    else await run(db);
+    return { searched, approximate };
   };
-  // settings need a transaction (SET LOCAL); without any, one statement is the whole search
-  if (settings.size > 0) await db.transaction(run);
-  else await run(db);
+  const first = await knn(tables, false);
+  const searched = first.searched;
+  // An index plan whose WHERE dropped candidates can return fewer than `limit` rows of a table that
+  // has more (pgvector without iterative scan, ruvector's 100-candidate cap): search those again
+  // with the plan for filtered queries (iterative scan / exact).
+  const short = [...first.approximate].filter((t) => vectorHits.filter((h) => h.table === t).length < limit);
+  if (short.length > 0) {
+    for (let i = vectorHits.length - 1; i >= 0; i--) if (short.includes(vectorHits[i]!.table)) vectorHits.splice(i, 1);
+    await knn(short, true);
+  }
+  if (options.hybrid && options.queryText?.trim()) {
+    for (const table of searched) {
+      for (const raw of await fullTextHits(db, table, options.queryText, options, limit * 2)) textHits.push({ table, raw });
+    }
+  }
   if (dialect === 'none') notes.push('exact search: this database has no vector extension (dialect "none"), so every row is compared');
   if (options.model !== undefined) {
     const other = await otherModelRows(db, searched, options);
@@ -265,7 +282,11 @@ async function fullTextHits(db: Queryable, table: string, queryText: string, opt
   return res.rows;
 }
 
-function filters(table: string, options: SearchOptions, params: SqlParam[]): { where: string[]; params: SqlParam[] } {
+/**
+ * The WHERE of one table's search. `narrowing`: a filter the user asked for (environment, domain,
+ * an excluded row), which may keep few rows, as opposed to the model and missing-row filters.
+ */
+function filters(table: string, options: SearchOptions, params: SqlParam[]): { where: string[]; params: SqlParam[]; narrowing: boolean } {
   const where = ['embedding IS NOT NULL'];
   if (options.model !== undefined) {
     params.push(options.model);
@@ -286,7 +307,7 @@ function filters(table: string, options: SearchOptions, params: SqlParam[]): { w
     const n = params.length;
     where.push(`(source_env, source_id, source_table, source_key) <> ($${n - 3}, $${n - 2}, $${n - 1}, $${n})`);
   }
-  return { where, params };
+  return { where, params, narrowing: options.env !== undefined || options.domain !== undefined || Boolean(ex && ex.table === table) };
 }
 
 export interface RowRef {

@@ -76,6 +76,10 @@ describe.sequential('the ruvector dialect on a stand-in of the extension', () =>
     const filtered = await searchByVector(db, 'ruvector', query!, { limit: 5, env: 'laptop' });
     expect(filtered.exact).toBe(true);
     expect(filtered.hits.map((h) => h.key)).toEqual(indexed.hits.map((h) => h.key));
+    // a table the index plan returns short of the limit is searched again: nothing is cut
+    const many = await searchByVector(db, 'ruvector', query!, { limit: 50 });
+    const manyExact = await searchByVector(db, 'ruvector', query!, { limit: 50, env: 'laptop' });
+    expect(many.hits.map((h) => `${h.table}/${h.key}`)).toEqual(manyExact.hits.map((h) => `${h.table}/${h.key}`));
     // the plan of an unfiltered k-NN query uses the index; `<=>` resolves to ruvector's (real)
     // (a table this small is cheaper to scan: the planner is told not to, to see the index chosen)
     const plan = await db.transaction(async (tx) => {
