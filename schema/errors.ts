@@ -33,6 +33,8 @@ export type ErrorCode =
   | 'DB_RESOURCES'
   | 'DB_DATA'
   | 'DB_SCHEMA'
+  /** the database role lacks a privilege (SQLSTATE 42501): terminal, not the snapshot's fault */
+  | 'DB_PERMISSION'
   | 'DB_UNKNOWN'
   | 'MIGRATION_HISTORY_EDITED'
   | 'MIGRATION_FAILED'
@@ -77,8 +79,24 @@ export function isAppError(err: unknown, ...codes: ErrorCode[]): err is AppError
   return err instanceof AppError && (codes.length === 0 || codes.includes(err.code));
 }
 
-/** The message of anything thrown, without stack. */
+/**
+ * The message of anything thrown, without stack. A thrown plain object (WebAssembly runtimes such
+ * as PGlite's throw some) is described by its `message`, `code` or JSON, never "[object Object]".
+ */
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
+  if (err !== null && typeof err === 'object') {
+    const o = err as Record<string, unknown>;
+    const parts = [typeof o['message'] === 'string' ? o['message'] : '', typeof o['code'] === 'string' || typeof o['code'] === 'number' ? `(code ${String(o['code'])})` : ''].filter((p) => p !== '');
+    if (parts.length > 0) return parts.join(' ');
+    try {
+      const json = JSON.stringify(err);
+      if (json !== undefined && json !== '{}') return json.length > 300 ? `${json.slice(0, 300)}…` : json;
+    } catch {
+      // circular: fall through
+    }
+    const name = (err as { constructor?: { name?: unknown } }).constructor?.name;
+    return `a ${typeof name === 'string' && name !== 'Object' ? name : 'plain object'} with no message`;
+  }
   return String(err);
 }

@@ -2,7 +2,7 @@
 // say whether a retry can help. Used by both Database implementations; messages never carry
 // passwords or connection strings with passwords.
 import { redactSecrets } from '../../schema/redact.js';
-import { AppError, type ErrorCode } from '../../schema/errors.js';
+import { AppError, type ErrorCode, errorMessage } from '../../schema/errors.js';
 
 interface Kind {
   code: ErrorCode;
@@ -22,6 +22,20 @@ const BY_SQLSTATE: Record<string, Kind> = {
   '28P01': { code: 'DB_AUTH', transient: true, what: 'password authentication failed' },
   '28000': { code: 'DB_AUTH', transient: false, what: 'invalid authorization (role or pg_hba)' },
   '3D000': { code: 'DB_CONNECTION', transient: false, what: 'database does not exist' },
+  // class 42 holds both syntax errors and access rule violations: name the one it is
+  '42501': { code: 'DB_PERMISSION', transient: false, what: 'permission denied (the database role lacks a privilege)' },
+  '42P01': { code: 'DB_SCHEMA', transient: false, what: 'undefined table (the aqe schema is missing a table)' },
+  '42703': { code: 'DB_SCHEMA', transient: false, what: 'undefined column (the aqe schema is missing a column)' },
+  '42704': { code: 'DB_SCHEMA', transient: false, what: 'undefined object' },
+  '42883': { code: 'DB_SCHEMA', transient: false, what: 'undefined function' },
+  '42601': { code: 'DB_SCHEMA', transient: false, what: 'syntax error' },
+};
+
+/** What to do about a code, appended to the message. */
+const ADVICE: Partial<Record<string, string>> = {
+  '42501': 'grant the role the rights it needs on schema aqe (USAGE, and SELECT/INSERT/UPDATE/DELETE on its tables and sequences), or run `aqe-upload migrate` as the schema owner when a migration is pending',
+  '42P01': 'the schema was changed by hand: run `aqe-upload migrate` to see what differs from the migrations',
+  '42703': 'the schema was changed by hand: run `aqe-upload migrate` to see what differs from the migrations',
 };
 
 const BY_CLASS: Record<string, Kind> = {
@@ -29,7 +43,7 @@ const BY_CLASS: Record<string, Kind> = {
   '53': { code: 'DB_RESOURCES', transient: true, what: 'insufficient resources' },
   '22': { code: 'DB_DATA', transient: false, what: 'data exception' },
   '23': { code: 'DB_DATA', transient: false, what: 'integrity constraint violation' },
-  '42': { code: 'DB_SCHEMA', transient: false, what: 'syntax error or undefined object' },
+  '42': { code: 'DB_SCHEMA', transient: false, what: 'syntax error, undefined object or access rule violation' },
   '3F': { code: 'DB_SCHEMA', transient: false, what: 'invalid schema name' },
   '0A': { code: 'DB_SCHEMA', transient: false, what: 'feature not supported' },
   XX: { code: 'DB_UNKNOWN', transient: false, what: 'internal server error' },
@@ -71,10 +85,12 @@ export function toDbError(err: unknown, context?: string): AppError {
   if (err instanceof AppError) return err;
   const kind = classifyDbError(err);
   const e = (err ?? {}) as Record<string, unknown>;
-  const raw = err instanceof Error ? err.message : String(err);
+  const raw = errorMessage(err);
   const parts = [`${context ? `${context}: ` : ''}${kind.what}${kind.sqlstate ? ` (SQLSTATE ${kind.sqlstate})` : ''}: ${raw}`];
   if (typeof e['detail'] === 'string' && e['detail']) parts.push(`detail: ${e['detail']}`);
   if (typeof e['hint'] === 'string' && e['hint']) parts.push(`hint: ${e['hint']}`);
+  const advice = kind.sqlstate ? ADVICE[kind.sqlstate] : undefined;
+  if (advice) parts.push(`what to do: ${advice}`);
   if (kind.transient) parts.push('(transient: retrying later can succeed)');
   const details: Record<string, unknown> = {};
   for (const k of ['constraint', 'table', 'column', 'schema'] as const) if (typeof e[k] === 'string') details[k] = e[k];

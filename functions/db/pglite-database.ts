@@ -10,7 +10,7 @@ import type { Database, QueryResult, Queryable, SqlParam } from './database.js';
 import { copySql } from './pg-database.js';
 import { copyLine, isAsyncIterable } from './copy-encoding.js';
 import { toDbError } from './pg-error-kind.js';
-import { AppError } from '../../schema/errors.js';
+import { AppError, errorMessage } from '../../schema/errors.js';
 
 export interface PgliteDatabaseOptions {
   /** Directory for a persistent database; omitted → in memory. */
@@ -129,7 +129,7 @@ export class PgliteDatabase implements Database {
       });
       return new PgliteDatabase(pg, options.dataDir);
     } catch (err) {
-      throw new AppError('DB_CONNECTION', `cannot open PGlite database ${options.dataDir ?? 'in memory'}: ${err instanceof Error ? err.message : String(err)}. Check that the directory is writable and not used by another process.`, { cause: err });
+      throw new AppError('DB_CONNECTION', `cannot open PGlite database ${options.dataDir ?? 'in memory'}: ${errorMessage(err)}. Check that the directory is writable and not used by another process.`, { cause: err });
     }
   }
 

@@ -50,6 +50,7 @@ import { makeRedbTemplate, redbBytes, redbInput } from './redb-arbitraries.js';
 import type { SqlCell, SqliteSpec } from './sqlite-arbitraries.js';
 import { MAPPED_TABLE_NAMES, sqlCell, sqliteSpec, writeSqliteFile } from './sqlite-arbitraries.js';
 import { anyValue, encoderInput, ownObject, valueHelpersInput } from './value-arbitraries.js';
+import { checkRedaction, type RedactionInput, redactionInput } from './secret-targets.js';
 
 /** Scratch space and fixtures shared by the cases of one run. */
 export interface FuzzEnv {
@@ -575,6 +576,24 @@ export const copyEncodersTarget = target<{ value: unknown; type: ColumnType }>({
   },
 });
 
+// ---------------------------------------------------------------------------------------------
+// What must never leak
+
+export const redactionTarget = target<RedactionInput>({
+  name: 'secret redaction',
+  property: 'redactSecrets removes every password from a connection URL in any text (raw or percent-encoded, any characters), keeps scheme, user and host, and is idempotent',
+  arbitrary: redactionInput,
+  limitMs: 1_000,
+  testRuns: 1_000,
+  examples: [
+    // the reported leak: a raw password with `@` was cut at its first `@`
+    { scheme: 'postgres', user: 'postgres', password: 'p@ss:w/rd%41#x', host: 'db.internal', port: 5432, path: '/aqe', query: '', before: 'connect', after: 'failed', encoded: false },
+  ],
+  run(input) {
+    checkRedaction(input);
+  },
+});
+
 /** Every target, in report order. */
 export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   manifestTarget,
@@ -586,6 +605,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   jsonMappingsTarget,
   valueHelpersTarget,
   copyEncodersTarget,
+  redactionTarget,
 ];
 
 /** fast-check's `examples` parameter for a target (each example is a one-argument tuple). */
