@@ -77,7 +77,25 @@ export const manifestSchema = z
   })
   .superRefine((m, ctx) => {
     const seen = new Set<string>();
+    // (source id, table) → the entry holding it: two files under one id with the same table would
+    // overwrite each other's rows (same keys) and mark each other's rows missing
+    const tableOwner = new Map<string, number>();
     m.sources.forEach((s, i) => {
+      if (s.status === 'captured') {
+        for (const t of s.tables) {
+          const key = `${s.sourceId}\u0000${t.name}`;
+          const other = tableOwner.get(key);
+          if (other === undefined) tableOwner.set(key, i);
+          else if (m.sources[other]?.path !== s.path) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['sources', i, 'sourceId'],
+              message: `"${s.sourceId}" is also the source id of sources[${other}] ("${m.sources[other]?.path}"), and both hold table "${t.name}": their rows would overwrite each other. Each path needs its own source id (aqe-upload gives one to every further path of a source); push again with it`,
+            });
+            break;
+          }
+        }
+      }
       if (seen.has(s.path)) ctx.addIssue({ code: 'custom', path: ['sources', i, 'path'], message: `duplicate path "${s.path}"` });
       seen.add(s.path);
       // zod still runs this refinement when a field already failed (non-aborting issues): a

@@ -13,6 +13,7 @@ import type { SourceSpec, UploaderConfig } from '../config.js';
 import type { ContentKind } from '../snapshot/content-kind.js';
 import { contentKindOf, describeContentKind, HEADER_BYTES } from '../snapshot/content-kind.js';
 import { matchingExclude } from './glob.js';
+import { sourceIdFor } from './source-identity.js';
 
 export type DiscoveredState = 'present' | 'missing' | 'problem' | 'excluded' | 'disabled';
 
@@ -85,7 +86,8 @@ export async function discoverSources(config: Pick<UploaderConfig, 'workspace' |
 async function discoverPath(root: string, spec: SourceSpec, path: string, exclude: readonly string[]): Promise<DiscoveredFile[]> {
   const absPath = join(root, ...path.split('/'));
   const declaredKind: SourceKind = spec.kind === 'auto' ? 'json' : spec.kind;
-  const base: DiscoveredFile = { sourceId: spec.id, spec, path, absPath, kind: declaredKind, format: spec.format ?? 'json', state: 'present' };
+  // each path of a source with several paths is its own identity (source-identity.ts)
+  const base: DiscoveredFile = { sourceId: sourceIdFor(spec.id, spec.paths, path), spec, path, absPath, kind: declaredKind, format: spec.format ?? 'json', state: 'present' };
   if (!spec.enabled) return [{ ...base, state: 'disabled' }];
   if (path.split('/')[0] === WORKSPACE_STATE_DIR) {
     return [{ ...base, state: 'excluded', problem: { code: 'CONFIG_INVALID', message: `${path} is inside the uploader's own ${WORKSPACE_STATE_DIR}/ folder, never a source` } }];

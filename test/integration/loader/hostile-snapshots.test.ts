@@ -198,6 +198,19 @@ const CASES: HostileCase[] = [
     reason: /table "evil; DROP TABLE aqe\.events; --": expected a plain identifier/,
     sources: () => [GOOD, v3(sqliteBytes('CREATE TABLE kv_store (namespace TEXT, key TEXT, value TEXT, PRIMARY KEY (namespace, key)); CREATE TABLE "evil; DROP TABLE aqe.events; --" (id TEXT PRIMARY KEY)'))],
   },
+  {
+    // an older uploader put both paths of `"v3-memory": { "paths": [a, b] }` under one id: the
+    // second file's rows would overwrite the first's and mark the rest missing
+    name: 'two files under one source id holding the same table',
+    code: 'MANIFEST_INVALID',
+    reason: /manifest\.sources\[2\]\.sourceId: "v3-memory" is also the source id of sources\[1\] \("v3\/\.agentic-qe\/memory\.db"\), and both hold table "kv_store": their rows would overwrite each other/,
+    sources: () => {
+      const kv = (value: string) => sqliteBytes(`CREATE TABLE kv_store (namespace TEXT, key TEXT, value TEXT, PRIMARY KEY (namespace, key)); INSERT INTO kv_store VALUES ('n', 'k', '${value}')`);
+      return [GOOD, { ...v3(kv('new')), tables: [{ name: 'kv_store', rows: 1 }] }, { ...v3(kv('old')), path: 'v3-old/.agentic-qe/memory.db', tables: [{ name: 'kv_store', rows: 1 }] }];
+    },
+    // written as an older uploader did (today's manifest schema refuses to serialise it)
+    raw: (m) => m,
+  },
 ];
 
 describe('a hostile snapshot', () => {
