@@ -23,6 +23,8 @@ export type ErrorCode =
   // manifest and load
   | 'MANIFEST_INVALID'
   | 'MANIFEST_ENV_MISMATCH'
+  /** the manifest claims a time beyond the store's clock plus the tolerance (the pushing clock runs ahead) */
+  | 'MANIFEST_CLOCK_SKEW'
   | 'CHECKSUM_MISMATCH'
   | 'BLOB_CORRUPT'
   | 'PARSE_FAILED'

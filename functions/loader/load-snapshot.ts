@@ -23,6 +23,7 @@ import type { Embedder } from '../embed/embedder.js';
 import { type Logger, silentLogger } from '../observability/logger.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { gunzipVerifyToFile } from './read/gunzip-verify-to-file.js';
+import { claimedTimeProblem, DEFAULT_CLOCK_SKEW_TOLERANCE_MS, futureBound, isLate, orderTime } from './snapshot-clock.js';
 import { readSnapshotSource } from './read/read-snapshot-source.js';
 import type { RowStream, SourceReadResult } from './read/source-read-result.js';
 import {
@@ -55,6 +56,13 @@ export interface LoaderDeps {
   embedding?: EmbeddingStage;
   /** Scratch directory for verified blob copies (default: the OS temp dir). */
   tmpDir?: string;
+  /** The loader's clock (default: the system clock). */
+  now?: () => Date;
+  /**
+   * How far ahead of the store's clock a manifest may claim to be, and how far ahead of the
+   * loader's clock a recorded time may be before it counts as unknown (default 5 minutes).
+   */
+  clockSkewToleranceMs?: number;
 }
 
 export type LoadOutcome =
@@ -89,6 +97,7 @@ export type LoadOutcome =
 export const QUARANTINE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'MANIFEST_INVALID',
   'MANIFEST_ENV_MISMATCH',
+  'MANIFEST_CLOCK_SKEW',
   'CHECKSUM_MISMATCH',
   'BLOB_CORRUPT',
   'PARSE_FAILED',
@@ -138,9 +147,18 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
   }
 
   const ctx = { manifestKey, manifestSha, env, snapshotId, bytes };
+  // Snapshots are ordered by the store's clock (when it created the manifest), never by the time
+  // the manifest claims; a store time beyond the loader's own clock falls back to the load sequence.
+  const now = (deps.now ?? (() => new Date()))();
+  const tolerance = deps.clockSkewToleranceMs ?? DEFAULT_CLOCK_SKEW_TOLERANCE_MS;
+  const bound = futureBound(now, tolerance);
+  const storedAt = (await deps.store.stat(manifestKey))?.created ?? null;
+  const orderAt = storedAt !== null && storedAt.getTime() <= bound.getTime() ? orderTime(storedAt, now) : now;
   let manifest: Manifest;
   try {
     manifest = validateManifest(bytes, env, snapshotId);
+    const skew = claimedTimeProblem(manifest, orderAt, tolerance);
+    if (skew !== null) throw new AppError('MANIFEST_CLOCK_SKEW', skew, { details: { createdAt: manifest.createdAt, storedAt: orderAt.toISOString(), toleranceMs: tolerance } });
   } catch (err) {
     return await quarantineOrThrow(deps, ctx, err, log);
   }
@@ -167,7 +185,7 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
       .filter((s) => s.status === 'failed')
       .map((s) => `${s.path}: not captured by the uploader (${s.status === 'failed' ? s.reason : ''})`);
     const tables: Record<string, TableMergeCounts> = {};
-    const snapshotAt = new Date(manifest.createdAt);
+    const claimedAt = new Date(manifest.createdAt);
     let runId: number;
     try {
       runId = await deps.db.transaction(async (tx) => {
@@ -180,18 +198,18 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
         if (again?.status === 'rolled_back') {
           await tx.query(`UPDATE aqe.sync_runs SET manifest_sha = manifest_sha || '#rolled-back-' || id WHERE id = $1 AND status = 'rolled_back'`, [String(again.id)]);
         }
-        const id = await beginRun(tx, { manifestSha, env, snapshotId, manifestKey, snapshotCreatedAt: snapshotAt });
+        const id = await beginRun(tx, { manifestSha, env, snapshotId, manifestKey, snapshotCreatedAt: claimedAt, orderedAt: orderAt });
         // per source file: the newest snapshot loaded so far (a late, older one never decides presence)
         const seen = await sourcesSeen(tx, env);
+        const before: Record<string, SourceSeen> = { ...seen };
         for (const reader of readers) {
           const prev = seen[reader.path];
-          const newest = prev?.snapshotAt;
-          const late = newest !== undefined && Date.parse(newest) > snapshotAt.getTime();
+          const late = isLate(prev?.snapshotAt, orderAt, bound);
           const entry = sourceEntry(captured, reader.path);
           // The same file content was merged by a run that still stands, with the same mappings:
           // nothing can differ, so the rows are not read again (they all count as unchanged).
           if (!late && prev && (await unchangedSince(tx, prev, entry))) {
-            seen[reader.path] = { ...prev, snapshotAt: manifest.createdAt };
+            seen[reader.path] = { ...prev, snapshotAt: orderAt.toISOString(), stateRunId: id };
             for (const [target, n] of Object.entries(prev.tables ?? {})) {
               const key = `${reader.sourceId}/${target}`;
               tables[key] = addCounts(tables[key] ?? emptyCounts(), { ...emptyCounts(), read: n, unchanged: n });
@@ -209,7 +227,7 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
             const full = () => feeding.filter((p) => p.complete()).map((p) => p.sourceTable);
             // a function, not a stream: the merge may read the rows again (see merge-table-rows.ts)
             const rows = () => (table.embedded ? withSearchText(reader.rows(target), target) : reader.rows(target));
-            const counts = await mergeTableRows(tx, { runId: id, env, sourceId: reader.sourceId, snapshotAt, table, rows, fullSourceTables: full, dialect, late, remap });
+            const counts = await mergeTableRows(tx, { runId: id, env, sourceId: reader.sourceId, snapshotAt: orderAt, futureBound: bound, table, rows, fullSourceTables: full, dialect, late, remap });
             const key = `${reader.sourceId}/${target}`;
             tables[key] = addCounts(tables[key] ?? emptyCounts(), counts);
             read[target] = (read[target] ?? 0) + counts.read;
@@ -220,11 +238,14 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
               tables[key] = addCounts(tables[key] ?? emptyCounts(), { ...emptyCounts(), missing: n });
             }
           }
-          if (!late) seen[reader.path] = { ...entry, runId: id, snapshotAt: manifest.createdAt, mappingVersion: MAPPING_VERSION, tables: read };
+          if (!late) seen[reader.path] = { ...entry, runId: id, snapshotAt: orderAt.toISOString(), mappingVersion: MAPPING_VERSION, tables: read, stateRunId: id };
           for (const w of reader.warnings) warnings.push(formatWarning(reader.path, w));
         }
-        await finishRun(tx, id, { status: 'succeeded', tables, warnings });
-        await updateSyncState(tx, env, { snapshotId, snapshotAt, runId: id, success: true, sources: seen });
+        // what this run replaced in sync_state, for a rollback (null: the entry did not exist)
+        const replaced: Record<string, SourceSeen | null> = {};
+        for (const [path, entry] of Object.entries(seen)) if (entry !== before[path]) replaced[path] = before[path] ?? null;
+        await finishRun(tx, id, { status: 'succeeded', tables, warnings, stateBefore: { sources: replaced } });
+        await updateSyncState(tx, env, { snapshotId, snapshotAt: orderAt, futureBound: bound, runId: id, success: true, sources: seen });
         return id;
       });
     } catch (err) {
@@ -301,8 +322,10 @@ interface SourceSeen {
   capturedAt?: string;
   /** The run that last read and merged this file's content. */
   runId?: number;
-  /** createdAt of the newest snapshot that captured this file. */
+  /** Order time (the store's creation time of the manifest) of the newest snapshot that captured this file. */
   snapshotAt?: string;
+  /** The run that last wrote this entry (a rollback of that run restores the entry it replaced). */
+  stateRunId?: number;
   /** MAPPING_VERSION the rows were mapped with. */
   mappingVersion?: number;
   /** Rows read per target table by `runId`. */

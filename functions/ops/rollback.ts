@@ -7,6 +7,7 @@
 
 import type { Queryable, Database } from '../db/database.js';
 import { quoteIdent } from '../db/copy-encoding.js';
+import { jsonForDb } from '../db/db-text.js';
 import { lockEnvironment } from '../loader/write/sync-runs.js';
 import { AppError } from '../../schema/errors.js';
 import { TARGET_TABLES } from '../../schema/tables/target-tables.js';
@@ -145,12 +146,7 @@ async function rollbackInTransaction(tx: Queryable, request: RollbackRequest): P
     }
   }
   await tx.query(`UPDATE aqe.sync_runs SET status = 'rolled_back' WHERE id = ANY($1::bigint[])`, [ids.map(String)]);
-  // the environment's last run is now the latest one still standing
-  await tx.query(
-    `UPDATE aqe.sync_state s SET last_run_id = (SELECT max(id) FROM aqe.sync_runs r WHERE r.env = s.env AND r.status = 'succeeded'), updated_at = now()
-     WHERE s.env = $1 AND s.last_run_id = ANY($2::bigint[])`,
-    [env, ids.map(String)],
-  );
+  await restoreSyncState(tx, env, ids);
   const totals = Object.values(tables).reduce((a, c) => ({ restored: a.restored + c.restored, deleted: a.deleted + c.deleted, unmarkedMissing: a.unmarkedMissing + c.unmarkedMissing }), {
     restored: 0,
     deleted: 0,
@@ -163,6 +159,39 @@ async function rollbackInTransaction(tx: Queryable, request: RollbackRequest): P
     tables,
     totals,
   };
+}
+
+/**
+ * The environment's sync_state as it was before the rolled-back runs: each per-source entry a run
+ * wrote goes back to the entry it replaced (newest run first, so a chain of runs unwinds in
+ * order), and the last snapshot / last run become the newest run still standing. Without this, a
+ * later load compared itself with the rolled-back snapshot's time (found itself late: every row
+ * it inserted was born missing) and skipped sources as unchanged since a run that no longer stands.
+ */
+async function restoreSyncState(tx: Queryable, env: string, ids: readonly number[]): Promise<void> {
+  const state = await tx.query<{ sources: Record<string, { stateRunId?: number } | undefined> | null }>('SELECT sources FROM aqe.sync_state WHERE env = $1', [env]);
+  const sources = { ...(state.rows[0]?.sources ?? {}) };
+  const runs = await tx.query<{ id: string | number; state_before: { sources?: Record<string, unknown> } | null }>(
+    'SELECT id, state_before FROM aqe.sync_runs WHERE id = ANY($1::bigint[]) ORDER BY id DESC',
+    [ids.map(String)],
+  );
+  for (const run of runs.rows) {
+    const id = Number(run.id);
+    for (const [path, previous] of Object.entries(run.state_before?.sources ?? {})) {
+      if (sources[path]?.stateRunId !== id) continue; // a later run standing wrote it since
+      if (previous === null) delete sources[path];
+      else sources[path] = previous as { stateRunId?: number };
+    }
+  }
+  await tx.query(
+    `UPDATE aqe.sync_state s SET sources = $2::jsonb,
+       last_run_id = (SELECT max(id) FROM aqe.sync_runs r WHERE r.env = s.env AND r.status = 'succeeded'),
+       last_snapshot_id = (SELECT r.snapshot_id FROM aqe.sync_runs r WHERE r.env = s.env AND r.status = 'succeeded' ORDER BY coalesce(r.ordered_at, r.started_at) DESC, r.id DESC LIMIT 1),
+       last_snapshot_at = (SELECT coalesce(r.ordered_at, r.started_at) FROM aqe.sync_runs r WHERE r.env = s.env AND r.status = 'succeeded' ORDER BY coalesce(r.ordered_at, r.started_at) DESC, r.id DESC LIMIT 1),
+       updated_at = now()
+     WHERE s.env = $1`,
+    [env, jsonForDb(sources)],
+  );
 }
 
 interface RunRow {

@@ -9,6 +9,11 @@ export interface ObjectInfo {
   size: number;
   /** Last write time. */
   updated: Date;
+  /**
+   * When the store created the object, by the store's own clock (GCS `timeCreated`; a local
+   * directory: the file's birth time). The uploader cannot set it: the loader orders snapshots by it.
+   */
+  created?: Date;
   /** Generation (GCS) or an equivalent monotonic token. */
   generation?: string;
   /** Metadata generation (GCS): moves when the object is touched or its metadata changes. */

@@ -344,6 +344,7 @@ export class GcsBlobStore implements BlobStore {
       size: Number(m.size ?? 0),
       updated: new Date(String(m.updated ?? m.timeCreated ?? 0)),
     };
+    if (m.timeCreated !== undefined && m.timeCreated !== null) info.created = new Date(String(m.timeCreated));
     if (m.generation !== undefined) info.generation = String(m.generation);
     if (m.metageneration !== undefined) info.metageneration = String(m.metageneration);
     if (m.metadata && typeof m.metadata === 'object') {

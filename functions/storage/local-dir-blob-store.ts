@@ -4,6 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { link, lstat, mkdir, open, readdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
 import { dirname, isAbsolute, join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -159,7 +160,7 @@ export class LocalDirBlobStore implements BlobStore {
     try {
       const st = await stat(path, { bigint: true });
       if (!st.isFile()) return null;
-      return await this.infoOf(key, Number(st.size), st.mtimeMs, st.mtimeNs, true);
+      return await this.infoOf(key, st, true);
     } catch (err) {
       const code = codeOf(err);
       if (code === 'ENOENT' || code === 'ENOTDIR') return null;
@@ -181,7 +182,7 @@ export class LocalDirBlobStore implements BlobStore {
         throw this.mapReadError(err, key, this.root);
       });
       if (st === null || !st.isFile()) continue;
-      yield await this.infoOf(key, Number(st.size), st.mtimeMs, st.mtimeNs, false);
+      yield await this.infoOf(key, st, false);
     }
   }
 
@@ -242,8 +243,11 @@ export class LocalDirBlobStore implements BlobStore {
     }
   }
 
-  private async infoOf(key: string, size: number, mtimeMs: bigint, mtimeNs: bigint, withMetadata: boolean): Promise<ObjectInfo> {
-    const info: ObjectInfo = { key, size, updated: new Date(Number(mtimeMs)), generation: mtimeNs.toString() };
+  private async infoOf(key: string, st: BigIntStats, withMetadata: boolean): Promise<ObjectInfo> {
+    // the file's birth time is the filesystem's clock at the put (objects are published by
+    // rename/link of a fresh file); where the filesystem keeps none, the change time stands in
+    const born = st.birthtimeMs > 0n ? st.birthtimeMs : st.ctimeMs < st.mtimeMs ? st.ctimeMs : st.mtimeMs;
+    const info: ObjectInfo = { key, size: Number(st.size), updated: new Date(Number(st.mtimeMs)), created: new Date(Number(born)), generation: st.mtimeNs.toString() };
     const sidecar = await this.readSidecar(key);
     if (sidecar?.metadata && (withMetadata || Object.keys(sidecar.metadata).length > 0)) info.metadata = sidecar.metadata;
     return info;

@@ -51,6 +51,7 @@ import type { SqlCell, SqliteSpec } from './sqlite-arbitraries.js';
 import { MAPPED_TABLE_NAMES, sqlCell, sqliteSpec, writeSqliteFile } from './sqlite-arbitraries.js';
 import { anyValue, encoderInput, ownObject, valueHelpersInput } from './value-arbitraries.js';
 import { checkRedaction, type RedactionInput, redactionInput } from './secret-targets.js';
+import { checkClockHistory, type ClockHistory, clockHistory } from './clock-model.js';
 
 /** Scratch space and fixtures shared by the cases of one run. */
 export interface FuzzEnv {
@@ -594,6 +595,32 @@ export const redactionTarget = target<RedactionInput>({
   },
 });
 
+// ---------------------------------------------------------------------------------------------
+// What must never freeze
+
+export const clockTarget = target<ClockHistory>({
+  name: 'snapshot clock',
+  property:
+    'for any history of pushes from clocks ahead, behind or jumping (uploader alone on GCS, or the whole machine in local mode), delivered in any order: exactly the claims beyond the store clock + tolerance are refused, and the last correctly clocked push leaves exactly its rows (values, missing, present)',
+  arbitrary: clockHistory,
+  limitMs: 1_000,
+  testRuns: 1_000,
+  examples: [
+    // the reported freeze: one manifest 73 years ahead, then correct pushes (GCS), and the same on one machine
+    ...(['gcs', 'local'] as const).map((mode) => ({
+      mode,
+      pushes: [
+        { gapMs: 60_000, offsetMs: 0, present: [true, true, true, true, false, false, false, false], edited: Array(8).fill(true) as boolean[], delayMs: 0 },
+        { gapMs: 60_000, offsetMs: 73 * 365.25 * 86_400_000, present: [true, true, true, true, false, false, false, false], edited: Array(8).fill(true) as boolean[], delayMs: 0 },
+        { gapMs: 3_600_000, offsetMs: 0, present: [true, false, true, true, true, false, false, false], edited: Array(8).fill(true) as boolean[], delayMs: 0 },
+      ],
+    })),
+  ],
+  run(input) {
+    checkClockHistory(input);
+  },
+});
+
 /** Every target, in report order. */
 export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   manifestTarget,
@@ -606,6 +633,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   valueHelpersTarget,
   copyEncodersTarget,
   redactionTarget,
+  clockTarget,
 ];
 
 /** fast-check's `examples` parameter for a target (each example is a one-argument tuple). */

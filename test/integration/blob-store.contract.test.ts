@@ -249,6 +249,23 @@ for (const makeBackend of [localBackend, gcsBackend]) {
       expect(await store.touch('never/was')).toBeNull();
     });
 
+    it("reports the store's creation time of an object, which a touch or a listing never moves", async () => {
+      const before = Date.now();
+      await store.put('born/here', Buffer.from('x'), { ifAbsent: true });
+      const after = Date.now();
+      const info = (await store.stat('born/here'))!;
+      // the store's clock: within the put (a second of slack for filesystem timestamp granularity)
+      expect(info.created).toBeInstanceOf(Date);
+      expect(info.created!.getTime()).toBeGreaterThanOrEqual(before - 1_000);
+      expect(info.created!.getTime()).toBeLessThanOrEqual(after + 1_000);
+      await new Promise((r) => setTimeout(r, 20));
+      await store.touch('born/here');
+      expect((await store.stat('born/here'))!.created!.getTime()).toBe(info.created!.getTime());
+      const listed = [];
+      for await (const o of store.list('born/')) listed.push(o);
+      expect(listed.map((o) => o.created?.getTime())).toEqual([info.created!.getTime()]);
+    });
+
     it('deletes ifUnchanged only when nothing touched or rewrote the object since the stat', async () => {
       await store.put('cond/touched', Buffer.from('a'));
       const seenTouched = (await store.stat('cond/touched'))!;

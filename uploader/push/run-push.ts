@@ -45,6 +45,8 @@ export interface PushOptions {
   onProgress?: (event: PushProgress) => void;
   /** Files captured and uploaded at once (default 3). */
   concurrency?: number;
+  /** The machine's clock (the manifest's createdAt and snapshot id; tests give one that runs ahead). */
+  now?: () => Date;
 }
 
 /** One manifest entry's outcome. */
@@ -130,8 +132,8 @@ export async function runPush(options: PushOptions): Promise<PushResult> {
 
   progress({ phase: 'discover' });
   const discovered = await discoverSources(config);
-  const snapshotId = ulid();
-  const createdAt = new Date();
+  const createdAt = (options.now ?? (() => new Date()))();
+  const snapshotId = ulid(createdAt.getTime());
   const present = discovered.filter((f) => f.state === 'present');
 
   const captured = await withTempDir((dir) => captureAndStore(present, dir, store, dryRun, options.concurrency ?? 3, progress));

@@ -78,7 +78,7 @@ export interface MergeCountsRow {
 }
 
 /** Values a merge statement can bind, by name. */
-export type ParamName = 'env' | 'source_id' | 'run_id' | 'snapshot_at' | 'table_name' | 'source_tables' | 'late' | 'remap';
+export type ParamName = 'env' | 'source_id' | 'run_id' | 'snapshot_at' | 'table_name' | 'source_tables' | 'late' | 'remap' | 'future_bound';
 
 /** SQL with positional placeholders and the name bound to each ($1 = params[0], …). */
 export interface Statement {
@@ -86,7 +86,7 @@ export interface Statement {
   params: ParamName[];
 }
 
-const PARAM = /(?<!:):(env|source_id|run_id|snapshot_at|table_name|source_tables|late|remap)\b/g;
+const PARAM = /(?<!:):(env|source_id|run_id|snapshot_at|table_name|source_tables|late|remap|future_bound)\b/g;
 
 /** Turns `:name` placeholders into $1…$n, numbering each distinct name once. */
 export function named(sql: string): Statement {
@@ -145,18 +145,23 @@ export function buildMergeSql(table: TargetTable, dialect: VectorDialect): Merge
   const castEmbedding = (expr: string) => d.castText(expr);
 
   const fill = table.embedded ? `(t.embedding_status IN ('pending', 'failed') AND s.embedding IS NOT NULL)` : 'false';
+  // A time beyond :future_bound (the loader's now plus the clock-skew tolerance) came from a clock
+  // that ran ahead: it counts as unknown, so it can never keep a later change out (snapshot-clock.ts).
+  const trusted = (col: string) => `(CASE WHEN ${col} > :future_bound::timestamptz THEN NULL ELSE ${col} END)`;
+  const sUpdated = trusted('s.source_updated_at');
+  const tUpdated = trusted('t.source_updated_at');
   // immutable rows are written once, except when the mappings changed since this source was last
   // read (:remap): then the stored row is our older reading of the same source row, not history
   const changedBranch =
     table.policy === 'immutable'
       ? `WHEN :remap::boolean THEN 'update'\n        ELSE 'conflict'`
       : [
-          `WHEN s.source_updated_at IS NOT NULL AND t.source_updated_at IS NOT NULL AND s.source_updated_at <> t.source_updated_at`,
-          `  THEN CASE WHEN s.source_updated_at > t.source_updated_at THEN 'update' ELSE 'kept' END`,
+          `WHEN ${sUpdated} IS NOT NULL AND ${tUpdated} IS NOT NULL AND ${sUpdated} <> ${tUpdated}`,
+          `  THEN CASE WHEN ${sUpdated} > ${tUpdated} THEN 'update' ELSE 'kept' END`,
           ...(table.policy === 'pattern' && hasConfidence
             ? [`WHEN s.confidence IS NOT NULL AND t.confidence IS NOT NULL AND s.confidence <> t.confidence`, `  THEN CASE WHEN s.confidence > t.confidence THEN 'update' ELSE 'kept' END`]
             : []),
-          `WHEN :snapshot_at::timestamptz >= t.snapshot_at THEN 'update'`,
+          `WHEN :snapshot_at::timestamptz >= t.snapshot_at OR t.snapshot_at > :future_bound::timestamptz THEN 'update'`,
           `ELSE 'kept'`,
         ].join('\n        ');
 
@@ -166,8 +171,11 @@ export function buildMergeSql(table: TargetTable, dialect: VectorDialect): Merge
   // hash join against it (the caller disables nested loops: see merge-table-rows.ts); the
   // counts come from it before any write, so statements with nothing to do are skipped.
   const createDecide = `DROP TABLE IF EXISTS ${dec}; CREATE TEMP TABLE ${q(decideTable)} (LIKE ${stage}) ON COMMIT DROP;
-    ALTER TABLE ${dec} ADD COLUMN merge_was_missing boolean, ADD COLUMN merge_fill boolean, ADD COLUMN merge_action text`;
+    ALTER TABLE ${dec} ADD COLUMN merge_was_missing boolean, ADD COLUMN merge_fill boolean, ADD COLUMN merge_action text, ADD COLUMN merge_unmiss boolean`;
+  // merge_unmiss: a stored row kept (its values win) that this snapshot holds while it is marked
+  // missing: it is present again, whatever its values (a row the newest snapshot has is never missing)
   const decide = `INSERT INTO ${dec}
+    SELECT x.*, (x.merge_was_missing AND x.merge_action IN ('kept', 'conflict') AND NOT :late::boolean) AS merge_unmiss FROM (
     SELECT s.*,
       (t.missing_since IS NOT NULL) AS merge_was_missing,
       coalesce(t.content_hash = s.content_hash AND ${fill}, false) AS merge_fill,
@@ -178,13 +186,13 @@ export function buildMergeSql(table: TargetTable, dialect: VectorDialect): Merge
         ${changedBranch}
       END AS merge_action
     FROM ${stage} s
-    LEFT JOIN ${target} t ON t.source_env = :env::text AND t.source_id = :source_id::text AND t.source_table = s.source_table AND t.source_key = s.source_key`;
+    LEFT JOIN ${target} t ON t.source_env = :env::text AND t.source_id = :source_id::text AND t.source_table = s.source_table AND t.source_key = s.source_key) x`;
 
   // Inserted rows get no undo entry: rollback deletes the rows whose first_run_id is the run.
   const undo = `INSERT INTO aqe.undo_log (run_id, table_name, source_env, source_id, source_table, source_key, op, pre_image)
     SELECT :run_id::bigint, :table_name::text, :env::text, :source_id::text, d.source_table, d.source_key, 'update', to_jsonb(t)
     FROM ${dec} d JOIN ${target} t ON ${KEY_MATCH('t', 'd')}
-    WHERE d.merge_action IN ('update', 'touch')`;
+    WHERE d.merge_action IN ('update', 'touch') OR d.merge_unmiss`;
 
   // A changed row whose search text did not change keeps its embedding (never re-embedded).
   const keep = (src: string) => `(${src}.embedding IS NULL AND t.embedding IS NOT NULL AND t.embedding_text_hash IS NOT DISTINCT FROM ${src}.embedding_text_hash)`;
@@ -224,7 +232,7 @@ export function buildMergeSql(table: TargetTable, dialect: VectorDialect): Merge
   ];
   const touch = `UPDATE ${target} t SET
       ${touchSets.join(',\n      ')}
-    FROM ${dec} d WHERE d.merge_action = 'touch' AND ${KEY_MATCH('t', 'd')}`;
+    FROM ${dec} d WHERE (d.merge_action = 'touch' OR d.merge_unmiss) AND ${KEY_MATCH('t', 'd')}`;
 
   const insertCols = [
     'source_env',
@@ -258,12 +266,12 @@ export function buildMergeSql(table: TargetTable, dialect: VectorDialect): Merge
     count(*) FILTER (WHERE merge_action = 'insert') AS to_insert,
     count(*) FILTER (WHERE merge_action = 'update') AS to_update,
     count(*) FILTER (WHERE merge_action IN ('unchanged', 'touch')) AS unchanged,
-    count(*) FILTER (WHERE merge_action = 'touch') AS to_touch,
+    count(*) FILTER (WHERE merge_action = 'touch' OR merge_unmiss) AS to_touch,
     count(*) FILTER (WHERE merge_action IN ('kept', 'conflict')) AS kept_newer,
     count(*) FILTER (WHERE merge_action = 'conflict') AS immutable_conflicts,
     count(*) FILTER (WHERE merge_action = 'touch' AND merge_fill) AS embeddings_filled,
-    count(*) FILTER (WHERE merge_was_missing AND merge_action IN ('update', 'touch')) AS reappeared,
-    count(*) FILTER (WHERE merge_action IN ('update', 'touch')) AS to_log
+    count(*) FILTER (WHERE merge_was_missing AND (merge_action IN ('update', 'touch') OR merge_unmiss)) AS reappeared,
+    count(*) FILTER (WHERE merge_action IN ('update', 'touch') OR merge_unmiss) AS to_log
   FROM ${dec}`;
 
   // One statement: the UPDATE's RETURNING feeds the undo log (no join back to the CTE).

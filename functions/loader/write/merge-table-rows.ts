@@ -13,6 +13,7 @@ import { type VectorDialect, EMBEDDING_DIM } from '../../db/dialect.js';
 import { type EncodeStats, encodeCopyValue, encodeVectorLiteral, escapeCopyText, isZeroVector, jsonText, newEncodeStats, isAsyncIterable, quoteIdent } from '../../db/copy-encoding.js';
 import { classifyDbError } from '../../db/pg-error-kind.js';
 import { type MergeCountsRow, type MergeSql, type ParamName, type Statement, bindStatement, buildMergeSql } from './merge-sql.js';
+import { NO_FUTURE_BOUND } from '../snapshot-clock.js';
 import { AppError, errorMessage } from '../../../schema/errors.js';
 import type { TargetRow, TargetTable } from '../../../schema/tables/target-tables.js';
 
@@ -56,8 +57,13 @@ export interface MergeTableRowsInput {
   runId: number;
   env: string;
   sourceId: string;
-  /** createdAt of the snapshot (orders "later snapshot wins"). */
+  /** The snapshot's order time: when the store created its manifest (orders "later snapshot wins"). */
   snapshotAt: Date;
+  /**
+   * Stored or staged times after this came from a clock that ran ahead and count as unknown
+   * (snapshot-clock.ts futureBound). Default: none is refused.
+   */
+  futureBound?: Date;
   table: TargetTable;
   /**
    * The rows, or a function that reads them (again) from the start. Re-readable rows (a function
@@ -110,6 +116,7 @@ export async function mergeTableRows(tx: Queryable, input: MergeTableRowsInput):
     source_tables: [],
     late: input.late === true,
     remap: input.remap === true,
+    future_bound: input.futureBound ?? NO_FUTURE_BOUND,
   };
   const run = (stmt: Statement, more: Partial<Record<ParamName, unknown>> = {}) => tx.query(stmt.text, bindStatement(stmt, { ...values, ...more }) as SqlParam[]);
   const rereadable = typeof input.rows === 'function' || Array.isArray(input.rows);

@@ -4,6 +4,7 @@ import { jsonForDb, textForDb } from '../../db/db-text.js';
 import type { Queryable } from '../../db/database.js';
 import { LOCK_NAMES, advisoryXactLock } from '../../db/advisory-lock.js';
 import { type TableMergeCounts, addCounts, emptyCounts } from './merge-table-rows.js';
+import { NO_FUTURE_BOUND } from '../snapshot-clock.js';
 import { AppError } from '../../../schema/errors.js';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'quarantined' | 'rolled_back';
@@ -15,6 +16,8 @@ export interface SyncRun {
   snapshotId: string;
   manifestKey: string;
   snapshotCreatedAt: Date | null;
+  /** When the store created the manifest (the order of snapshots); null for runs before migration 015. */
+  orderedAt: Date | null;
   status: RunStatus;
   rowsRead: number;
   rowsInserted: number;
@@ -36,7 +39,10 @@ export interface RunIdentity {
   env: string;
   snapshotId: string;
   manifestKey: string;
+  /** What the manifest claims (its createdAt): informational. */
   snapshotCreatedAt: Date | null;
+  /** The store's creation time of the manifest: what orders snapshots. */
+  orderedAt?: Date | null;
 }
 
 /**
@@ -47,7 +53,7 @@ export async function lockEnvironment(tx: Queryable, env: string): Promise<void>
   await advisoryXactLock(tx, LOCK_NAMES.environment(env));
 }
 
-const RUN_SELECT = `SELECT id, manifest_sha, env, snapshot_id, manifest_key, snapshot_created_at, status, rows_read, rows_inserted,
+const RUN_SELECT = `SELECT id, manifest_sha, env, snapshot_id, manifest_key, snapshot_created_at, ordered_at, status, rows_read, rows_inserted,
   rows_updated, rows_unchanged, rows_kept_newer, rows_missing, rows_quarantined, table_counts, warnings, started_at, finished_at,
   duration_ms, error FROM aqe.sync_runs`;
 
@@ -62,6 +68,7 @@ function toRun(r: RunRow): SyncRun {
     snapshotId: String(r['snapshot_id']),
     manifestKey: String(r['manifest_key']),
     snapshotCreatedAt: (r['snapshot_created_at'] as Date | null) ?? null,
+    orderedAt: (r['ordered_at'] as Date | null) ?? null,
     status: r['status'] as RunStatus,
     rowsRead: n(r['rows_read']),
     rowsInserted: n(r['rows_inserted']),
@@ -99,16 +106,16 @@ export async function findRunById(db: Queryable, id: number): Promise<SyncRun | 
  */
 export async function beginRun(tx: Queryable, run: RunIdentity): Promise<number> {
   const res = await tx.query<{ id: number }>(
-    `INSERT INTO aqe.sync_runs (manifest_sha, env, snapshot_id, manifest_key, snapshot_created_at, status)
-     VALUES ($1, $2, $3, $4, $5, 'running')
+    `INSERT INTO aqe.sync_runs (manifest_sha, env, snapshot_id, manifest_key, snapshot_created_at, ordered_at, status)
+     VALUES ($1, $2, $3, $4, $5, $6, 'running')
      ON CONFLICT (manifest_sha) DO UPDATE SET
        env = EXCLUDED.env, snapshot_id = EXCLUDED.snapshot_id, manifest_key = EXCLUDED.manifest_key,
-       snapshot_created_at = EXCLUDED.snapshot_created_at, status = 'running', started_at = now(), finished_at = NULL,
+       snapshot_created_at = EXCLUDED.snapshot_created_at, ordered_at = EXCLUDED.ordered_at, status = 'running', state_before = NULL, started_at = now(), finished_at = NULL,
        duration_ms = NULL, error = NULL, rows_read = 0, rows_inserted = 0, rows_updated = 0, rows_unchanged = 0,
        rows_kept_newer = 0, rows_missing = 0, rows_quarantined = 0, table_counts = '{}'::jsonb, warnings = '[]'::jsonb
      WHERE aqe.sync_runs.status = 'failed'
      RETURNING id`,
-    [run.manifestSha, run.env, run.snapshotId, run.manifestKey, run.snapshotCreatedAt],
+    [run.manifestSha, run.env, run.snapshotId, run.manifestKey, run.snapshotCreatedAt, run.orderedAt ?? null],
   );
   const id = res.rows[0]?.id;
   if (id === undefined) {
@@ -127,6 +134,16 @@ export interface FinishRunInput {
   warnings?: unknown[];
   rowsQuarantined?: number;
   error?: string | null;
+  /**
+   * The sync_state entries this run replaced, as they were before it (null: the entry did not
+   * exist), and the environment's last snapshot before it: what a rollback restores.
+   */
+  stateBefore?: StateBefore;
+}
+
+/** What a run changed in sync_state, as it was before the run. */
+export interface StateBefore {
+  sources: Record<string, unknown>;
 }
 
 /** Sums per-table counts into run totals. */
@@ -140,9 +157,24 @@ export async function finishRun(tx: Queryable, runId: number, input: FinishRunIn
   const res = await tx.query(
     `UPDATE aqe.sync_runs SET status = $2, rows_read = $3, rows_inserted = $4, rows_updated = $5, rows_unchanged = $6,
        rows_kept_newer = $7, rows_missing = $8, rows_quarantined = $9, table_counts = $10::jsonb, warnings = $11::jsonb,
-       finished_at = clock_timestamp(), duration_ms = round(extract(epoch FROM clock_timestamp() - started_at) * 1000), error = $12
+       finished_at = clock_timestamp(), duration_ms = round(extract(epoch FROM clock_timestamp() - started_at) * 1000), error = $12,
+       state_before = $13::jsonb
      WHERE id = $1`,
-    [String(runId), input.status, t.read, t.inserted, t.updated, t.unchanged, t.keptNewer, t.missing, input.rowsQuarantined ?? 0, jsonForDb(input.tables), jsonForDb(input.warnings ?? []), input.error === undefined || input.error === null ? null : textForDb(input.error)],
+    [
+      String(runId),
+      input.status,
+      t.read,
+      t.inserted,
+      t.updated,
+      t.unchanged,
+      t.keptNewer,
+      t.missing,
+      input.rowsQuarantined ?? 0,
+      jsonForDb(input.tables),
+      jsonForDb(input.warnings ?? []),
+      input.error === undefined || input.error === null ? null : textForDb(input.error),
+      input.stateBefore === undefined ? null : jsonForDb(input.stateBefore),
+    ],
   );
   if (res.rowCount !== 1) throw new AppError('INTERNAL', `finishRun: no sync_runs row with id ${runId}`);
 }
@@ -170,26 +202,33 @@ export async function recordRunFailure(db: Queryable, run: RunIdentity & { statu
 
 export interface SyncStateInput {
   snapshotId: string;
+  /** The snapshot's order time (the store's creation time of its manifest). */
   snapshotAt: Date;
+  /** Recorded times after this are from a clock that ran ahead: any snapshot replaces them (snapshot-clock.ts). */
+  futureBound?: Date;
   runId: number;
   success: boolean;
   /** Per-source state merged into sync_state.sources (keys replace). */
   sources?: Record<string, unknown>;
 }
 
-/** Updates the environment's state; a late, older snapshot never moves last_snapshot_* backwards. */
+/**
+ * Updates the environment's state; a late, older snapshot never moves last_snapshot_* backwards,
+ * but a recorded time from the future (beyond `futureBound`) never holds it either.
+ */
 export async function updateSyncState(tx: Queryable, env: string, input: SyncStateInput): Promise<void> {
+  const newer = `(s.last_snapshot_at IS NULL OR EXCLUDED.last_snapshot_at >= s.last_snapshot_at OR s.last_snapshot_at > $7::timestamptz)`;
   await tx.query(
     `INSERT INTO aqe.sync_state AS s (env, last_snapshot_id, last_snapshot_at, last_run_id, last_success_at, sources, updated_at)
      VALUES ($1, $2, $3, $4, CASE WHEN $5::boolean THEN now() END, $6::jsonb, now())
      ON CONFLICT (env) DO UPDATE SET
-       last_snapshot_id = CASE WHEN s.last_snapshot_at IS NULL OR EXCLUDED.last_snapshot_at >= s.last_snapshot_at THEN EXCLUDED.last_snapshot_id ELSE s.last_snapshot_id END,
-       last_snapshot_at = GREATEST(s.last_snapshot_at, EXCLUDED.last_snapshot_at),
+       last_snapshot_id = CASE WHEN ${newer} THEN EXCLUDED.last_snapshot_id ELSE s.last_snapshot_id END,
+       last_snapshot_at = CASE WHEN ${newer} THEN EXCLUDED.last_snapshot_at ELSE s.last_snapshot_at END,
        last_run_id = EXCLUDED.last_run_id,
        last_success_at = COALESCE(EXCLUDED.last_success_at, s.last_success_at),
        sources = s.sources || EXCLUDED.sources,
        updated_at = now()`,
-    [env, input.snapshotId, input.snapshotAt, String(input.runId), input.success, jsonForDb(input.sources ?? {})],
+    [env, input.snapshotId, input.snapshotAt, String(input.runId), input.success, jsonForDb(input.sources ?? {}), input.futureBound ?? NO_FUTURE_BOUND],
   );
 }
 

@@ -25,9 +25,9 @@ export async function tempDir(prefix = 'aqe-e2e-'): Promise<{ dir: string; remov
 }
 
 /** Pushes the workspace at `root` as environment `env` to `store` (the real uploader). */
-export async function pushWorkspace(root: string, env: string, store: BlobStore): Promise<PushResult> {
+export async function pushWorkspace(root: string, env: string, store: BlobStore, options: { now?: () => Date } = {}): Promise<PushResult> {
   const config = loadConfig({ flags: { env, bucket: store.url }, env: {}, workspace: root, configText: null });
-  const result = await runPush({ config, store });
+  const result = await runPush({ config, store, ...(options.now ? { now: options.now } : {}) });
   if (!result.manifestKey) throw new Error('push wrote no manifest');
   if (result.partial) throw new Error(`push was partial: ${JSON.stringify(result.sources.filter((s) => s.status !== 'captured'))}`);
   return result;
