@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'SOURCE_UNREADABLE'
   | 'SOURCE_WRONG_KIND'
   | 'SOURCE_CORRUPT'
+  /** a source (or a folder on its path) is a link that resolves outside the workspace */
+  | 'SOURCE_OUTSIDE_WORKSPACE'
   | 'SNAPSHOT_FAILED'
   // bucket
   | 'BUCKET_URL_INVALID'
@@ -25,6 +27,8 @@ export type ErrorCode =
   | 'MANIFEST_ENV_MISMATCH'
   /** the manifest claims a time beyond the store's clock plus the tolerance (the pushing clock runs ahead) */
   | 'MANIFEST_CLOCK_SKEW'
+  /** the snapshot declares more bytes or sources than one load may expand (terminal) */
+  | 'SNAPSHOT_TOO_LARGE'
   | 'CHECKSUM_MISMATCH'
   | 'BLOB_CORRUPT'
   | 'PARSE_FAILED'

@@ -10,6 +10,7 @@ import { AppError } from '../schema/errors.js';
 import type { SourceFormat, SourceKind, SourceRole } from '../schema/sources/catalogue.js';
 import { CATALOGUE, ENV_NAME_PATTERN } from '../schema/sources/catalogue.js';
 import { type OpenBlobStoreOptions, parseBucketUrl } from '../functions/storage/open-blob-store.js';
+import type { LoadLimits } from '../functions/loader/load-limits.js';
 
 /** Environment variables the uploader reads (through loadConfig only). */
 export const UPLOADER_ENV = {
@@ -20,6 +21,9 @@ export const UPLOADER_ENV = {
   debug: 'AQE_DEBUG',
   storageRetries: 'AQE_STORAGE_RETRIES',
   pullKeepBackups: 'AQE_PULL_KEEP_BACKUPS',
+  loadMaxSourceBytes: 'AQE_LOAD_MAX_SOURCE_BYTES',
+  loadMaxSnapshotBytes: 'AQE_LOAD_MAX_SNAPSHOT_BYTES',
+  loadMaxSources: 'AQE_LOAD_MAX_SOURCES',
 } as const;
 
 /** Backups `pull` keeps by default (the newest; older ones are removed after each pull). */
@@ -32,6 +36,32 @@ export function parsePullKeepBackups(raw: string | undefined, label: string = UP
   const n = Number(text);
   if (!/^\d+$/.test(text.trim()) || n < 1 || n > 1000) return { value: undefined, problem: `${label}: "${text}" is not a backup count; expected a whole number from 1 to 1000 (default ${DEFAULT_PULL_KEEP_BACKUPS})` };
   return { value: n, problem: null };
+}
+
+/**
+ * What a load in this process may expand (the CLI's local loads: the scratch folder is on disk,
+ * not in memory as in the Cloud Function, so the defaults are larger than DEFAULT_LOAD_LIMITS).
+ */
+export const LOCAL_LOAD_LIMITS: Readonly<LoadLimits> = Object.freeze({ maxSourceBytes: 16 * 1024 ** 3, maxSnapshotBytes: 32 * 1024 ** 3, maxSources: 10_000 });
+
+/**
+ * AQE_LOAD_MAX_SOURCE_BYTES, AQE_LOAD_MAX_SNAPSHOT_BYTES, AQE_LOAD_MAX_SOURCES over
+ * LOCAL_LOAD_LIMITS, with a problem string per bad value.
+ */
+export function parseLoadLimits(env: EnvMap): { value: LoadLimits; problems: string[] } {
+  const value: LoadLimits = { ...LOCAL_LOAD_LIMITS };
+  const problems: string[] = [];
+  const read = (name: string, key: keyof LoadLimits) => {
+    const raw = nonEmpty(env[name]);
+    if (raw === undefined) return;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < 1) problems.push(`${name}: "${raw}" is not a whole number >= 1 (default ${LOCAL_LOAD_LIMITS[key]})`);
+    else value[key] = n;
+  };
+  read(UPLOADER_ENV.loadMaxSourceBytes, 'maxSourceBytes');
+  read(UPLOADER_ENV.loadMaxSnapshotBytes, 'maxSnapshotBytes');
+  read(UPLOADER_ENV.loadMaxSources, 'maxSources');
+  return { value, problems };
 }
 
 /** Most retries per Cloud Storage request AQE_STORAGE_RETRIES accepts (the default is 6). */
@@ -86,6 +116,8 @@ export interface SourceSpec {
   /** Suffixes of sidecar files captured beside each path when they exist (redb `.meta.json`). */
   sidecars: readonly string[];
   enabled: boolean;
+  /** Follow links that resolve outside the workspace (opt-in per source; refused by default). */
+  followLinksOutside: boolean;
   origin: 'catalogue' | 'config';
   description: string;
 }
@@ -176,6 +208,7 @@ export function loadConfig(input: LoadConfigInput): Readonly<UploaderConfig> {
   const keepBackups = parsePullKeepBackups(env[UPLOADER_ENV.pullKeepBackups]);
   if (keepBackups.problem) problems.push(keepBackups.problem);
   if (retries.problem !== null) problems.push(retries.problem);
+  problems.push(...parseLoadLimits(env).problems);
 
   if (problems.length > 0) {
     if (problems.length === 1 && bucketError !== null) throw bucketError;
@@ -213,6 +246,7 @@ export function planSourceSpecs(file: WorkspaceConfig): SourceSpec[] {
       paths: override?.paths ?? entry.paths,
       sidecars: entry.sidecars ?? [],
       enabled: override?.enabled ?? true,
+      followLinksOutside: override?.followLinksOutside ?? false,
       origin: 'catalogue',
       description: entry.description,
     };
@@ -231,6 +265,7 @@ function extraSpec(extra: ExtraSource): SourceSpec {
     paths: [extra.path],
     sidecars: format === 'ruvector-redb' ? ['.meta.json'] : [],
     enabled: true,
+    followLinksOutside: extra.followLinksOutside ?? false,
     origin: 'config',
     description: `extra source from ${WORKSPACE_CONFIG_FILE}`,
   };

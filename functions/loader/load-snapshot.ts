@@ -24,6 +24,7 @@ import { type Logger, silentLogger } from '../observability/logger.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { gunzipVerifyToFile } from './read/gunzip-verify-to-file.js';
 import { claimedTimeProblem, DEFAULT_CLOCK_SKEW_TOLERANCE_MS, futureBound, isLate, orderTime } from './snapshot-clock.js';
+import { DEFAULT_LOAD_LIMITS, type LoadLimits, snapshotLimitProblem } from './load-limits.js';
 import { readSnapshotSource } from './read/read-snapshot-source.js';
 import type { RowStream, SourceReadResult } from './read/source-read-result.js';
 import {
@@ -63,6 +64,8 @@ export interface LoaderDeps {
    * loader's clock a recorded time may be before it counts as unknown (default 5 minutes).
    */
   clockSkewToleranceMs?: number;
+  /** Bytes per source and per snapshot, and sources per snapshot, one load may expand (default: DEFAULT_LOAD_LIMITS). */
+  limits?: Partial<LoadLimits>;
 }
 
 export type LoadOutcome =
@@ -98,6 +101,7 @@ export const QUARANTINE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'MANIFEST_INVALID',
   'MANIFEST_ENV_MISMATCH',
   'MANIFEST_CLOCK_SKEW',
+  'SNAPSHOT_TOO_LARGE',
   'CHECKSUM_MISMATCH',
   'BLOB_CORRUPT',
   'PARSE_FAILED',
@@ -159,12 +163,15 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
     manifest = validateManifest(bytes, env, snapshotId);
     const skew = claimedTimeProblem(manifest, orderAt, tolerance);
     if (skew !== null) throw new AppError('MANIFEST_CLOCK_SKEW', skew, { details: { createdAt: manifest.createdAt, storedAt: orderAt.toISOString(), toleranceMs: tolerance } });
+    // the sizes it declares, before a byte is expanded (each blob is then cut off past its declared size)
+    const limits = { ...DEFAULT_LOAD_LIMITS, ...deps.limits };
+    const tooLarge = snapshotLimitProblem(manifest.sources.filter((x): x is CapturedSource => x.status === 'captured'), limits);
+    if (tooLarge !== null) throw new AppError('SNAPSHOT_TOO_LARGE', tooLarge, { details: { limits } });
   } catch (err) {
     return await quarantineOrThrow(deps, ctx, err, log);
   }
 
   const scratch = await makeScratchDir('load', deps.tmpDir ?? tmpdir());
-  const readers: SourceReadResult[] = [];
   try {
     // 1. every blob verified before anything is written
     const captured = manifest.sources.filter((s): s is CapturedSource => s.status === 'captured');
@@ -175,7 +182,6 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
         await downloadBlob(deps.store, source, file);
         files.push({ source, file });
       }
-      for (const { source, file } of files) readers.push(readSnapshotSource(source, file));
     } catch (err) {
       return await quarantineOrThrow(deps, ctx, err, log);
     }
@@ -202,44 +208,51 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
         // per source file: the newest snapshot loaded so far (a late, older one never decides presence)
         const seen = await sourcesSeen(tx, env);
         const before: Record<string, SourceSeen> = { ...seen };
-        for (const reader of readers) {
-          const prev = seen[reader.path];
+        for (const { source, file } of files) {
+          const prev = seen[source.path];
           const late = isLate(prev?.snapshotAt, orderAt, bound);
-          const entry = sourceEntry(captured, reader.path);
+          const entry = sourceEntry(captured, source.path);
           // The same file content was merged by a run that still stands, with the same mappings:
           // nothing can differ, so the rows are not read again (they all count as unchanged).
           if (!late && prev && (await unchangedSince(tx, prev, entry))) {
-            seen[reader.path] = { ...prev, snapshotAt: orderAt.toISOString(), stateRunId: id };
+            seen[source.path] = { ...prev, snapshotAt: orderAt.toISOString(), stateRunId: id };
             for (const [target, n] of Object.entries(prev.tables ?? {})) {
-              const key = `${reader.sourceId}/${target}`;
+              const key = `${source.sourceId}/${target}`;
               tables[key] = addCounts(tables[key] ?? emptyCounts(), { ...emptyCounts(), read: n, unchanged: n });
             }
             continue;
           }
-          const read: Record<string, number> = {};
-          // the mappings changed since this file was last merged: immutable rows take the new
-          // reading, and rows a table no longer feeds are marked missing there
-          const remap = !late && prev !== undefined && prev.mappingVersion !== MAPPING_VERSION;
-          for (const target of reader.targetTables()) {
-            const table = targetTable(target);
-            const feeding = reader.parts.filter((p) => p.targetTable === target);
-            // asked after the rows were read: a part whose read stopped short never marks rows missing
-            const full = () => feeding.filter((p) => p.complete()).map((p) => p.sourceTable);
-            // a function, not a stream: the merge may read the rows again (see merge-table-rows.ts)
-            const rows = () => (table.embedded ? withSearchText(reader.rows(target), target) : reader.rows(target));
-            const counts = await mergeTableRows(tx, { runId: id, env, sourceId: reader.sourceId, snapshotAt: orderAt, futureBound: bound, table, rows, fullSourceTables: full, dialect, late, remap });
-            const key = `${reader.sourceId}/${target}`;
-            tables[key] = addCounts(tables[key] ?? emptyCounts(), counts);
-            read[target] = (read[target] ?? 0) + counts.read;
-          }
-          if (remap) {
-            for (const [target, n] of Object.entries(await markMovedRows(tx, { runId: id, env, reader }))) {
+          // one source open at a time: its file is read (and a hostile one fails, rolling all
+          // back) only now, so memory holds one source's reader whatever the snapshot's size
+          const reader = readSnapshotSource(source, file);
+          try {
+            const read: Record<string, number> = {};
+            // the mappings changed since this file was last merged: immutable rows take the new
+            // reading, and rows a table no longer feeds are marked missing there
+            const remap = !late && prev !== undefined && prev.mappingVersion !== MAPPING_VERSION;
+            for (const target of reader.targetTables()) {
+              const table = targetTable(target);
+              const feeding = reader.parts.filter((p) => p.targetTable === target);
+              // asked after the rows were read: a part whose read stopped short never marks rows missing
+              const full = () => feeding.filter((p) => p.complete()).map((p) => p.sourceTable);
+              // a function, not a stream: the merge may read the rows again (see merge-table-rows.ts)
+              const rows = () => (table.embedded ? withSearchText(reader.rows(target), target) : reader.rows(target));
+              const counts = await mergeTableRows(tx, { runId: id, env, sourceId: reader.sourceId, snapshotAt: orderAt, futureBound: bound, table, rows, fullSourceTables: full, dialect, late, remap });
               const key = `${reader.sourceId}/${target}`;
-              tables[key] = addCounts(tables[key] ?? emptyCounts(), { ...emptyCounts(), missing: n });
+              tables[key] = addCounts(tables[key] ?? emptyCounts(), counts);
+              read[target] = (read[target] ?? 0) + counts.read;
             }
+            if (remap) {
+              for (const [target, n] of Object.entries(await markMovedRows(tx, { runId: id, env, reader }))) {
+                const key = `${reader.sourceId}/${target}`;
+                tables[key] = addCounts(tables[key] ?? emptyCounts(), { ...emptyCounts(), missing: n });
+              }
+            }
+            if (!late) seen[reader.path] = { ...entry, runId: id, snapshotAt: orderAt.toISOString(), mappingVersion: MAPPING_VERSION, tables: read, stateRunId: id };
+            for (const w of reader.warnings) warnings.push(formatWarning(reader.path, w));
+          } finally {
+            reader.close();
           }
-          if (!late) seen[reader.path] = { ...entry, runId: id, snapshotAt: orderAt.toISOString(), mappingVersion: MAPPING_VERSION, tables: read, stateRunId: id };
-          for (const w of reader.warnings) warnings.push(formatWarning(reader.path, w));
         }
         // what this run replaced in sync_state, for a rollback (null: the entry did not exist)
         const replaced: Record<string, SourceSeen | null> = {};
@@ -291,7 +304,6 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
       durationMs: Math.round(performance.now() - started),
     };
   } finally {
-    for (const r of readers) r.close();
     await rm(scratch, { recursive: true, force: true });
   }
 }

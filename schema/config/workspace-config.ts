@@ -3,6 +3,7 @@
 // returns every issue at once, each naming its JSON path and saying how to fix it.
 
 import { z } from 'zod';
+import { describeJsonSyntaxError } from '../json-syntax.js';
 import { CATALOGUE, ENV_NAME_PATTERN, SOURCE_FORMATS, SOURCE_ID_PATTERN, SOURCE_ROLES } from '../sources/catalogue.js';
 import type { SourceFormat, SourceRole } from '../sources/catalogue.js';
 
@@ -35,6 +36,11 @@ const sourceOverride = z.strictObject({
   /** Replaces the catalogue's default paths (every existing one is captured). */
   paths: z.array(workspacePath, { error: 'expected an array of paths relative to the workspace' }).min(1, 'give at least one path, or set "enabled": false').optional(),
   role: roleSchema.optional(),
+  /**
+   * true: follow links (of the file, or of a folder on its path) that resolve outside the
+   * workspace. By default such a source is refused: a link must not ship a file from elsewhere.
+   */
+  followLinksOutside: z.boolean({ error: 'expected true or false' }).optional(),
 });
 
 const extraSource = z.strictObject({
@@ -43,6 +49,8 @@ const extraSource = z.strictObject({
   /** When absent, decided from the content (SQLite → sqlite, redb → ruvector-redb, otherwise json). */
   format: formatSchema.optional(),
   role: roleSchema.optional(),
+  /** As `sources.<id>.followLinksOutside`. */
+  followLinksOutside: z.boolean({ error: 'expected true or false' }).optional(),
 });
 
 const KNOWN_IDS = new Set(CATALOGUE.map((e) => e.id));
@@ -75,7 +83,7 @@ export function parseWorkspaceConfig(text: string): ParseWorkspaceConfigResult {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    return { ok: false, issues: [`(file): not valid JSON (${(err as Error).message}); fix the syntax or delete the file to use the defaults`] };
+    return { ok: false, issues: [`(file): not valid JSON (${describeJsonSyntaxError(err)}); fix the syntax or delete the file to use the defaults`] };
   }
   const parsed = workspaceConfigSchema.safeParse(json);
   // Cross-field rules run on the raw document too, so they are reported with the schema's issues.

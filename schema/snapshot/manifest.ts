@@ -4,6 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { describeJsonSyntaxError } from '../json-syntax.js';
 import { ENV_NAME_PATTERN, SOURCE_FORMATS, SOURCE_ID_PATTERN, SOURCE_KINDS, SOURCE_ROLES } from '../sources/catalogue.js';
 import { blobKey, SNAPSHOT_ID_PATTERN } from './object-keys.js';
 
@@ -137,7 +138,7 @@ export function parseManifest(input: string | Uint8Array): ParseManifestResult {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    return { ok: false, issues: [`manifest: not valid JSON (${(err as Error).message})`] };
+    return { ok: false, issues: [`manifest: not valid JSON (${describeJsonSyntaxError(err)})`] };
   }
   const parsed = manifestSchema.safeParse(json);
   if (parsed.success) return { ok: true, manifest: parsed.data };

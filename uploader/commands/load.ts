@@ -1,6 +1,6 @@
 // `aqe-upload load`: replay one snapshot by hand (what the loadSnapshot function does per event).
 
-import { parseStorageRetries } from '../config.js';
+import { parseLoadLimits, parseStorageRetries } from '../config.js';
 import type { Command } from 'commander';
 import { AppError } from '../../schema/errors.js';
 import { chooseEmbedder, parseSeconds, runLocalLoad } from '../local/local-sync.js';
@@ -24,7 +24,10 @@ export const loadCommand: CliCommand = {
     const budget = parseSeconds(stringOpt(opts, 'embedBudget'), 60, '--embed-budget');
     const retries = parseStorageRetries(io.env);
     if (retries.problem !== null) throw new AppError('CONFIG_INVALID', retries.problem);
+    const limits = parseLoadLimits(io.env);
+    if (limits.problems.length > 0) throw new AppError('CONFIG_INVALID', limits.problems.join('\n'));
     const outcome = await runLocalLoad({
+      loadLimits: limits.value,
       storageRetries: retries.value,
       bucket: stringOpt(opts, 'bucket')!,
       manifestKey: stringOpt(opts, 'manifest')!,

@@ -12,7 +12,8 @@ import { type Embedder, loadEmbedder } from '../../functions/embed/embedder.js';
 import { ensureMigrated, type LoadOutcome, loadSnapshot } from '../../functions/loader/load-snapshot.js';
 import type { Logger } from '../../functions/observability/logger.js';
 import { openBlobStore } from '../../functions/storage/open-blob-store.js';
-import { type EnvMap, storeOptions } from '../config.js';
+import { type EnvMap, LOCAL_LOAD_LIMITS, storeOptions } from '../config.js';
+import type { LoadLimits } from '../../functions/loader/load-limits.js';
 
 export const WORKSPACE_DB_DIR = join('.aqe-sync', 'db');
 
@@ -90,6 +91,8 @@ export interface LocalLoadOptions {
   log?: Logger;
   /** AQE_STORAGE_RETRIES (undefined: the default budget). */
   storageRetries?: number | undefined;
+  /** What the load may expand (default LOCAL_LOAD_LIMITS: a local scratch folder is on disk). */
+  loadLimits?: LoadLimits;
 }
 
 /** Loads one snapshot from a bucket into a database in this process (what the Cloud Function does). */
@@ -100,6 +103,7 @@ export async function runLocalLoad(options: LocalLoadOptions): Promise<LoadOutco
       {
         store,
         db,
+        limits: options.loadLimits ?? LOCAL_LOAD_LIMITS,
         ...(options.log ? { log: options.log } : {}),
         ...(options.embedder
           ? {

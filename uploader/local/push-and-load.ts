@@ -2,7 +2,7 @@
 // (what `push` and every push of `watch` do).
 
 import type { LoadOutcome } from '../../functions/loader/load-snapshot.js';
-import type { EnvMap, UploaderConfig } from '../config.js';
+import { type EnvMap, parseLoadLimits, type UploaderConfig } from '../config.js';
 import type { PushOptions, PushResult } from '../push/run-push.js';
 import { runPush } from '../push/run-push.js';
 import type { EmbedderChoice } from './local-sync.js';
@@ -45,6 +45,7 @@ export async function pushAndLoad(options: PushAndLoadOptions): Promise<PushAndL
     embedder: budget > 0 ? await embedder(env) : null,
     embedBudgetMs: budget * 1000,
     storageRetries: config.storageRetries,
+    loadLimits: parseLoadLimits(env).value,
   });
   return { push, load };
 }

@@ -6,6 +6,7 @@ import { constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../../schema/errors.js';
+import { describeJsonSyntaxError } from '../../schema/json-syntax.js';
 
 export interface JsonRead {
   /** The exact bytes read (what is hashed and stored). */
@@ -65,7 +66,8 @@ export async function readJsonWhole(path: string, options: ReadJsonOptions = {})
     try {
       return { bytes, value: JSON.parse(text), modifiedAt: new Date(before.mtimeMs) };
     } catch (err) {
-      lastProblem = `it is not valid JSON: ${(err as Error).message}`;
+      // never the parser's own words: they quote the file's text
+      lastProblem = `it is not valid JSON (${describeJsonSyntaxError(err)})`;
     }
   }
   throw new AppError(

@@ -3,8 +3,8 @@
 // anything that is not a regular file (a FIFO would block).
 
 import type { Stats } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { WORKSPACE_CONFIG_FILE, WORKSPACE_STATE_DIR } from '../../schema/config/workspace-config.js';
 import type { ErrorCode } from '../../schema/errors.js';
 import { AppError } from '../../schema/errors.js';
@@ -66,9 +66,11 @@ export async function readConfigText(root: string): Promise<string | null> {
 export async function discoverSources(config: Pick<UploaderConfig, 'workspace' | 'sources' | 'exclude'>): Promise<DiscoveredFile[]> {
   const out: DiscoveredFile[] = [];
   const claimed = new Map<string, string>();
+  // links are judged by where they really lead, against where the workspace really is
+  const realRoot = await realpath(config.workspace).catch(() => config.workspace);
   for (const spec of config.sources) {
     for (const path of spec.paths) {
-      for (const file of await discoverPath(config.workspace, spec, path, config.exclude)) {
+      for (const file of await discoverPath(config.workspace, realRoot, spec, path, config.exclude)) {
         // One file, one source: a path listed twice is captured under the first source naming it.
         const owner = claimed.get(file.path);
         if (owner !== undefined && file.state !== 'disabled') {
@@ -83,7 +85,7 @@ export async function discoverSources(config: Pick<UploaderConfig, 'workspace' |
   return out;
 }
 
-async function discoverPath(root: string, spec: SourceSpec, path: string, exclude: readonly string[]): Promise<DiscoveredFile[]> {
+async function discoverPath(root: string, realRoot: string, spec: SourceSpec, path: string, exclude: readonly string[]): Promise<DiscoveredFile[]> {
   const absPath = join(root, ...path.split('/'));
   const declaredKind: SourceKind = spec.kind === 'auto' ? 'json' : spec.kind;
   // each path of a source with several paths is its own identity (source-identity.ts)
@@ -103,11 +105,14 @@ async function discoverPath(root: string, spec: SourceSpec, path: string, exclud
     if (code === 'ENOENT' || code === 'ENOTDIR') return [{ ...base, state: 'missing', problem: { code: 'SOURCE_UNREADABLE', message: `${path} not found` } }];
     return [{ ...base, state: 'problem', problem: unreadable(path, err) }];
   }
+  const real = await resolveInside(base, realRoot);
+  if (real.outside) return [{ ...base, state: 'problem', problem: real.outside }];
+  base.absPath = real.path;
 
   if (st.isDirectory()) {
     const wantsDir = spec.kind === 'json-dir' || spec.kind === 'auto' || (spec.kind === 'json' && spec.format === 'json');
     if (!wantsDir) return [{ ...base, state: 'problem', problem: wrongKind(spec, path, 'a folder') }];
-    return discoverJsonDir(root, { ...base, kind: 'json-dir' }, exclude);
+    return discoverJsonDir(root, realRoot, { ...base, kind: 'json-dir' }, exclude);
   }
   if (!st.isFile()) return [{ ...base, state: 'problem', problem: notRegular(spec, path, st) }];
 
@@ -127,7 +132,7 @@ async function discoverPath(root: string, spec: SourceSpec, path: string, exclud
   }
   const files = [found];
   if (found.kind === 'redb') {
-    for (const suffix of spec.sidecars) files.push(...(await discoverSidecar(base, `${path}${suffix}`, exclude)));
+    for (const suffix of spec.sidecars) files.push(...(await discoverSidecar(base, realRoot, `${path}${suffix}`, exclude)));
   }
   return files;
 }
@@ -146,7 +151,7 @@ function resolveKind(spec: SourceSpec, content: ContentKind): { kind: SourceKind
   return { kind: spec.kind, format: spec.format ?? 'json' };
 }
 
-async function discoverJsonDir(root: string, dir: DiscoveredFile, exclude: readonly string[]): Promise<DiscoveredFile[]> {
+async function discoverJsonDir(root: string, realRoot: string, dir: DiscoveredFile, exclude: readonly string[]): Promise<DiscoveredFile[]> {
   let names: string[];
   try {
     names = (await readdir(dir.absPath, { withFileTypes: true })).filter((e) => e.name.endsWith('.json') && !e.isDirectory()).map((e) => e.name).sort();
@@ -171,20 +176,46 @@ async function discoverJsonDir(root: string, dir: DiscoveredFile, exclude: reado
       out.push({ ...file, state: 'problem', problem: unreadable(path, err) });
       continue;
     }
-    if (st.isFile()) out.push({ ...file, size: st.size, modifiedAt: st.mtime });
+    const real = await resolveInside(file, realRoot);
+    if (real.outside) out.push({ ...file, state: 'problem', problem: real.outside });
+    else if (st.isFile()) out.push({ ...file, absPath: real.path, size: st.size, modifiedAt: st.mtime });
     else out.push({ ...file, state: 'problem', problem: notRegular(dir.spec, path, st) });
   }
   return out;
 }
 
-async function discoverSidecar(main: DiscoveredFile, path: string, exclude: readonly string[]): Promise<DiscoveredFile[]> {
+async function discoverSidecar(main: DiscoveredFile, realRoot: string, path: string, exclude: readonly string[]): Promise<DiscoveredFile[]> {
   if (matchingExclude(path, exclude) !== null) return [];
   const absPath = join(main.absPath, '..', path.split('/').pop()!);
   const st = await stat(absPath).catch(() => null);
   if (st === null) return []; // sidecars are optional
   const file: DiscoveredFile = { ...main, path, absPath, kind: 'json', format: 'ruvector-redb-meta', state: 'present', size: st.size, modifiedAt: st.mtime };
+  const real = await resolveInside(file, realRoot);
+  if (real.outside) return [{ ...file, state: 'problem', problem: real.outside }];
   if (!st.isFile()) return [{ ...file, state: 'problem', problem: notRegular(main.spec, path, st) }];
-  return [file];
+  return [{ ...file, absPath: real.path }];
+}
+
+/**
+ * Where `file` really is (links of the file and of every folder on its path resolved), or why it
+ * is refused: it resolves outside the workspace and its source did not opt in. The target is never
+ * named (an absolute path outside the workspace is not for the manifest).
+ */
+async function resolveInside(file: DiscoveredFile, realRoot: string): Promise<{ path: string; outside?: undefined } | { path?: undefined; outside: { code: ErrorCode; message: string } }> {
+  let real: string;
+  try {
+    real = await realpath(file.absPath);
+  } catch {
+    return { path: file.absPath };
+  }
+  if (file.spec.followLinksOutside || real === realRoot || real.startsWith(realRoot.endsWith(sep) ? realRoot : `${realRoot}${sep}`)) return { path: real };
+  const key = file.spec.origin === 'catalogue' ? `"sources.${file.spec.id}.followLinksOutside": true` : `"followLinksOutside": true in the "extraSources" entry "${file.spec.id}"`;
+  return {
+    outside: {
+      code: 'SOURCE_OUTSIDE_WORKSPACE',
+      message: `${file.path}: is a link (or lies under a linked folder) that leads outside the workspace, so it is not captured: a link must not ship files from elsewhere into the shared database. Move the data into the workspace, or, if this link is intended, set ${key} in ${WORKSPACE_CONFIG_FILE}`,
+    },
+  };
 }
 
 async function readHeader(path: string): Promise<Buffer> {

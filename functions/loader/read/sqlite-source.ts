@@ -41,7 +41,7 @@ export function assertSqliteHeader(file: string, label: string): void {
   if (n < 16 || !head.equals(SQLITE_HEADER)) {
     throw new AppError(
       'SOURCE_CORRUPT',
-      `${label}: expected a SQLite database (header "SQLite format 3\\0"), got ${n < 16 ? `a ${n}-byte file` : `header ${JSON.stringify(head.toString('latin1').replace(/[^\x20-\x7e]/g, '.'))}`}. The file is not SQLite (or is damaged); check its source path, restore the file, then push again.`,
+      `${label}: expected a SQLite database (header "SQLite format 3\\0"), got ${n < 16 ? `a ${n}-byte file` : 'a file that does not start with it'}. The file is not SQLite (or is damaged); check its source path, restore the file, then push again.`,
       { details: { file: label } },
     );
   }

@@ -3,6 +3,7 @@
 // and the JSON path) instead of turning bad input into Infinity, null or mangled keys. Pure.
 
 import { AppError } from '../../errors.js';
+import { describeJsonSyntaxError } from '../../json-syntax.js';
 import type { MapContext } from './map-context.js';
 import { valueError } from './map-context.js';
 
@@ -57,7 +58,7 @@ export function parseJsonDocument(bytes: Uint8Array, ctx: MapContext): unknown {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new AppError('PARSE_FAILED', `${ctx.file}: expected valid JSON, got a syntax error (${(err as Error).message}). The file may have been caught mid-write; push again, or restore it if it stays broken.`, {
+    throw new AppError('PARSE_FAILED', `${ctx.file}: expected valid JSON, got ${describeJsonSyntaxError(err)}. The file may have been caught mid-write; push again, or restore it if it stays broken.`, {
       cause: err,
       details: { file: ctx.file },
     });

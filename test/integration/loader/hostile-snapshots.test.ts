@@ -199,6 +199,17 @@ const CASES: HostileCase[] = [
     sources: () => [GOOD, v3(sqliteBytes('CREATE TABLE kv_store (namespace TEXT, key TEXT, value TEXT, PRIMARY KEY (namespace, key)); CREATE TABLE "evil; DROP TABLE aqe.events; --" (id TEXT PRIMARY KEY)'))],
   },
   {
+    // a 2 MB gzip may claim to expand to 2.2 GB: in a Cloud Function /tmp is memory (an OOM), and
+    // a load that ended "failed" was retried by reconcile forever
+    name: 'a manifest declaring a source of 2.2 GB (beyond the loader\'s limit)',
+    code: 'SNAPSHOT_TOO_LARGE',
+    reason: /^v3\/\.ruvector\/intelligence\.json: 2 GiB uncompressed, more than the 384 MiB one source may expand to in a load\. Exclude or shrink .*raise the loader's limits \(AQE_LOAD_MAX_SOURCE_BYTES.*This snapshot will not be retried\.$/s,
+    sources: () => [GOOD, intelligence(Buffer.alloc(2_000_000, 0x20))],
+    raw: (m) => {
+      source1(m)['size'] = 2_200_000_000;
+    },
+  },
+  {
     // an older uploader put both paths of `"v3-memory": { "paths": [a, b] }` under one id: the
     // second file's rows would overwrite the first's and mark the rest missing
     name: 'two files under one source id holding the same table',
@@ -246,6 +257,29 @@ describe('a hostile snapshot', () => {
     const again = await loadSnapshot({ store, db }, written.manifestKey);
     expect(again).toMatchObject({ status: 'duplicate', previousStatus: 'quarantined' });
     expect((await db.query('SELECT id FROM aqe.quarantine WHERE manifest_key = $1', [written.manifestKey])).rows).toHaveLength(1);
+  });
+});
+
+describe('limits per load', () => {
+  const limits = { maxSources: 3, maxSourceBytes: 4096, maxSnapshotBytes: 6000 };
+  const notes = (i: number, bytes: number): HandSource => ({ path: `notes/n${i}.json`, sourceId: `notes-${i}`, format: 'json', bytes: Buffer.from(JSON.stringify({ text: 'x'.repeat(Math.max(0, bytes - 12)) })) });
+
+  it.each([
+    { name: 'more source files than a load may read', sources: [0, 1, 2, 3].map((i) => notes(i, 100)), reason: /^the snapshot holds 4 source files, more than the 3 one load may read\./ },
+    { name: 'sources that together expand beyond the snapshot limit', sources: [0, 1].map((i) => notes(i, 4000)), reason: /^the snapshot's sources expand to 8 KiB, more than the 6 KiB one load may expand\./ },
+  ])('quarantines $name as terminal, before expanding anything, and writes nothing', async ({ sources, reason }) => {
+    const written = await writeSnapshot(store, { env: 'limits', snapshotId: snapshotIdFor(++next), sources });
+    const outcome = await loadSnapshot({ store, db, limits }, written.manifestKey);
+    expect(outcome).toMatchObject({ status: 'quarantined', code: 'SNAPSHOT_TOO_LARGE' });
+    expect(outcome.status === 'quarantined' ? outcome.reason : '').toMatch(reason);
+    const q = await db.query<{ transient: boolean }>('SELECT transient FROM aqe.quarantine WHERE manifest_key = $1', [written.manifestKey]);
+    expect(q.rows).toEqual([{ transient: false }]);
+    expect((await db.query(`SELECT 1 FROM aqe.source_rows WHERE source_env = 'limits'`)).rows).toEqual([]);
+  });
+
+  it('loads a snapshot within the limits', async () => {
+    const written = await writeSnapshot(store, { env: 'limits', snapshotId: snapshotIdFor(++next), sources: [notes(7, 1000), notes(8, 1000)] });
+    expect((await loadSnapshot({ store, db, limits }, written.manifestKey)).status).toBe('loaded');
   });
 });
 

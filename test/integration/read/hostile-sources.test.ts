@@ -129,7 +129,7 @@ describe('hostile SQLite files', () => {
   it('refuses a file that claims to be SQLite but is not', async () => {
     const file = join(dir, 'fake.db');
     writeFileSync(file, '{"not":"sqlite"} padding padding');
-    await expectError(() => readAll(file), 'SOURCE_CORRUPT', /^v3\/\.agentic-qe\/memory\.db: expected a SQLite database \(header "SQLite format 3\\0"\), got header/);
+    await expectError(() => readAll(file), 'SOURCE_CORRUPT', /^v3\/\.agentic-qe\/memory\.db: expected a SQLite database \(header "SQLite format 3\\0"\), got a file that does not start with it/);
   });
 
   it('refuses a database with corrupted pages, naming the path', async () => {
@@ -225,7 +225,7 @@ describe('hostile JSON files', () => {
     await expectError(() => json('d.json', `{"x":${'['.repeat(1000)}${']'.repeat(1000)}}`), 'PARSE_FAILED', /nested at most 256 levels deep/);
   });
   it('refuses truncated JSON', async () => {
-    await expectError(() => json('t.json', '{"memories":[{"id":'), 'PARSE_FAILED', /intelligence\.json: expected valid JSON, got a syntax error/);
+    await expectError(() => json('t.json', '{"memories":[{"id":'), 'PARSE_FAILED', /intelligence\.json: expected valid JSON, got a document that ends before it is complete/);
   });
   it('refuses a memory embedding that is not an array of finite numbers', async () => {
     await expectError(() => json('e.json', '{"memories":[{"id":"mem_1","embedding":[0.1,"x"]}]}'), 'VALUE_INVALID', /table "memories", row "mem_1#[0-9a-f]{12}", field "embedding"/);
