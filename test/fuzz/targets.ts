@@ -285,6 +285,16 @@ export const jsonReaderTarget = target<JsonReaderInput>({
       } else {
         writeFileSync(file, damagedBytes(jsonTextOf(input.doc), input.damage));
       }
+      const whole = await rowsOrError(label, input.format, file, undefined);
+      // differential: the same bytes read streaming (as a file above the threshold is) give the same rows or also fail
+      const streamed = await rowsOrError(label, input.format, file, 0);
+      if ('error' in whole !== 'error' in streamed) {
+        throw new FuzzFailure(`read whole: ${'error' in whole ? whole.error : `${whole.rows.size} rows`}; read streaming: ${'error' in streamed ? streamed.error : `${streamed.rows.size} rows`}`);
+      }
+      if ('rows' in whole && 'rows' in streamed) {
+        for (const [k, v] of whole.rows) if (streamed.rows.get(k) !== v) throw new FuzzFailure(`row ${k}: read whole ${v.slice(0, 200)}, read streaming ${String(streamed.rows.get(k)).slice(0, 200)}`);
+        if (streamed.rows.size !== whole.rows.size) throw new FuzzFailure(`read whole: ${whole.rows.size} rows; read streaming: ${streamed.rows.size}`);
+      }
       result = readSnapshotSource({ sourceId: 'fuzz-json', path: label, format: input.format }, file);
       await readAllChecked(result);
     } catch (err) {
@@ -295,6 +305,28 @@ export const jsonReaderTarget = target<JsonReaderInput>({
     }
   },
 });
+
+/**
+ * Every row of a JSON source (key → content; a key given twice keeps the last, as the merge does),
+ * or the content error it fails with (anything else is thrown: a property violation).
+ */
+async function rowsOrError(label: string, format: SourceFormat, file: string, streamAbove: number | undefined): Promise<{ rows: Map<string, string> } | { error: string }> {
+  let result: SourceReadResult | undefined;
+  try {
+    result = readSnapshotSource({ sourceId: 'fuzz-json', path: label, format }, file, streamAbove === undefined ? {} : { streamJsonAboveBytes: streamAbove });
+    const rows = new Map<string, string>();
+    for (const table of result.targetTables()) {
+      for await (const row of result.rows(table)) {
+        rows.set(`${row.table}/${row.sourceTable}/${row.sourceKey}`, canonicalJson({ h: row.contentHash, u: row.sourceUpdatedAt ?? null, v: row.values, e: row.extra ?? null }));
+      }
+    }
+    return { rows };
+  } catch (err) {
+    return { error: `${expectAppError(err, { codes: CONTENT_ERROR_CODES, mentions: label }).code}: ${(err as Error).message.slice(0, 200)}` };
+  } finally {
+    result?.close();
+  }
+}
 
 const REDB_LABEL = 'v2/data/ruvector-patterns.db';
 

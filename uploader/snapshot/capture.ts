@@ -12,7 +12,10 @@ import { AppError, errorMessage } from '../../schema/errors.js';
 import type { TableCount } from '../../schema/snapshot/manifest.js';
 import type { DiscoveredFile } from '../workspace/discover.js';
 import { jsonCollections, jsonFingerprint } from './json-collections.js';
-import { readJsonWhole } from './json-snapshot.js';
+import { copyJsonStreaming, readJsonWhole } from './json-snapshot.js';
+import { STREAM_JSON_ABOVE_BYTES } from '../../functions/loader/read/json-source.js';
+import { openStreamedJson } from '../../functions/loader/read/json-stream.js';
+import { mapContext } from '../../schema/sources/mappings/map-context.js';
 import { copyRedbFile, countRedbVectors } from './redb-snapshot.js';
 import { copySqliteConsistently, readSqliteInventory } from './sqlite-snapshot.js';
 
@@ -90,6 +93,12 @@ export async function captureFile(file: DiscoveredFile, copyPath: string): Promi
         tables = [];
         warnings.push(`${file.path}: ${counted.warning}`);
       }
+    } else if ((file.size ?? (await stat(file.absPath)).size) > STREAM_JSON_ABOVE_BYTES) {
+      // large: copied and checked as streams, never held whole in memory
+      const copy = await copyJsonStreaming(file.absPath, copyPath, { label: file.path });
+      sha256 = copy.sha256;
+      tables = jsonCollections(file.format, copy.doc, file.path.split('/').pop() ?? file.path);
+      schemaFingerprint = jsonFingerprint(copy.doc);
     } else {
       const read = await readJsonWhole(file.absPath, { label: file.path });
       await writeFile(copyPath, read.bytes);
@@ -116,8 +125,10 @@ export async function inspectFile(file: DiscoveredFile): Promise<FileInventory> 
         return counted.ok ? { tables: [{ name: 'vectors', rows: counted.vectors }], warnings: [], problem: null } : { tables: null, warnings: [counted.warning], problem: null };
       });
     }
+    const name = file.path.split('/').pop() ?? file.path;
+    if ((file.size ?? 0) > STREAM_JSON_ABOVE_BYTES) return { tables: jsonCollections(file.format, openStreamedJson(file.absPath, mapContext(file.path)).doc, name), warnings: [], problem: null };
     const read = await readJsonWhole(file.absPath, { label: file.path });
-    return { tables: jsonCollections(file.format, read.value, file.path.split('/').pop() ?? file.path), warnings: [], problem: null };
+    return { tables: jsonCollections(file.format, read.value, name), warnings: [], problem: null };
   } catch (err) {
     const f = failed(file, err);
     return { tables: null, warnings: [], problem: { code: f.code, message: f.reason } };

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { SourceFormat } from '../../schema/sources/catalogue.js';
 import type { TableCount } from '../../schema/snapshot/manifest.js';
+import { isArrayLike, isObjectLike, sizeOf as memberCount } from '../../schema/sources/mappings/lazy-json.js';
 
 /** Top-level members of intelligence.json that are summaries, not collections. */
 const INTELLIGENCE_NON_COLLECTIONS = new Set(['stats', 'version']);
@@ -23,7 +24,7 @@ export function jsonCollections(format: SourceFormat, value: unknown, fileName: 
   const base = fileName.replace(/\.json$/i, '');
   switch (format) {
     case 'claude-flow-metrics':
-      return [{ name: base, rows: Array.isArray(value) ? value.length : 1 }];
+      return [{ name: base, rows: isArrayLike(value) ? sizeOf(value) : 1 }];
     case 'ruvector-redb-meta':
       return [{ name: 'meta', rows: 1 }];
     case 'claude-flow-daemon':
@@ -33,40 +34,40 @@ export function jsonCollections(format: SourceFormat, value: unknown, fileName: 
       if ('entries' in value) return [{ name: 'entries', rows: sizeOf(value['entries']) }];
       // v2 layout: { <namespace>: [ entries ] }
       return Object.entries(value)
-        .filter(([, v]) => Array.isArray(v))
-        .map(([k, v]) => ({ name: k, rows: (v as unknown[]).length }))
+        .filter(([, v]) => isArrayLike(v))
+        .map(([k, v]) => ({ name: k, rows: sizeOf(v) }))
         .sort(byName);
     }
     case 'ruvector-intelligence':
       return collectionsOf(value, INTELLIGENCE_NON_COLLECTIONS);
     default:
-      if (Array.isArray(value)) return [{ name: 'items', rows: value.length }];
+      if (isArrayLike(value)) return [{ name: 'items', rows: sizeOf(value) }];
       return collectionsOf(value, new Set());
   }
 }
 
 /** sha256 of the sorted top-level key set (`[array]` for an array, the type name for a scalar). */
 export function jsonFingerprint(value: unknown): string {
-  const shape = Array.isArray(value) ? '[array]' : isObject(value) ? Object.keys(value).sort().join('\n') : typeof value;
+  const shape = isArrayLike(value) ? '[array]' : isObject(value) ? Object.keys(value).sort().join('\n') : typeof value;
   return createHash('sha256').update(shape).digest('hex');
 }
 
 function collectionsOf(value: unknown, skip: ReadonlySet<string>): TableCount[] {
   if (!isObject(value)) return [];
   return Object.entries(value)
-    .filter(([k, v]) => !skip.has(k) && (Array.isArray(v) || isObject(v)))
+    .filter(([k, v]) => !skip.has(k) && (isArrayLike(v) || isObjectLike(v)))
     .map(([k, v]) => ({ name: k, rows: sizeOf(v) }))
     .sort(byName);
 }
 
+/** Members of an object or elements of an array (a lazy member of a large file: counted when it was scanned). */
 function sizeOf(v: unknown): number {
-  if (Array.isArray(v)) return v.length;
-  if (isObject(v)) return Object.keys(v).length;
-  return 0;
+  return isArrayLike(v) || isObjectLike(v) ? memberCount(v) : 0;
 }
 
+/** A plain object: a parsed document's top level (a large file's too: its big members are lazy). */
 function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return isObjectLike(v) && !('lazyKind' in v);
 }
 
 function byName(a: TableCount, b: TableCount): number {

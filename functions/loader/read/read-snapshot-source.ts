@@ -18,6 +18,8 @@ export interface ReadOptions {
   maxJsonDepth?: number;
   /** How a redb file's vectors are extracted (tests shorten the child's idle timeout). */
   redb?: RedbExtractOptions;
+  /** JSON files above this size are read streaming (default STREAM_JSON_ABOVE_BYTES, 32 MiB). */
+  streamJsonAboveBytes?: number;
 }
 
 /**
@@ -41,6 +43,6 @@ export function readSnapshotSource(source: Pick<CapturedSource, 'sourceId' | 'pa
     case 'ruvector-redb':
       return readRedbSource(options.redb ? { ...init, extract: options.redb } : init);
     default:
-      return readJsonSource({ ...init, format });
+      return readJsonSource({ ...init, format, ...(options.streamJsonAboveBytes === undefined ? {} : { streamAboveBytes: options.streamJsonAboveBytes }) });
   }
 }

@@ -90,6 +90,15 @@ function validate(v: unknown, ctx: MapContext, path: Array<string | number>): vo
   }
 }
 
+/**
+ * The checks parseJsonDocument applies to every value (numbers within the double range, no NUL in
+ * member names, no string above the value limit), for one value found at `path` — what a
+ * streaming reader applies to each record it parses.
+ */
+export function validateJsonValue(v: unknown, ctx: MapContext, path: Array<string | number>): void {
+  validate(v, ctx, path);
+}
+
 function fail(ctx: MapContext, path: ReadonlyArray<string | number>, expected: string, got: string): never {
   const [collection, record, ...rest] = path;
   throw valueError(ctx, {

@@ -11,6 +11,7 @@ import { RowBuilder } from './row-builder.js';
 import { contentHash, derivedKey, OccurrenceKeys } from './row-identity.js';
 import type { TimestampRule } from './values.js';
 import { parseJsonText, toJsonSafe } from './values.js';
+import { elementsOf, everyElement, isArrayLike, isLazy, isObjectLike, membersOf } from './lazy-json.js';
 
 /** One collection of a JSON document and the rows it yields. */
 export interface JsonCollection {
@@ -26,7 +27,8 @@ const JS_TIMESTAMPS: TimestampRule = ['unix-ms', 'iso'];
 const RUVECTOR_TIMESTAMPS: TimestampRule = ['unix-s', 'iso'];
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+// a lazy member of a large file is not a plain object (lazy-json.ts)
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v) && !isLazy(v);
 
 /** A modelled member: `[targetColumn, sourceMember, options]`. */
 type Field = readonly [string, string, SetOptions?];
@@ -100,14 +102,15 @@ function memberCollection(ctx: MapContext, sourceTable: string, value: unknown, 
     sourceTable,
     target: 'source_rows',
     *rows() {
-      if (Array.isArray(value)) {
+      // (a member of a large file may be lazy: its elements streamed from the file, lazy-json.ts)
+      if (isArrayLike(value)) {
         const occ = new OccurrenceKeys();
-        for (const el of value) {
+        for (const el of elementsOf(value)) {
           const hash = contentHash(el);
           yield sourceRow(ctx, sourceTable, elementKey(el, hash, occ), el, hash);
         }
-      } else if (isObj(value)) {
-        for (const [k, v] of Object.entries(value)) yield sourceRow(ctx, sourceTable, k, v, contentHash({ [k]: v }));
+      } else if (isObjectLike(value)) {
+        for (const [k, v] of membersOf(value)) yield sourceRow(ctx, sourceTable, k, v, contentHash({ [k]: v }));
       } else {
         yield sourceRow(ctx, sourceTable, scalarKey, value);
       }
@@ -156,13 +159,13 @@ const STORE_V2_FIELDS: readonly Field[] = [
 function mapStore(doc: unknown, ctx: MapContext, name: string): JsonCollection[] {
   if (!isObj(doc)) return explode(doc, ctx, name, new Set());
   const entries = doc['entries'];
-  if (isObj(entries)) {
+  if (isObjectLike(entries)) {
     // v3: the records are the members of `entries`, keyed by their member name.
     const collection: JsonCollection = {
       sourceTable: 'entries',
       target: 'claude_flow_memory',
       *rows() {
-        for (const [k, entry] of Object.entries(entries)) {
+        for (const [k, entry] of membersOf(entries)) {
           const obj = isObj(entry) ? entry : { value: entry };
           const row = objectRow(ctx, 'claude_flow_memory', 'entries', k, obj, STORE_V3_FIELDS, ['stored_at', 'last_accessed']);
           if (row.values['key'] === undefined) row.values['key'] = k;
@@ -176,7 +179,7 @@ function mapStore(doc: unknown, ctx: MapContext, name: string): JsonCollection[]
   // v2: { <namespace>: [ { key, value, namespace, timestamp } ] }
   const out: JsonCollection[] = [];
   for (const [ns, list] of Object.entries(doc)) {
-    if (!Array.isArray(list) || !list.every(isObj)) {
+    if (!isArrayLike(list) || !everyElement(list, isObj)) {
       out.push(memberCollection(ctx, ns, list, ns));
       continue;
     }
@@ -185,7 +188,7 @@ function mapStore(doc: unknown, ctx: MapContext, name: string): JsonCollection[]
       target: 'claude_flow_memory',
       *rows() {
         const occ = new OccurrenceKeys();
-        for (const el of list as Obj[]) {
+        for (const el of elementsOf(list) as Iterable<Obj>) {
           const hash = contentHash(el);
           const k = el['key'];
           const key = occ.next(typeof k === 'string' || typeof k === 'number' ? JSON.stringify([ns, String(k)]) : derivedKey(hash));
@@ -227,14 +230,14 @@ const WORKER_FIELDS: readonly Field[] = [
 ];
 
 function mapDaemon(doc: unknown, ctx: MapContext, name: string): JsonCollection[] {
-  if (!isObj(doc) || !isObj(doc['workers'])) return explode(doc, ctx, name, new Set());
+  if (!isObj(doc) || !isObjectLike(doc['workers'])) return explode(doc, ctx, name, new Set());
   const workers = doc['workers'];
   return [
     {
       sourceTable: 'workers',
       target: 'claude_flow_workers',
       *rows() {
-        for (const [type, w] of Object.entries(workers)) {
+        for (const [type, w] of membersOf(workers)) {
           const obj = isObj(w) ? w : { value: w };
           const row = objectRow(ctx, 'claude_flow_workers', 'workers', type, obj, WORKER_FIELDS, ['last_run'], contentHash({ [type]: w }));
           row.values['worker_type'] = type;
@@ -267,9 +270,9 @@ function metricsCollection(doc: unknown, ctx: MapContext, name: string): JsonCol
     sourceTable: name,
     target: 'metrics',
     *rows() {
-      if (Array.isArray(doc)) {
+      if (isArrayLike(doc)) {
         const occ = new OccurrenceKeys();
-        for (const el of doc) {
+        for (const el of elementsOf(doc)) {
           const hash = contentHash(el);
           const t = isObj(el) ? el['timestamp'] : undefined;
           const base = typeof t === 'number' || typeof t === 'string' ? `${name}:t=${String(t)}` : `${name}:${derivedKey(hash)}`;
@@ -326,13 +329,13 @@ function mapIntelligence(doc: unknown, ctx: MapContext, name: string): JsonColle
   const out: JsonCollection[] = [];
   const handled = new Set<string>();
   const patterns = doc['patterns'];
-  if (isObj(patterns)) {
+  if (isObjectLike(patterns)) {
     handled.add('patterns');
     out.push({
       sourceTable: 'patterns',
       target: 'qlearning_patterns',
       *rows() {
-        for (const [k, p] of Object.entries(patterns)) {
+        for (const [k, p] of membersOf(patterns)) {
           const obj = isObj(p) ? p : { q_value: p };
           const row = objectRow(ctx, 'qlearning_patterns', 'patterns', k, obj, QPATTERN_FIELDS, ['last_update'], contentHash({ [k]: p }));
           // "<state>|<action>": fill what the record lacks from its name.
@@ -345,14 +348,14 @@ function mapIntelligence(doc: unknown, ctx: MapContext, name: string): JsonColle
     });
   }
   const memories = doc['memories'];
-  if (Array.isArray(memories)) {
+  if (isArrayLike(memories)) {
     handled.add('memories');
     out.push({
       sourceTable: 'memories',
       target: 'intelligence_memories',
       *rows() {
         const occ = new OccurrenceKeys();
-        for (const m of memories) {
+        for (const m of elementsOf(memories)) {
           const obj: Obj = isObj(m) ? m : { content: m };
           const hash = contentHash(m);
           const key = elementKey(m, hash, occ);
@@ -372,14 +375,14 @@ function mapIntelligence(doc: unknown, ctx: MapContext, name: string): JsonColle
     });
   }
   const trajectories = doc['trajectories'];
-  if (Array.isArray(trajectories)) {
+  if (isArrayLike(trajectories)) {
     handled.add('trajectories');
     out.push({
       sourceTable: 'trajectories',
       target: 'trajectories',
       *rows() {
         const occ = new OccurrenceKeys();
-        for (const t of trajectories) {
+        for (const t of elementsOf(trajectories)) {
           const obj = isObj(t) ? t : { outcome: t };
           const hash = contentHash(t);
           yield objectRow(ctx, 'trajectories', 'trajectories', `trajectories:${elementKey(t, hash, occ)}`, obj, TRAJECTORY_FIELDS, ['ended_at', 'started_at'], hash);
