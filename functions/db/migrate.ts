@@ -10,6 +10,7 @@ import type { Database, Queryable } from './database.js';
 import { LOCK_NAMES, advisoryXactLock } from './advisory-lock.js';
 import { type VectorDialect, VECTOR_DIALECTS, detectDialect, ensureDialectExtension, isVectorDialect } from './dialect.js';
 import { AppError, errorMessage } from '../../schema/errors.js';
+import { expectedSchema, schemaDrift } from './schema-drift.js';
 
 export interface MigrationFile {
   /** File name, e.g. `003_add_embedding_columns.ruvector.sql`. */
@@ -176,7 +177,10 @@ export async function migrate(db: Database, options: MigrateOptions = {}): Promi
 
   const dialect = await db.transaction(async (tx) => {
     await advisoryXactLock(tx, LOCK_NAMES.migrate);
-    await tx.exec(BOOTSTRAP_SQL);
+    // No DDL when the history table exists: a role with only read/write rights on aqe (the
+    // loaders, once an administrator set the schema up) can migrate-check and load.
+    const bootstrapped = (await tx.query<{ t: string | null }>(`SELECT to_regclass('aqe.schema_migrations')::text AS t`)).rows[0]?.t;
+    if (!bootstrapped) await tx.exec(BOOTSTRAP_SQL);
     const applied = await readApplied(tx);
     const recorded = recordedDialect(applied);
     if (recorded) {
@@ -221,6 +225,17 @@ export async function migrate(db: Database, options: MigrateOptions = {}): Promi
       [dialect],
     );
   });
+  // what the migrations built must still be there: a table, column or index dropped by hand is
+  // named here instead of "up to date" followed by failing loads
+  const problems = await schemaDrift(db, expectedSchema(steps, dialect));
+  if (problems.length > 0) {
+    throw new AppError(
+      'DB_SCHEMA',
+      `the aqe schema differs from what its migrations built (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n${problems.map((p) => `  - ${p}`).join('\n')}\n` +
+        'Loads stop until it is repaired: restore the objects from a backup, or re-create them with the statements named above (as the schema owner), then run `aqe-upload migrate` again.',
+      { details: { problems } },
+    );
+  }
   return { applied, dialect };
 }
 

@@ -174,6 +174,10 @@ export async function deferIndexesIfEmpty(tx: Queryable, tableName: string): Pro
   const t = `aqe.${quoteIdent(tableName)}`;
   const empty = async () => (await tx.query<{ empty: boolean }>(`SELECT NOT EXISTS (SELECT 1 FROM ${t}) AS empty`)).rows[0]?.empty === true;
   if (!(await empty())) return [];
+  // dropping and re-adding indexes is DDL: only for the table's owner (a role with read/write
+  // rights only loads without it, maintaining the indexes row by row)
+  const owner = await tx.query<{ owns: boolean }>(`SELECT pg_has_role(current_user, c.relowner, 'USAGE') AS owns FROM pg_class c WHERE c.oid = $1::regclass`, [t]);
+  if (owner.rows[0]?.owns !== true) return [];
   await tx.exec('SAVEPOINT aqe_defer_indexes');
   try {
     await tx.exec(`LOCK TABLE ${t} IN ACCESS EXCLUSIVE MODE NOWAIT`);
