@@ -24,6 +24,7 @@ export const UPLOADER_ENV = {
   loadMaxSourceBytes: 'AQE_LOAD_MAX_SOURCE_BYTES',
   loadMaxSnapshotBytes: 'AQE_LOAD_MAX_SNAPSHOT_BYTES',
   loadMaxSources: 'AQE_LOAD_MAX_SOURCES',
+  host: 'AQE_HOST',
 } as const;
 
 /** Backups `pull` keeps by default (the newest; older ones are removed after each pull). */
@@ -137,6 +138,8 @@ export interface UploaderConfig {
   storageRetries: number | undefined;
   /** AQE_PULL_KEEP_BACKUPS: backups of the v3 database `pull` keeps (default 5). */
   pullKeepBackups: number;
+  /** The machine label manifests record (AQE_HOST, or "host" in the config file); none by default. */
+  host: string | undefined;
   /** Absolute path of the config file that was read, or null. */
   configFile: string | null;
   sources: readonly SourceSpec[];
@@ -209,6 +212,8 @@ export function loadConfig(input: LoadConfigInput): Readonly<UploaderConfig> {
   if (keepBackups.problem) problems.push(keepBackups.problem);
   if (retries.problem !== null) problems.push(retries.problem);
   problems.push(...parseLoadLimits(env).problems);
+  const host = nonEmpty(env[UPLOADER_ENV.host]) ?? file.host;
+  if (host !== undefined && !/^[A-Za-z0-9_.-]{1,63}$/.test(host)) problems.push(`${UPLOADER_ENV.host}: "${host}" is not a host label; expected letters, digits, ".", "_" or "-" (at most 63)`);
 
   if (problems.length > 0) {
     if (problems.length === 1 && bucketError !== null) throw bucketError;
@@ -228,6 +233,7 @@ export function loadConfig(input: LoadConfigInput): Readonly<UploaderConfig> {
     databaseUrl,
     storageRetries: retries.value,
     pullKeepBackups: keepBackups.value ?? DEFAULT_PULL_KEEP_BACKUPS,
+    host,
     configFile: input.configText === null ? null : configPath,
     sources: Object.freeze(planSourceSpecs(file)),
     exclude: Object.freeze([...(file.exclude ?? [])]),

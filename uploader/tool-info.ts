@@ -1,8 +1,7 @@
 // The tool's name and version (from the package.json above this file, in source and in dist/) and
-// the host label recorded in manifests.
+// nothing about the machine (a host label goes into manifests only when configured: AQE_HOST).
 
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,8 +29,3 @@ export function toolVersion(): string {
   return cachedVersion;
 }
 
-/** The machine's host name, without any domain, for the manifest's `host` (no user, no paths). */
-export function hostLabel(): string {
-  const name = hostname().split('.')[0] ?? '';
-  return name.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 63) || 'unknown-host';
-}

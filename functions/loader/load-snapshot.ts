@@ -444,10 +444,12 @@ interface QuarantineContext {
 
 /** Terminal content errors → quarantine (copy + report in the bucket, rows in the database); others rethrown. */
 async function quarantineOrThrow(deps: LoaderDeps, ctx: QuarantineContext, err: unknown, log: Logger): Promise<LoadOutcome> {
+  // what goes to the bucket and the database names no path of the loader's machine
+  const scrub = (text: string) => [deps.tmpDir, tmpdir()].reduce<string>((t, dir) => (dir && dir.length > 1 ? t.split(dir).join('<scratch>') : t), text);
   if (!isAppError(err) || err.transient || !QUARANTINE_CODES.has(err.code)) {
     if (isAppError(err) && !err.transient) {
       // terminal but not the snapshot's fault (e.g. a schema problem): record it, let the caller decide
-      await recordRunFailure(deps.db, { ...runIdentity(ctx), status: 'failed', error: err.message }).catch(() => undefined);
+      await recordRunFailure(deps.db, { ...runIdentity(ctx), status: 'failed', error: scrub(err.message) }).catch(() => undefined);
     }
     log.error('snapshot load failed', { event: 'sync_failed', env: ctx.env, snapshotId: ctx.snapshotId, manifestKey: ctx.manifestKey, error: err });
     throw err;
@@ -455,7 +457,7 @@ async function quarantineOrThrow(deps: LoaderDeps, ctx: QuarantineContext, err: 
   const reportKey = quarantineReportKey(ctx.env, ctx.snapshotId);
   const report = {
     code: err.code,
-    reason: err.message,
+    reason: scrub(err.message),
     manifestKey: ctx.manifestKey,
     manifestSha: ctx.manifestSha,
     env: ctx.env,
@@ -473,13 +475,13 @@ async function quarantineOrThrow(deps: LoaderDeps, ctx: QuarantineContext, err: 
     manifestKey: ctx.manifestKey,
     manifestSha: ctx.manifestSha,
     code: err.code,
-    reason: err.message,
+    reason: scrub(err.message),
     transient: false,
     report,
   });
-  await recordRunFailure(deps.db, { ...runIdentity(ctx), status: 'quarantined', error: `${err.code}: ${err.message}` });
-  log.error('snapshot quarantined', { event: 'sync_quarantined', env: ctx.env, snapshotId: ctx.snapshotId, manifestKey: ctx.manifestKey, code: err.code, reason: errorMessage(err) });
-  return { status: 'quarantined', manifestKey: ctx.manifestKey, manifestSha: ctx.manifestSha, env: ctx.env, snapshotId: ctx.snapshotId, code: err.code, reason: err.message, reportKey };
+  await recordRunFailure(deps.db, { ...runIdentity(ctx), status: 'quarantined', error: `${err.code}: ${scrub(err.message)}` });
+  log.error('snapshot quarantined', { event: 'sync_quarantined', env: ctx.env, snapshotId: ctx.snapshotId, manifestKey: ctx.manifestKey, code: err.code, reason: scrub(errorMessage(err)) });
+  return { status: 'quarantined', manifestKey: ctx.manifestKey, manifestSha: ctx.manifestSha, env: ctx.env, snapshotId: ctx.snapshotId, code: err.code, reason: scrub(err.message), reportKey };
 }
 
 function runIdentity(ctx: QuarantineContext) {

@@ -61,6 +61,8 @@ export const workspaceConfigSchema = z
     $schema: z.string().optional(),
     env: z.string({ error: 'expected a string' }).regex(ENV_NAME_PATTERN, 'expected lowercase letters, digits, "-" or "_" (at most 63), e.g. "laptop"').optional(),
     bucket: z.string({ error: 'expected a bucket URL' }).min(1, 'expected gs://bucket[/prefix] or file:///absolute/dir').optional(),
+    /** A label for this machine recorded in manifests (none by default: no host name leaves the machine unasked). */
+    host: z.string({ error: 'expected a label' }).regex(/^[A-Za-z0-9_.-]{1,63}$/, 'expected letters, digits, ".", "_" or "-" (at most 63), e.g. "alice-laptop"').optional(),
     sources: z.record(z.string(), sourceOverride, { error: 'expected an object keyed by source id' }).optional(),
     extraSources: z.array(extraSource, { error: 'expected an array of { id, path, format?, role? }' }).optional(),
     /** Glob patterns (`*`, `**`, `?`) of workspace paths never captured. */

@@ -23,6 +23,9 @@ export const relativePath = z
   .refine((p) => !p.split('/').some((s) => s === '..' || s === '.' || s === ''), 'expected a normalised path without "..", "." or empty segments')
   .refine((p) => !/[\u0000-\u001f]/.test(p), 'control characters are not allowed');
 
+/** Most tables (or collections) one source entry lists. */
+export const MAX_TABLES_PER_SOURCE = 10_000;
+
 /** Row count of one table (SQLite) or collection (JSON) as captured. */
 export const tableCountSchema = z.strictObject({
   name: z.string().min(1).max(256),
@@ -48,7 +51,7 @@ const capturedSource = z.strictObject({
   modifiedAt: isoTime.optional(),
   /** sha256 of the sorted table/column list (SQLite) or top-level key set (JSON). */
   schemaFingerprint: sha256,
-  tables: z.array(tableCountSchema).max(10_000),
+  tables: z.array(tableCountSchema).max(MAX_TABLES_PER_SOURCE),
 });
 
 const uncapturedSource = z.strictObject({

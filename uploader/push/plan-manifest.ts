@@ -27,7 +27,8 @@ export interface ManifestHeader {
   env: string;
   createdAt: Date;
   tool: { name: string; version: string };
-  host: string;
+  /** Recorded only when configured. */
+  host?: string | undefined;
 }
 
 /**
@@ -41,7 +42,7 @@ export function planManifest(header: ManifestHeader, entries: readonly PlannedEn
     env: header.env,
     createdAt: header.createdAt.toISOString(),
     tool: header.tool,
-    host: header.host,
+    ...(header.host === undefined ? {} : { host: header.host }),
     sources: entries.map(toManifestSource),
   };
 }
@@ -63,6 +64,22 @@ function toManifestSource(e: PlannedEntry): ManifestSource {
     };
   }
   return { status: e.status, ...common, reason: e.reason.slice(0, 4000), ...(e.code === undefined ? {} : { code: e.code }) };
+}
+
+/**
+ * `text` without this machine's paths: the workspace root (paths become workspace-relative), the
+ * temp folder and the home folder. Failure reasons go to the bucket and the cloud database; where
+ * a workspace lives on someone's disk does not.
+ * @example withoutLocalPaths("EACCES: open '/home/me/ws/v3/x.db'", { workspace: '/home/me/ws', temp: '/tmp', home: '/home/me' }) // "EACCES: open 'v3/x.db'"
+ */
+export function withoutLocalPaths(text: string, roots: { workspace: readonly string[]; temp: string; home: string }): string {
+  let out = text;
+  for (const w of [...roots.workspace].sort((a, b) => b.length - a.length)) {
+    if (w.length > 1) out = out.split(`${w}/`).join('').split(w).join('.');
+  }
+  if (roots.temp.length > 1) out = out.split(roots.temp).join('<temp>');
+  if (roots.home.length > 1) out = out.split(roots.home).join('~');
+  return out;
 }
 
 /**

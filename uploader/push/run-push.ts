@@ -8,6 +8,8 @@
 // (path → sha256, and failures) is compared with the environment's latest manifest and nothing
 // is written when they are equal.
 
+import { realpath } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ulid } from 'ulid';
 import type { BlobStore } from '../../functions/storage/blob-store.js';
@@ -19,11 +21,11 @@ import { blobKey, manifestKey } from '../../schema/snapshot/object-keys.js';
 import { storeOptions, type UploaderConfig } from '../config.js';
 import type { CaptureOutcome } from '../snapshot/capture.js';
 import { captureFile, withTempDir } from '../snapshot/capture.js';
-import { hostLabel, TOOL_NAME, toolVersion } from '../tool-info.js';
+import { TOOL_NAME, toolVersion } from '../tool-info.js';
 import type { DiscoveredFile } from '../workspace/discover.js';
 import { assertWorkspace, discoverSources } from '../workspace/discover.js';
 import type { PlannedEntry } from './plan-manifest.js';
-import { planManifest, sameContent } from './plan-manifest.js';
+import { planManifest, sameContent, withoutLocalPaths } from './plan-manifest.js';
 import { findLatestManifest } from './previous-manifest.js';
 import type { BlobOutcome } from './store-blob.js';
 import { storeBlob } from './store-blob.js';
@@ -35,7 +37,7 @@ export type PushProgress =
   | { phase: 'manifest' };
 
 export interface PushOptions {
-  config: Pick<UploaderConfig, 'workspace' | 'env' | 'bucket' | 'sources' | 'exclude'> & Partial<Pick<UploaderConfig, 'storageRetries'>>;
+  config: Pick<UploaderConfig, 'workspace' | 'env' | 'bucket' | 'sources' | 'exclude'> & Partial<Pick<UploaderConfig, 'storageRetries' | 'host'>>;
   /** The store to write to (default: opened from `config.bucket`). */
   store?: BlobStore;
   /** Capture and compare with the store, write nothing. */
@@ -135,6 +137,7 @@ export async function runPush(options: PushOptions): Promise<PushResult> {
   const createdAt = (options.now ?? (() => new Date()))();
   const snapshotId = ulid(createdAt.getTime());
   const present = discovered.filter((f) => f.state === 'present');
+  const localRoots = { workspace: [config.workspace, await realpath(config.workspace).catch(() => config.workspace)], temp: tmpdir(), home: homedir() };
 
   const captured = await withTempDir((dir) => captureAndStore(present, dir, store, dryRun, options.concurrency ?? 3, progress));
   const byFile = new Map(captured.map((c) => [c.outcome.file, c]));
@@ -163,13 +166,14 @@ export async function runPush(options: PushOptions): Promise<PushResult> {
       continue;
     }
     const status = file.state === 'missing' ? 'missing' : 'failed';
-    const reason = done?.outcome.status === 'failed' ? done.outcome.reason : (file.problem?.message ?? `${file.path}: could not be captured`);
+    const reason = withoutLocalPaths(done?.outcome.status === 'failed' ? done.outcome.reason : (file.problem?.message ?? `${file.path}: could not be captured`), localRoots);
     const code = done?.outcome.status === 'failed' ? done.outcome.code : file.problem?.code;
     entries.push({ status, file, reason, code: status === 'missing' ? undefined : code });
     sources.push({ ...common, status, size: 0, newBlob: false, uploadedBytes: 0, skippedBytes: 0, tables: [], warnings: [], reason, ...(status === 'failed' && code ? { code } : {}) });
   }
 
-  const manifest = planManifest({ snapshotId, env: config.env, createdAt, tool: { name: TOOL_NAME, version: toolVersion() }, host: hostLabel() }, entries);
+  // no host name unless configured (AQE_HOST / "host"): it is not the cloud's business
+  const manifest = planManifest({ snapshotId, env: config.env, createdAt, tool: { name: TOOL_NAME, version: toolVersion() }, host: config.host }, entries);
   let bytes: Buffer;
   try {
     bytes = serialiseManifest(manifest);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { makeScratchDir } from '../../functions/runtime/scratch-dir.js';
 import type { ErrorCode } from '../../schema/errors.js';
 import { AppError, errorMessage } from '../../schema/errors.js';
-import type { TableCount } from '../../schema/snapshot/manifest.js';
+import { MAX_TABLES_PER_SOURCE, type TableCount } from '../../schema/snapshot/manifest.js';
 import type { DiscoveredFile } from '../workspace/discover.js';
 import { jsonCollections, jsonFingerprint } from './json-collections.js';
 import { copyJsonStreaming, readJsonWhole } from './json-snapshot.js';
@@ -105,6 +105,13 @@ export async function captureFile(file: DiscoveredFile, copyPath: string): Promi
       sha256 = createHash('sha256').update(read.bytes).digest('hex');
       tables = jsonCollections(file.format, read.value, file.path.split('/').pop() ?? file.path);
       schemaFingerprint = jsonFingerprint(read.value);
+    }
+    // one source that cannot be listed in a manifest fails alone, not the whole push
+    if (tables.length > MAX_TABLES_PER_SOURCE) {
+      throw new AppError(
+        'VALUE_INVALID',
+        `${file.path}: holds ${tables.length.toLocaleString('en-US')} tables or collections, more than the ${MAX_TABLES_PER_SOURCE.toLocaleString('en-US')} a snapshot records for one source; the tools never write so many: clean up the file, or exclude it in aqe-sync.config.json`,
+      );
     }
     const size = (await stat(copyPath)).size;
     return { status: 'captured', file, tempPath: copyPath, sha256, size, capturedAt, modifiedAt: file.modifiedAt, schemaFingerprint, tables, warnings };

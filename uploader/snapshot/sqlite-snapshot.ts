@@ -32,6 +32,14 @@ export async function copySqliteConsistently(sourcePath: string, destPath: strin
     const db = openReadOnly(readable.path, label);
     try {
       await db.backup(destPath, { progress: () => 1_000_000_000 });
+      // a source locked by another process (an exclusive lock held past the busy timeout) ends the
+      // backup without an error and without a copy: say so, not "ENOENT" on the temp copy
+      if (!existsSync(destPath)) {
+        throw new AppError('SNAPSHOT_FAILED', `${label}: cannot copy the SQLite database: another process holds an exclusive lock on it (it stayed locked for 5 s); run again in a moment, or when the tool writing it is idle`, {
+          transient: true,
+          details: { sqliteCode: 'SQLITE_BUSY' },
+        });
+      }
     } catch (err) {
       throw sqliteError(err, label, 'copy');
     } finally {

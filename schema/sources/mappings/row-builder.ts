@@ -115,7 +115,7 @@ export class RowBuilder {
         field: from,
         expected: `a value of at most ${this.ctx.maxValueBytes} bytes`,
         got: `${size} bytes`,
-        fix: 'Such a value is not learning data the tools write; remove or shorten it in the source (or raise the limit if it is legitimate) and push again.',
+        fix: 'Such a value is not learning data the tools write; remove or shorten it in the source, or exclude the source in aqe-sync.config.json, and push again (the limit is fixed: a larger value is not loaded).',
       });
     }
   }
