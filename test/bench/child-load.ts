@@ -5,6 +5,7 @@ import { openDatabase } from '../../functions/db/open-database.js';
 import { ensureMigrated, loadSnapshot } from '../../functions/loader/load-snapshot.js';
 import { LocalDirBlobStore } from '../../functions/storage/local-dir-blob-store.js';
 import { peakRssMb } from './child-run.js';
+import { parseLoadLimits } from '../../uploader/config.js';
 
 const [bucketDir, manifestKey, databaseUrl] = process.argv.slice(2);
 if (!bucketDir || !manifestKey || !databaseUrl) throw new Error('usage: child-load.ts <bucketDir> <manifestKey> <databaseUrl>');
@@ -14,7 +15,8 @@ try {
   const rssBefore = peakRssMb();
   const started = performance.now();
   const cpu0 = process.cpuUsage();
-  const outcome = await loadSnapshot({ store: new LocalDirBlobStore(bucketDir), db }, manifestKey);
+  // the CLI's limits (AQE_LOAD_MAX_* in the environment; a local scratch folder is on disk)
+  const outcome = await loadSnapshot({ store: new LocalDirBlobStore(bucketDir), db, limits: parseLoadLimits(process.env).value }, manifestKey);
   const ms = performance.now() - started;
   const cpu = process.cpuUsage(cpu0);
   if (outcome.status !== 'loaded') throw new Error(`load outcome ${outcome.status}: ${JSON.stringify(outcome)}`);

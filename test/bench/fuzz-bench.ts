@@ -3,7 +3,7 @@
 // and the COPY oracle against PostgreSQL on 2,000 fields (200). Failures are counted, not thrown,
 // so every case runs; the first ones are logged with the seed that replays them. Baseline of the
 // throughput: generating the same inputs (same seed) without calling anything. Reports, never fails.
-// Run alone: `npx tsx test/bench/fuzz-bench.ts [--quick]`.
+// Run alone: `npx tsx test/bench/fuzz-bench.ts [--quick] [--targets NAME,…]`.
 import { randomInt } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
@@ -83,7 +83,11 @@ function figures(name: string, t: Tally, required: number, genRate: number | nul
   return out;
 }
 
-export async function run(options: BenchOptions): Promise<BenchFigure[]> {
+/**
+ * @param targets names (substrings) of the targets to run; given, the loadSnapshot and COPY oracle
+ *   parts are left out (`npx tsx test/bench/fuzz-bench.ts --targets redaction,clock`).
+ */
+export async function run(options: BenchOptions, targets?: readonly string[]): Promise<BenchFigure[]> {
   const { quick, log } = options;
   const cases = quick ? 500 : REQUIRED_CASES;
   const snapshots = quick ? 20 : 300;
@@ -96,6 +100,7 @@ export async function run(options: BenchOptions): Promise<BenchFigure[]> {
   try {
     env = await openFuzzEnv();
     for (const [i, target] of FUZZ_TARGETS.entries()) {
+      if (targets && !targets.some((t) => target.name.includes(t))) continue;
       const s = seed + i;
       const genRate = generationRate(target.arbitrary, cases, s);
       const fuzzEnv = env;
@@ -107,6 +112,7 @@ export async function run(options: BenchOptions): Promise<BenchFigure[]> {
     env?.close();
   }
 
+  if (targets) return out;
   let load: NeverWriteEnv | undefined;
   try {
     load = await openNeverWriteEnv();
@@ -141,7 +147,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { join } = await import('node:path');
   const workDir = mkdtempSync(join(tmpdir(), 'aqe-fuzz-bench-'));
   try {
-    const result = await run({ quick: process.argv.includes('--quick'), workDir, log: (line) => process.stderr.write(`${line}\n`) });
+    const only = process.argv.indexOf('--targets');
+    const targets = only >= 0 ? process.argv[only + 1]?.split(',') : undefined;
+    const result = await run({ quick: process.argv.includes('--quick'), workDir, log: (line) => process.stderr.write(`${line}\n`) }, targets);
     for (const f of result) {
       process.stdout.write(`${f.name}: ${Math.round(f.value * 100) / 100} ${f.unit}${f.baseline ? ` (baseline ${f.baseline.name}: ${Math.round(f.baseline.value)} ${f.baseline.unit})` : ''}${f.pass === undefined ? '' : f.pass ? ' ok' : ' NOT OK'}\n`);
     }

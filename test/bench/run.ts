@@ -15,6 +15,7 @@ const MODULES: Record<string, () => Promise<BenchModule>> = {
   search: () => import('./search-bench.js'),
   pgloader: () => import('./pgloader-bench.js'),
   scale: () => import('./scale-bench.js'),
+  'large-json': () => import('./large-json-bench.js'),
   fuzz: () => import('./fuzz-bench.js'),
   'faults-push': () => import('./faults-push-bench.js'),
   'faults-load': () => import('./faults-load-bench.js'),
