@@ -1,8 +1,9 @@
 // Bounded memory and disk per load: one large JSON source (intelligence.json; ~367 MiB in the full
-// run, ~55 MiB quick: the target counts characters, the text has multi-byte ones) pushed and loaded end to end, each in its own process, with the deployed
-// function's limits (1 GiB of memory: 384 MiB of expanded source per load). Peak RSS is compared
-// with a process that only reads the same file whole (bytes → text → JSON.parse), measured in the
-// same run. Also prints the limits themselves.
+// run, ~55 MiB quick: the size target counts characters, the text has multi-byte ones) pushed and
+// loaded end to end, each in its own process, with the deployed function's limits (1 GiB of
+// memory: 384 MiB of expanded source per load). Peak RSS is compared with a process that only
+// reads the same file whole (bytes → text → JSON.parse), measured in the same run. Also prints
+// the limits themselves.
 import { mkdirSync, openSync, writeSync, closeSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_LOAD_LIMITS, formatBytes } from '../../functions/loader/load-limits.js';
