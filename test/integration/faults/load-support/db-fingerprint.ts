@@ -51,11 +51,14 @@ function logicalQueries(): Record<string, string> {
       FROM aqe.${t.name} t LEFT JOIN aqe.sync_runs f ON f.id = t.first_run_id LEFT JOIN aqe.sync_runs l ON l.id = t.last_run_id`;
   }
   const runSha = (col: string) => `(SELECT r.manifest_sha FROM aqe.sync_runs r WHERE r.id = ${col})`;
+  // a per-source state entry names the run that merged it (runId) and the run that wrote it (stateRunId)
+  const entry = (v: string) => `CASE WHEN jsonb_typeof(${v}) = 'object' THEN (${v} - 'runId' - 'stateRunId') || jsonb_build_object('run', ${runSha(`(${v}->>'runId')::bigint`)}, 'stateRun', ${runSha(`(${v}->>'stateRunId')::bigint`)}) ELSE ${v} END`;
+  const stateBefore = `(SELECT jsonb_object_agg(s.key, ${entry('s.value')}) FROM jsonb_each(t.state_before->'sources') s)`;
   q['sync_runs'] = `${agg(
-    `(to_jsonb(t) - ${sqlArray(['id', 'started_at', 'finished_at', 'duration_ms'])}) || jsonb_build_object('finished', t.finished_at IS NOT NULL)`,
+    `(to_jsonb(t) - ${sqlArray(['id', 'started_at', 'finished_at', 'duration_ms', 'state_before'])}) || jsonb_build_object('finished', t.finished_at IS NOT NULL, 'state_before', ${stateBefore})`,
     't.manifest_sha COLLATE "C"',
   )} FROM aqe.sync_runs t`;
-  const sources = `(SELECT coalesce(jsonb_object_agg(s.key, (s.value - 'runId') || jsonb_build_object('run', ${runSha("(s.value->>'runId')::bigint")})), '{}'::jsonb)
+  const sources = `(SELECT coalesce(jsonb_object_agg(s.key, ${entry('s.value')}), '{}'::jsonb)
     FROM jsonb_each(t.sources) s)`;
   q['sync_state'] = `${agg(
     `(to_jsonb(t) - ${sqlArray(['last_run_id', 'last_success_at', 'updated_at', 'sources'])}) || jsonb_build_object('last_run', ${runSha('t.last_run_id')}, 'succeeded', t.last_success_at IS NOT NULL, 'sources', ${sources})`,
