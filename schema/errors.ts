@@ -34,6 +34,10 @@ export type ErrorCode =
   | 'DB_DATA'
   | 'DB_SCHEMA'
   | 'DB_UNKNOWN'
+  /** the embedded database folder is in use by another process (after waiting) */
+  | 'DB_LOCKED'
+  /** the embedded database folder cannot be read back (rebuild it from the bucket) */
+  | 'DB_DAMAGED'
   | 'MIGRATION_HISTORY_EDITED'
   | 'MIGRATION_FAILED'
   // embeddings

@@ -55,6 +55,15 @@ export interface LoaderDeps {
   embedding?: EmbeddingStage;
   /** Scratch directory for verified blob copies (default: the OS temp dir). */
   tmpDir?: string;
+  /** Progress of the long steps (a CLI's progress line; never part of the outcome). */
+  onProgress?: (p: LoadProgress) => void;
+}
+
+/** Where a load is: blobs verified, source files merged (`done` of `total`), new text embedded. */
+export interface LoadProgress {
+  phase: 'verify' | 'merge' | 'embed';
+  done: number;
+  total: number;
 }
 
 export type LoadOutcome =
@@ -154,6 +163,7 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
     try {
       for (const [i, source] of captured.entries()) {
         const file = join(scratch, `${i}-${source.sha256.slice(0, 16)}`);
+        deps.onProgress?.({ phase: 'verify', done: i, total: captured.length });
         await downloadBlob(deps.store, source, file);
         files.push({ source, file });
       }
@@ -183,7 +193,8 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
         const id = await beginRun(tx, { manifestSha, env, snapshotId, manifestKey, snapshotCreatedAt: snapshotAt });
         // per source file: the newest snapshot loaded so far (a late, older one never decides presence)
         const seen = await sourcesSeen(tx, env);
-        for (const reader of readers) {
+        for (const [index, reader] of readers.entries()) {
+          deps.onProgress?.({ phase: 'merge', done: index, total: readers.length });
           const prev = seen[reader.path];
           const newest = prev?.snapshotAt;
           const late = newest !== undefined && Date.parse(newest) > snapshotAt.getTime();
@@ -236,6 +247,7 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
     // 3. derived data after the commit: embeddings of new/changed text, within the budget
     let embedding: BackfillResult | null = null;
     if (deps.embedding) {
+      deps.onProgress?.({ phase: 'embed', done: 0, total: 0 });
       embedding = await backfillEmbeddings(deps.db, dialect, {
         embedder: deps.embedding.embedder,
         budgetMs: deps.embedding.budgetMs,
