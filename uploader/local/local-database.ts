@@ -67,7 +67,7 @@ export function pgliteDataDir(url: string): string | null {
 }
 
 /** The command that rebuilds a damaged folder (the workspace form when it is a workspace's default). */
-export function rebuildCommand(dataDir: string): string {
+export function rebuildHint(dataDir: string): string {
   const normal = dataDir.replace(/\/+$/, '');
   if (basename(normal) === 'db' && basename(dirname(normal)) === '.aqe-sync') return `aqe-upload rebuild --workspace ${dirname(dirname(normal))}`;
   return `aqe-upload rebuild --database pglite://${normal}`;
@@ -75,9 +75,10 @@ export function rebuildCommand(dataDir: string): string {
 
 /**
  * Runs `fn` with the database `url` names, opened for this span only and always closed. For a
- * PGlite folder: under its lock, checked at open (a damaged folder → AppError DB_DAMAGED).
+ * PGlite folder: under its lock, checked at open (a damaged folder → AppError DB_DAMAGED);
+ * `beforeOpen` runs under the lock before the folder is opened (rebuild moves it aside there).
  */
-export async function withOpenDatabase<T>(url: string, fn: (db: Database) => Promise<T>): Promise<T> {
+export async function withOpenDatabase<T>(url: string, fn: (db: Database) => Promise<T>, options: { beforeOpen?: (dataDir: string) => Promise<void> } = {}): Promise<T> {
   const dataDir = pgliteDataDir(url);
   if (dataDir === null) {
     const db = await openDatabase(url);
@@ -100,6 +101,7 @@ export async function withOpenDatabase<T>(url: string, fn: (db: Database) => Pro
   let keepLock = false;
   try {
     context.onAcquired?.(lock.waitedMs, dataDir);
+    await options.beforeOpen?.(dataDir);
     const db = await openChecked(url, dataDir).catch((err: unknown) => {
       keepLock = err instanceof AppError && err.details?.['openTimedOut'] === true;
       throw err;
@@ -135,7 +137,7 @@ async function openChecked(url: string, dataDir: string): Promise<Database> {
     db = await withTimeout(openDatabase(url), OPEN_TIMEOUT_MS, `opening the local database ${dataDir} took over ${OPEN_TIMEOUT_MS / 1000} s`);
   } catch (err) {
     if (isAppError(err) && err.details?.['openTimedOut'] === true) {
-      throw new AppError('DB_DAMAGED', `${err.message}; it may be damaged: ${rebuildCommand(dataDir)} rebuilds it from the bucket's snapshots`, { cause: err, details: { dataDir, openTimedOut: true } });
+      throw new AppError('DB_DAMAGED', `${err.message}; it may be damaged: ${rebuildHint(dataDir)} rebuilds it from the bucket's snapshots`, { cause: err, details: { dataDir, openTimedOut: true } });
     }
     if (existed) throw damagedError(dataDir, firstLine(errorMessage(err)).replace(/^cannot open PGlite database [^:]*: /, '').replace(/\. Check that the directory.*$/, ''), err);
     throw err;
@@ -174,10 +176,11 @@ export function damageReason(err: unknown): string | null {
 }
 
 function damagedError(dataDir: string, reason: string, cause: unknown): AppError {
+  const why = reason.replace(/\s*Build with -sASSERTIONS for more info\.*/, '').replace(/^Aborted\(\)$/, "PostgreSQL stopped reading it: Aborted()").replace(/\.+$/, '');
   return new AppError(
     'DB_DAMAGED',
-    `the local database ${dataDir} is damaged (${reason.replace(/\.+$/, '')}).\n` +
-      `Everything in it comes from the bucket's snapshots: rebuild it (the damaged copy is kept aside):\n  ${rebuildCommand(dataDir)}`,
+    `the local database ${dataDir} is damaged (${why}).\n` +
+      `Everything in it comes from the bucket's snapshots: rebuild it (the damaged copy is kept aside):\n  ${rebuildHint(dataDir)}`,
     { cause, details: { dataDir } },
   );
 }

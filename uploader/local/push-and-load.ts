@@ -9,7 +9,7 @@ import { redactSecrets } from '../../schema/redact.js';
 import type { EnvMap, UploaderConfig } from '../config.js';
 import type { PushOptions, PushResult } from '../push/run-push.js';
 import { runPush } from '../push/run-push.js';
-import { pgliteDataDir, rebuildCommand } from './local-database.js';
+import { pgliteDataDir, rebuildHint } from './local-database.js';
 import type { EmbedderChoice } from './local-sync.js';
 import { chooseEmbedder, defaultDatabaseUrl, parseSeconds, runLocalLoad } from './local-sync.js';
 
@@ -81,7 +81,7 @@ export function pendingLoadOf(err: unknown, config: Pick<UploaderConfig, 'worksp
   const code = err instanceof AppError ? err.code : 'INTERNAL';
   const message = redactSecrets(errorMessage(err));
   const dataDir = pgliteDataDir(databaseUrl);
-  if (code === 'DB_DAMAGED' && dataDir !== null) return { code, message, fix: `${rebuildCommand(dataDir)}${config.bucketOrigin === 'flag' ? ` --bucket ${config.bucket}` : ''}` };
+  if (code === 'DB_DAMAGED' && dataDir !== null) return { code, message, fix: `${rebuildHint(dataDir)}${config.bucketOrigin === 'flag' ? ` --bucket ${config.bucket}` : ''}` };
   const flags = [`--workspace ${config.workspace}`];
   if (config.bucketOrigin === 'flag') flags.push(`--bucket ${config.bucket}`);
   if (config.databaseUrl !== undefined) flags.push(`--database ${/:\/\/[^/@]*:[^/@]*@/.test(config.databaseUrl) ? "'<your --database URL>'" : config.databaseUrl}`);
