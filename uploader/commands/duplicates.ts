@@ -6,7 +6,7 @@ import { AppError } from '../../schema/errors.js';
 import { findDuplicates } from '../../functions/search/search.js';
 import { withDatabase } from '../local/local-sync.js';
 import { renderTable } from '../ui/format.js';
-import { note } from '../ui/messages.js';
+import { hint } from '../ui/messages.js';
 import type { CliCommand } from './command.js';
 import { stringOpt } from './command.js';
 import { resolveDatabaseUrl, withDatabaseOptions } from './database-option.js';
@@ -31,7 +31,7 @@ export const duplicatesCommand: CliCommand = {
       const found = await findDuplicates(db, dialect, { table: stringOpt(opts, 'table')!, threshold, limit: limit + 1 });
       const truncated = found.length > limit;
       const pairs = found.slice(0, limit);
-      if (truncated) note(io, `showing the ${limit} most similar pairs; more: aqe-upload duplicates --table ${stringOpt(opts, 'table')} --threshold ${threshold} --limit ${limit * 5}`);
+      if (truncated) hint(io, opts, `showing the ${limit} most similar pairs; more: aqe-upload duplicates --table ${stringOpt(opts, 'table')} --threshold ${threshold} --limit ${limit * 5}`);
       if (opts['json'] === true) io.stdout.write(`${JSON.stringify({ pairs, truncated }, null, 2)}\n`);
       else if (pairs.length === 0) io.stdout.write(`no pairs at or above similarity ${threshold}\n`);
       else

@@ -6,7 +6,7 @@ import { type ConsensusPattern, listConsensus, listPatterns, type PatternQuery, 
 import { AppError } from '../../schema/errors.js';
 import { withOpsDatabase, withOpsDatabaseOptions } from '../ops/ops-database.js';
 import { renderConsensus, renderPatterns } from '../ops/render-ops.js';
-import { note } from '../ui/messages.js';
+import { hint } from '../ui/messages.js';
 import type { CliCommand } from './command.js';
 import { stringOpt } from './command.js';
 
@@ -43,7 +43,7 @@ export const patternsCommand: CliCommand = {
     const rows = all.slice(0, limit);
     if (opts['json'] === true) io.stdout.write(`${JSON.stringify({ consensus, patterns: rows, truncated }, null, 2)}\n`);
     else io.stdout.write(consensus ? renderConsensus(rows as ConsensusPattern[]) : renderPatterns(rows as PatternRow[]));
-    if (truncated) note(io, `showing the first ${limit} patterns; more: aqe-upload patterns${consensus ? ' --consensus' : ''} --limit ${limit * 5}`);
+    if (truncated) hint(io, opts, `showing the first ${limit} patterns; more: aqe-upload patterns${consensus ? ' --consensus' : ''} --limit ${limit * 5}`);
     return 'ok';
   },
 };

@@ -7,7 +7,7 @@ import { searchByText, searchByVector, type SearchOptions } from '../../function
 import { chooseEmbedder, noModelWarning, withDatabase } from '../local/local-sync.js';
 import { databaseEnvironments, unknownEnvironmentNote } from '../ops/environments.js';
 import { renderSearchResult } from '../ui/load-report.js';
-import { note, warn } from '../ui/messages.js';
+import { hint, note, warn } from '../ui/messages.js';
 import type { CliCommand } from './command.js';
 import { stringOpt } from './command.js';
 import { resolveDatabaseUrl, withDatabaseOptions } from './database-option.js';
@@ -46,7 +46,7 @@ export const searchCommand: CliCommand = {
     }
     const limit = options.limit ?? DEFAULT_LIMIT;
     io.stdout.write(opts['json'] === true ? `${JSON.stringify({ query, ...result }, null, 2)}\n` : renderSearchResult(result));
-    if (result.hits.length >= limit) note(io, `showing the best ${limit}; more: aqe-upload search ${JSON.stringify(query)} --limit ${Math.min(1000, limit * 5)}`);
+    if (result.hits.length >= limit) hint(io, opts, `showing the best ${limit}; more: aqe-upload search ${JSON.stringify(query)} --limit ${Math.min(1000, limit * 5)}`);
     return 'ok';
   },
 };

@@ -8,7 +8,7 @@ import { AppError } from '../../schema/errors.js';
 import { storeOptions } from '../config.js';
 import { bucketSnapshots, unknownEnvironmentNote } from '../ops/environments.js';
 import { formatBytes, formatTime, renderTable } from '../ui/format.js';
-import { note } from '../ui/messages.js';
+import { hint } from '../ui/messages.js';
 import type { CliCommand } from './command.js';
 import { stringOpt } from './command.js';
 import { commandConfig } from './shared.js';
@@ -77,7 +77,7 @@ export const snapshotsCommand: CliCommand = {
     }
     io.stdout.write(`${out.join('\n')}\n`);
     const where = `${stringOpt(opts, 'workspace') ? ` --workspace ${config.workspace}` : ''}${stringOpt(opts, 'bucket') ? ` --bucket ${config.bucket}` : ''}`;
-    if (listings.length > 0) note(io, `load one by hand: aqe-upload load --manifest ${listings[0]!.snapshots[0]!.manifestKey}${where}`);
+    if (listings.length > 0) hint(io, opts, `load one by hand: aqe-upload load --manifest ${listings[0]!.snapshots[0]!.manifestKey}${where}`);
     return 'ok';
   },
 };

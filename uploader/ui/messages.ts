@@ -35,3 +35,8 @@ export function isVerbose(io: CliIo): boolean {
 export function commandProgress(io: CliIo, opts: Record<string, unknown>): Progress {
   return createProgress(io.stderr, io.stderr.isTTY === true && opts['json'] !== true && verbosityOf(io) !== 'quiet');
 }
+
+/** A hint for a human (how to see more, what to run next) on stderr: not with --json or --quiet. */
+export function hint(io: CliIo, opts: Record<string, unknown>, text: string): void {
+  if (opts['json'] !== true) note(io, text);
+}
