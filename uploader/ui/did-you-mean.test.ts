@@ -24,3 +24,14 @@ describe('suggestCommand', () => {
     expect(editDistance('', 'abc')).toBe(3);
   });
 });
+
+describe('resolveCommandWord', () => {
+  it('takes options first as the default command, and names an unknown word', async () => {
+    const { resolveCommandWord } = await import('../run-cli.js');
+    expect(resolveCommandWord([], NAMES)).toEqual({ kind: 'default' });
+    expect(resolveCommandWord(['--workspace', 'x'], NAMES)).toEqual({ kind: 'default' });
+    expect(resolveCommandWord(['--help'], NAMES)).toEqual({ kind: 'top' });
+    expect(resolveCommandWord(['status', '--json'], NAMES)).toEqual({ kind: 'command' });
+    expect(resolveCommandWord(['pussh'], NAMES)).toEqual({ kind: 'unknown', word: 'pussh', suggestion: 'push' });
+  });
+});

@@ -15,7 +15,7 @@ export interface Progress {
 /** A progress line on `stream` when `enabled`, otherwise a no-op. `now` is for tests. */
 export function createProgress(stream: Writable & { columns?: number }, enabled: boolean, now: () => number = Date.now): Progress {
   if (!enabled) return { update: () => {}, step: () => {}, done: () => {} };
-  let last = 0;
+  let last = Number.NEGATIVE_INFINITY;
   let shown = false;
   const rates = new Map<string, { started: number; firstDone: number }>();
   const draw = (text: string, force = false) => {
