@@ -16,6 +16,7 @@ const MODULES: Record<string, () => Promise<BenchModule>> = {
   pgloader: () => import('./pgloader-bench.js'),
   scale: () => import('./scale-bench.js'),
   fuzz: () => import('./fuzz-bench.js'),
+  concurrent: () => import('./concurrent-bench.js'),
   'faults-push': () => import('./faults-push-bench.js'),
   'faults-load': () => import('./faults-load-bench.js'),
 };
