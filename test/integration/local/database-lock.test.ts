@@ -127,6 +127,26 @@ describe('the embedded database lock', () => {
     }
   });
 
+  it('Ctrl-C stops a watch that is waiting for the database at once (the first Ctrl-C, exit 0)', async () => {
+    const holder = startHolder(dataDir, 'aqe-upload status');
+    const pid = await holder.held;
+    const watch = startCli(['watch', '-w', ws, '--json', '--debounce', '200ms'], { AQE_EMBED_BUDGET_SECONDS: '0' });
+    try {
+      await watch.waitForStderr(`waiting for the local database (held by \`aqe-upload status\`, pid ${pid})…`, 60_000);
+      const stopped = performance.now();
+      const exit = await watch.stop('SIGINT', 30_000);
+      expect(exit, watch.stderr()).toEqual({ code: 0, signal: null });
+      expect(performance.now() - stopped).toBeLessThan(15_000);
+      const line = JSON.parse(watch.pending()[0]!) as { ok: boolean; error: { code: string; message: string } };
+      expect(line).toMatchObject({ ok: false, error: { code: 'DB_LOCKED' } });
+      expect(line.error.message).toContain('stopped while waiting for the local database');
+    } finally {
+      holder.child.stdin!.end();
+      await holder.exited;
+      await watch.stop('SIGKILL');
+    }
+  });
+
   it('a push whose load cannot get the database commits the snapshot, says the load is pending (exit 3), and the command it prints loads it', async () => {
     const holder = startHolder(dataDir, 'aqe-upload watch');
     await holder.held;
