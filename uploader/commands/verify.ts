@@ -26,9 +26,9 @@ export const verifyCommand: CliCommand = {
   async run(opts, io) {
     const config = await commandConfig(opts, io);
     const result = await withOpsDatabase(opts, io, async (db) => {
-      const unknown = unknownEnvironmentNote(config.env, await databaseEnvironments(db), db.description);
+      const known = await databaseEnvironments(db);
+      const unknown = unknownEnvironmentNote(config.env, known, db.description);
       if (unknown !== null) {
-        const known = await databaseEnvironments(db);
         const example = known[0] !== undefined ? `aqe-upload verify --workspace ${config.workspace} --env ${known[0]}` : `aqe-upload push --workspace ${config.workspace} --env laptop`;
         throw new AppError('USAGE', `nothing to compare: ${unknown}\nTry: ${example}`);
       }

@@ -10,7 +10,7 @@ import { withDatabase } from '../../../uploader/local/local-sync.js';
 import { startWriter } from '../../support/sqlite-writer.js';
 import { buildWorkspace } from '../../support/workspace-builder.js';
 import { type CliExit, runCli } from '../faults/support/cli-child.js';
-import { tempFolder } from '../uploader/cli-harness.js';
+import { runCliInProcess, tempFolder } from '../uploader/cli-harness.js';
 import { startWatch, type WatchLine } from '../watch/watch-process.js';
 
 const COMMAND_TIMEOUT_MS = 180_000;
@@ -90,10 +90,11 @@ describe('watch beside status, search, verify and pushes on the embedded databas
     expect(watchLines.length).toBeGreaterThan(1);
 
     // The final state: one more push, then the workspace equals the database.
-    const last = await runCli(['push', '-w', ws, '--json'], { env, timeoutMs: COMMAND_TIMEOUT_MS });
+    // (in this process from here on: the watch is gone)
+    const last = await runCliInProcess(['push', '-w', ws, '--json'], env);
     expect(last.code, last.stderr).toBe(0);
     reportedRuns.push((JSON.parse(last.stdout) as PushDoc).load!.runId);
-    const verify = await runCli(['verify', '-w', ws, '--json'], { env, timeoutMs: COMMAND_TIMEOUT_MS });
+    const verify = await runCliInProcess(['verify', '-w', ws, '--json'], env);
     expect(verify.code, verify.stdout).toBe(0);
     expect(JSON.parse(verify.stdout)).toMatchObject({ env: 'laptop', equal: true });
 
@@ -107,7 +108,7 @@ describe('watch beside status, search, verify and pushes on the embedded databas
     expect(succeeded.map((r) => r.manifest_key).sort()).toEqual(manifests.sort());
     expect(rows.filter((r) => r.status !== 'succeeded')).toEqual([]);
 
-    const doctor = await runCli(['doctor', '-w', ws, '--json'], { env, timeoutMs: COMMAND_TIMEOUT_MS });
+    const doctor = await runCliInProcess(['doctor', '-w', ws, '--json'], env);
     expect(doctor.code, doctor.stdout).toBe(0);
     expect((JSON.parse(doctor.stdout) as { checks: Array<{ name: string; status: string }> }).checks.find((c) => c.name === 'database')?.status).toBe('ok');
   });

@@ -1,17 +1,23 @@
-// One owner of the embedded database at a time, across real processes: holders never overlap, a
+// The embedded database across real processes. One owner at a time: holders never overlap, a
 // waiting command names the holder, gives up after its named limit, and proceeds the moment a
 // holder is killed with -9; a push whose load cannot get the database reports the snapshot
-// committed and the load pending, and the command it prints loads it.
+// committed and the load pending, and the command it prints loads it. A damaged folder (a catalog
+// cut short, a table page of garbage) is detected when opened or read: every command exits with
+// the fix instead of hanging, `doctor` names it, and `rebuild` recreates it from the bucket's
+// snapshots with the damaged copy kept aside — after which the workspace equals the database.
+// One workspace for both (the first push creates its database: PGlite's initdb is the slow part).
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { open, readdir, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireDatabaseLock, probeDatabaseLock } from '../../../uploader/local/database-lock.js';
+import { withOpenDatabase } from '../../../uploader/local/local-database.js';
 import { buildWorkspace } from '../../support/workspace-builder.js';
 import { runCli } from '../faults/support/cli-child.js';
-import { tempFolder } from '../uploader/cli-harness.js';
+import { runCliInProcess, tempFolder } from '../uploader/cli-harness.js';
 import { startCli } from '../watch/watch-process.js';
 
 const HOLDER = fileURLToPath(new URL('./lock-holder.ts', import.meta.url));
@@ -30,6 +36,14 @@ function startHolder(dataDir: string, owner: string): { child: ChildProcess; hel
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, held, exited };
+}
+
+const env = { AQE_EMBED_BUDGET_SECONDS: '0' };
+
+/** The file of a relation inside the data folder. */
+async function relationFile(relation: string): Promise<string> {
+  const path = await withOpenDatabase(`pglite://${dataDir}`, async (db) => (await db.query<{ p: string }>('SELECT pg_relation_filepath($1) AS p', [relation])).rows[0]!.p);
+  return join(dataDir, path);
 }
 
 let tmp: string;
@@ -169,6 +183,72 @@ describe('the embedded database lock', () => {
     const fix = await runCli([...doc.pendingLoad.fix.split(' ').slice(1), '--only', 'load', '--json'], { timeoutMs: 120_000 });
     expect(fix.code, fix.stderr).toBe(0);
     const reconcile = JSON.parse(fix.stdout) as { loads: Array<{ manifestKey: string; status: string }> };
-    expect(reconcile.loads).toEqual([expect.objectContaining({ manifestKey: doc.manifestKey, status: 'loaded' })]);
+    // every pending snapshot loads (the stopped watch left one too), this push's among them
+    expect(reconcile.loads).toContainEqual(expect.objectContaining({ manifestKey: doc.manifestKey, status: 'loaded' }));
+    expect(reconcile.loads.every((l) => l.status === 'loaded')).toBe(true);
+  });
+});
+
+describe('a damaged embedded database', () => {
+  it('a table page of garbage: reading it reports the damage and the rebuild command (exit 1)', async () => {
+    const file = await relationFile('aqe.qe_patterns');
+    const fh = await open(file, 'r+');
+    await fh.write(Buffer.alloc(8192, 0x5a), 0, 8192, 0);
+    await fh.close();
+    const verify = await runCliInProcess(['verify', '-w', ws, '--json'], env);
+    expect(verify.code, verify.stderr).toBe(1);
+    const doc = JSON.parse(verify.stdout) as { error: { code: string; message: string } };
+    expect(doc.error.code).toBe('DB_DAMAGED');
+    expect(doc.error.message).toContain(`the local database ${dataDir} is damaged (`);
+    expect(doc.error.message).toContain(`aqe-upload rebuild --workspace ${ws}`);
+  });
+
+  it('a catalog cut short: every command exits promptly with the fix, a push commits and leaves the load pending, doctor names it', async () => {
+    await truncate(await relationFile('pg_class'), 8192);
+    // search as a process (PGlite's WASM leaves 10 s timers behind when it aborts: it must still exit), the others in-process
+    for (const args of [['search', 'retry', '-w', ws], ['status', '-w', ws], ['verify', '-w', ws]]) {
+      const run = args[0] === 'search' ? await runCli(args, { env, timeoutMs: 60_000 }) : await runCliInProcess(args, env);
+      expect(run.code, `${args[0]}: ${run.stderr}`).toBe(1);
+      expect(run.stderr).toContain(`the local database ${dataDir} is damaged`);
+      expect(run.stderr.trimEnd().split('\n').pop()).toBe(`  aqe-upload rebuild --workspace ${ws}`);
+    }
+    const push = await runCli(['push', '-w', ws, '--json'], { env, timeoutMs: 90_000 });
+    expect(push.code, push.stderr).toBe(3);
+    expect(JSON.parse(push.stdout)).toMatchObject({ manifestWritten: true, load: null, pendingLoad: { code: 'DB_DAMAGED', fix: `aqe-upload rebuild --workspace ${ws}` } });
+    expect(push.stderr).toContain(`snapshot committed, load pending: run \`aqe-upload rebuild --workspace ${ws}\``);
+
+    const doctor = await runCliInProcess(['doctor', '-w', ws, '--json'], env);
+    expect(doctor.code).toBe(1);
+    const checks = (JSON.parse(doctor.stdout) as { checks: Array<{ name: string; status: string; fix?: string }> }).checks;
+    expect(checks.find((c) => c.name === 'database')).toMatchObject({ status: 'problem', fix: `aqe-upload rebuild --workspace ${ws}` });
+    expect(checks.find((c) => c.name === 'bucket')).toMatchObject({ status: 'ok' });
+  });
+
+  it('rebuild recreates it from the bucket (the pending snapshot included), keeps the damaged copy, and verify is equal again', async () => {
+    const rebuild = await runCli(['rebuild', '-w', ws, '--json'], { env, timeoutMs: 180_000 });
+    expect(rebuild.code, rebuild.stderr).toBe(0);
+    const r = JSON.parse(rebuild.stdout) as { snapshots: number; loaded: number; duplicate: number; failed: unknown[]; previousFolder: string };
+    const snapshots = (await readdir(join(ws, '.aqe-sync', 'bucket', 'snapshots', 'laptop'))).length;
+    expect(snapshots).toBeGreaterThanOrEqual(4);
+    expect(r).toMatchObject({ snapshots, failed: [] });
+    expect(r.loaded + r.duplicate).toBe(snapshots);
+    expect(r.previousFolder).toMatch(new RegExp(`^${dataDir}\\.before-rebuild-\\d{8}T\\d{6}Z$`));
+    expect(existsSync(join(r.previousFolder, 'PG_VERSION'))).toBe(true);
+    expect(rebuild.stderr).toContain(`The previous folder is kept as ${r.previousFolder}`);
+
+    const verify = await runCliInProcess(['verify', '-w', ws, '--json'], env);
+    expect(verify.code, verify.stdout).toBe(0);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ env: 'laptop', equal: true });
+  });
+
+  it('refuses to rebuild from a bucket without snapshots, leaving the folder as it is', async () => {
+    const empty = join(tmp, 'empty-bucket');
+    const run = await runCliInProcess(['rebuild', '-w', ws, '--bucket', `file://${empty}`], env);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`holds no snapshot to rebuild ${dataDir} from; the folder was left as it is`);
+    expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true);
+    const notLocal = await runCliInProcess(['rebuild', '--database', 'postgres://u@127.0.0.1:1/db'], env);
+    expect(notLocal.code).toBe(2);
+    expect(notLocal.stderr).toMatch(/rebuild recreates an embedded database folder.*\nTry: aqe-upload reconcile/);
   });
 });
