@@ -48,6 +48,9 @@ export function stageFunctionSource(opts: StageOptions): StagedSource {
   const pkg = JSON.parse(readFileSync(join(opts.root, 'package.json'), 'utf8')) as Record<string, unknown>;
   delete pkg.scripts;
   delete pkg.bin;
+  // npm 11's allowScripts policy: Cloud Build's npm (10, with Node 22) ignores it, so the staged
+  // package does not carry it; the build environment is what skips onnxruntime's CUDA download.
+  delete pkg.allowScripts;
   writeFileSync(join(opts.outDir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
   cpSync(join(opts.root, 'package-lock.json'), join(opts.outDir, 'package-lock.json'));
   if (opts.modelDir) cpSync(opts.modelDir, join(opts.outDir, 'model'), { recursive: true });

@@ -42,6 +42,10 @@ export type ErrorCode =
   /** the database role lacks a privilege (SQLSTATE 42501): terminal, not the snapshot's fault */
   | 'DB_PERMISSION'
   | 'DB_UNKNOWN'
+  /** the embedded database folder is in use by another process (after waiting) */
+  | 'DB_LOCKED'
+  /** the embedded database folder cannot be read back (rebuild it from the bucket) */
+  | 'DB_DAMAGED'
   | 'MIGRATION_HISTORY_EDITED'
   | 'MIGRATION_FAILED'
   // embeddings

@@ -11,6 +11,7 @@ import type { SourceFormat, SourceKind, SourceRole } from '../schema/sources/cat
 import { CATALOGUE, ENV_NAME_PATTERN } from '../schema/sources/catalogue.js';
 import { type OpenBlobStoreOptions, parseBucketUrl } from '../functions/storage/open-blob-store.js';
 import type { LoadLimits } from '../functions/loader/load-limits.js';
+import { parseDatabaseUrl } from '../functions/db/open-database.js';
 
 /** Environment variables the uploader reads (through loadConfig only). */
 export const UPLOADER_ENV = {
@@ -101,8 +102,8 @@ export interface ConfigFlags {
 
 export type EnvMap = Readonly<Record<string, string | undefined>>;
 
-/** Where a setting came from, for messages. */
-export type SettingOrigin = 'flag' | 'env' | 'config' | 'default';
+/** Where a setting came from, for messages (`remembered`: the workspace's first push with --env). */
+export type SettingOrigin = 'flag' | 'env' | 'config' | 'remembered' | 'default';
 
 /** One source to look for: a catalogue entry with the config's overrides, or an extra source. */
 export interface SourceSpec {
@@ -167,6 +168,8 @@ export interface LoadConfigInput {
   workspace: string;
   /** The config file's text, or null when the workspace has none. */
   configText: string | null;
+  /** The environment the workspace remembers (uploader/workspace/remembered-env.ts), if any. */
+  remembered?: { env: string; file: string } | null;
 }
 
 /**
@@ -188,6 +191,7 @@ export function loadConfig(input: LoadConfigInput): Readonly<UploaderConfig> {
     [nonEmpty(flags.env), 'flag', '--env'],
     [nonEmpty(env[UPLOADER_ENV.env]), 'env', UPLOADER_ENV.env],
     [file.env, 'config', `${configPath}: env`],
+    [input.remembered?.env, 'remembered', `${input.remembered?.file ?? ''}: env (remembered from the first push with --env)`],
   ]) ?? { value: DEFAULT_ENV, origin: 'default' as const, label: 'default' };
   if (!ENV_NAME_PATTERN.test(envSetting.value)) {
     problems.push(`${envSetting.label}: "${envSetting.value}" is not a valid environment name; expected lowercase letters, digits, "-" or "_" (at most 63), e.g. "laptop"`);
@@ -215,6 +219,15 @@ export function loadConfig(input: LoadConfigInput): Readonly<UploaderConfig> {
   const host = nonEmpty(env[UPLOADER_ENV.host]) ?? file.host;
   if (host !== undefined && !/^[A-Za-z0-9_.-]{1,63}$/.test(host)) problems.push(`${UPLOADER_ENV.host}: "${host}" is not a host label; expected letters, digits, ".", "_" or "-" (at most 63)`);
 
+  const databaseUrl = nonEmpty(flags.database) ?? nonEmpty(env[UPLOADER_ENV.databaseUrl]);
+  if (databaseUrl !== undefined) {
+    try {
+      parseDatabaseUrl(databaseUrl);
+    } catch (err) {
+      problems.push(`${nonEmpty(flags.database) !== undefined ? '--database' : UPLOADER_ENV.databaseUrl}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   if (problems.length > 0) {
     if (problems.length === 1 && bucketError !== null) throw bucketError;
     throw new AppError('CONFIG_INVALID', `invalid configuration (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n${problems.map((p) => `  - ${p}`).join('\n')}\nTry: aqe-upload sources --workspace ${workspace}  (after fixing the above)`, {
@@ -222,7 +235,6 @@ export function loadConfig(input: LoadConfigInput): Readonly<UploaderConfig> {
     });
   }
 
-  const databaseUrl = nonEmpty(flags.database) ?? nonEmpty(env[UPLOADER_ENV.databaseUrl]);
   return Object.freeze({
     workspace,
     env: envSetting.value,

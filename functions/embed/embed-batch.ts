@@ -163,7 +163,7 @@ export async function embedRows(rows: readonly EmbeddableRow[], options: EmbedRo
   const reason = options.unavailableReason?.replace(MODEL_HOWTO, '').trim();
   const warning =
     options.embedder === null && pending > 0
-      ? `embeddings: no model loaded${reason ? ` (${reason})` : ''}; ${pending} row(s) left pending for reconcile to embed. ${MODEL_HOWTO}`
+      ? `embeddings: no model loaded${reason ? ` (${reason})` : ''}; ${pending} row(s) left pending. Fix: set AQE_MODEL_DIR to a folder of Xenova/all-MiniLM-L6-v2, then run reconcile or \`aqe-upload embed\``
       : null;
   return { embedded, cacheHits, pending, skipped, inferences, budgetExhausted, warning };
 }

@@ -66,6 +66,15 @@ export interface LoaderDeps {
   clockSkewToleranceMs?: number;
   /** Bytes per source and per snapshot, and sources per snapshot, one load may expand (default: DEFAULT_LOAD_LIMITS). */
   limits?: Partial<LoadLimits>;
+  /** Progress of the long steps (a CLI's progress line; never part of the outcome). */
+  onProgress?: (p: LoadProgress) => void;
+}
+
+/** Where a load is: blobs verified, source files merged (`done` of `total`), new text embedded. */
+export interface LoadProgress {
+  phase: 'verify' | 'merge' | 'embed';
+  done: number;
+  total: number;
 }
 
 export type LoadOutcome =
@@ -179,6 +188,7 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
     try {
       for (const [i, source] of captured.entries()) {
         const file = join(scratch, `${i}-${source.sha256.slice(0, 16)}`);
+        deps.onProgress?.({ phase: 'verify', done: i, total: captured.length });
         await downloadBlob(deps.store, source, file);
         files.push({ source, file });
       }
@@ -208,7 +218,8 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
         // per source file: the newest snapshot loaded so far (a late, older one never decides presence)
         const seen = await sourcesSeen(tx, env);
         const before: Record<string, SourceSeen> = { ...seen };
-        for (const { source, file } of files) {
+        for (const [index, { source, file }] of files.entries()) {
+          deps.onProgress?.({ phase: 'merge', done: index, total: files.length });
           const prev = seen[source.path];
           const late = isLate(prev?.snapshotAt, orderAt, bound);
           const entry = sourceEntry(captured, source.path);
@@ -281,6 +292,7 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
     // 3. derived data after the commit: embeddings of new/changed text, within the budget
     let embedding: BackfillResult | null = null;
     if (deps.embedding) {
+      deps.onProgress?.({ phase: 'embed', done: 0, total: 0 });
       embedding = await backfillEmbeddings(deps.db, dialect, {
         embedder: deps.embedding.embedder,
         budgetMs: deps.embedding.budgetMs,

@@ -39,6 +39,8 @@ export interface ReconcileDeps {
   embedder(): Promise<{ embedder: Embedder | null; reason?: string }>;
   log: Logger;
   now?: () => Date;
+  /** Progress of the load and retry steps (a CLI's progress line). */
+  onProgress?: (p: { step: 'load' | 'retry'; done: number; total: number }) => void;
   policy: ReconcilePolicy & {
     /** Work budget of one run; loads stop starting and the backfill stops when it is used up. */
     budgetMs: number;
@@ -126,7 +128,8 @@ export async function applyReconcile(deps: ReconcileDeps, options: ReconcileOpti
 
   // 1 + 2. loads (missed events) and retries, oldest first per environment
   const runLoads = async (step: 'load' | 'retry', planned: PlannedLoad[], into: LoadReport[]) => {
-    for (const p of planned) {
+    for (const [index, p] of planned.entries()) {
+      if (!dryRun) deps.onProgress?.({ step, done: index, total: planned.length });
       const entry: LoadReport = { manifestKey: p.manifestKey, env: p.env, snapshotId: p.snapshotId, reason: p.reason, status: 'planned' };
       into.push(entry);
       if (dryRun) continue;

@@ -17,6 +17,7 @@ const MODULES: Record<string, () => Promise<BenchModule>> = {
   scale: () => import('./scale-bench.js'),
   'large-json': () => import('./large-json-bench.js'),
   fuzz: () => import('./fuzz-bench.js'),
+  concurrent: () => import('./concurrent-bench.js'),
   'faults-push': () => import('./faults-push-bench.js'),
   'faults-load': () => import('./faults-load-bench.js'),
 };

@@ -11,6 +11,8 @@ export interface CliIo {
   stderr: Writable & { isTTY?: boolean; columns?: number };
   env: EnvMap;
   cwd: string;
+  /** -q / -v (set by run-cli.ts; default normal). Write through ui/messages.ts. */
+  verbosity?: 'quiet' | 'normal' | 'verbose';
 }
 
 /**

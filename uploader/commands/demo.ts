@@ -13,7 +13,8 @@ import { loadConfig } from '../config.js';
 import { buildWorkspace } from '../demo/sample-workspace.js';
 import { chooseEmbedder, type EmbedderChoice, runLocalLoad, STANDIN_MODEL_DIR, STANDIN_MODEL_ID, withDatabase } from '../local/local-sync.js';
 import { runPush } from '../push/run-push.js';
-import { renderLoadOutcome, renderSearchResult } from '../ui/load-report.js';
+import { loadWarnings, renderLoadOutcome, renderSearchResult } from '../ui/load-report.js';
+import { warn } from '../ui/messages.js';
 import type { CliCommand } from './command.js';
 import { stringOpt } from './command.js';
 
@@ -59,6 +60,7 @@ export const demoCommand: CliCommand = {
         say(`\n[${env}] pushed ${push.totals.captured} files (${push.totals.uploadedBytes} bytes sent) as ${push.manifestKey}`);
         if (!push.manifestKey) throw new AppError('SNAPSHOT_FAILED', `demo push for ${env} wrote no manifest`);
         const load = await runLocalLoad({ bucket, manifestKey: push.manifestKey, databaseUrl, embedder, embedBudgetMs: 120_000 });
+        for (const w of loadWarnings(load)) warn(io, w);
         if (!json) io.stdout.write(renderLoadOutcome(load));
         (report['environments'] as unknown[]).push({ env, push: { manifestKey: push.manifestKey, totals: push.totals }, load });
       }

@@ -4,7 +4,9 @@
 
 import { withIapTunnelOption } from '../iap/with-iap-tunnel.js';
 import type { CliCommand } from './command.js';
+import { completionCommand } from './completion.js';
 import { demoCommand } from './demo.js';
+import { doctorCommand } from './doctor.js';
 import { duplicatesCommand } from './duplicates.js';
 import { embedCommand } from './embed.js';
 import { loadCommand } from './load.js';
@@ -12,10 +14,12 @@ import { migrateCommand } from './migrate.js';
 import { patternsCommand } from './patterns.js';
 import { pullCommand } from './pull.js';
 import { pushCommand } from './push.js';
+import { rebuildCommand } from './rebuild.js';
 import { reconcileCommand } from './reconcile.js';
 import { rollbackCommand } from './rollback.js';
 import { searchCommand } from './search.js';
 import { similarCommand } from './similar.js';
+import { snapshotsCommand } from './snapshots.js';
 import { sourcesCommand } from './sources.js';
 import { statusCommand } from './status.js';
 import { verifyCommand } from './verify.js';
@@ -26,6 +30,7 @@ export const COMMANDS: readonly CliCommand[] = [
   watchCommand,
   sourcesCommand,
   demoCommand,
+  snapshotsCommand,
   loadCommand,
   searchCommand,
   similarCommand,
@@ -38,4 +43,7 @@ export const COMMANDS: readonly CliCommand[] = [
   rollbackCommand,
   patternsCommand,
   pullCommand,
+  doctorCommand,
+  rebuildCommand,
+  completionCommand(() => COMMANDS),
 ].map((command) => withIapTunnelOption(command));

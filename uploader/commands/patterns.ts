@@ -6,6 +6,7 @@ import { type ConsensusPattern, listConsensus, listPatterns, type PatternQuery, 
 import { AppError } from '../../schema/errors.js';
 import { withOpsDatabase, withOpsDatabaseOptions } from '../ops/ops-database.js';
 import { renderConsensus, renderPatterns } from '../ops/render-ops.js';
+import { hint } from '../ui/messages.js';
 import type { CliCommand } from './command.js';
 import { stringOpt } from './command.js';
 
@@ -28,16 +29,21 @@ export const patternsCommand: CliCommand = {
       if (!/^\d+$/.test(v) || Number(v) < 1) throw new AppError('USAGE', `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${v}: expected a whole number >= 1\nTry: aqe-upload patterns --consensus --min-envs 2 --limit 20`);
       return Number(v);
     };
+    const limit = int('limit', 100);
     const query: PatternQuery = {
-      limit: int('limit', 100),
+      // one more than shown: tells whether the listing is cut short
+      limit: limit + 1,
       minEnvironments: int('minEnvs', 1),
       ...(stringOpt(opts, 'domain') ? { domain: stringOpt(opts, 'domain')! } : {}),
       ...(opts['env'] ? { envs: opts['env'] as string[] } : {}),
     };
     const consensus = opts['consensus'] === true;
-    const rows = await withOpsDatabase(opts, io, async (db): Promise<unknown[]> => (consensus ? listConsensus(db, query) : listPatterns(db, query)));
-    if (opts['json'] === true) io.stdout.write(`${JSON.stringify({ consensus, patterns: rows }, null, 2)}\n`);
+    const all = await withOpsDatabase(opts, io, async (db): Promise<unknown[]> => (consensus ? listConsensus(db, query) : listPatterns(db, query)));
+    const truncated = all.length > limit;
+    const rows = all.slice(0, limit);
+    if (opts['json'] === true) io.stdout.write(`${JSON.stringify({ consensus, patterns: rows, truncated }, null, 2)}\n`);
     else io.stdout.write(consensus ? renderConsensus(rows as ConsensusPattern[]) : renderPatterns(rows as PatternRow[]));
+    if (truncated) hint(io, opts, `showing the first ${limit} patterns; more: aqe-upload patterns${consensus ? ' --consensus' : ''} --limit ${limit * 5}`);
     return 'ok';
   },
 };

@@ -1,13 +1,14 @@
-// `aqe-upload push` (the default command): snapshot the workspace's sources into the bucket.
+// `aqe-upload push` (the default command): snapshot the workspace's sources into the bucket (and
+// with a local bucket load it into the local database). Everything is checked before the first
+// byte is written; a load that cannot run after the commit is reported as pending (exit 3).
 
 import type { Command } from 'commander';
-import { AppError } from '../../schema/errors.js';
 import { pushAndLoad } from '../local/push-and-load.js';
-import { loadOutcomeJson, renderLoadOutcome } from '../ui/load-report.js';
-import { describeProgress, pushResultJson, renderPushResult } from '../ui/push-report.js';
-import { createProgress } from '../ui/progress.js';
+import { loadOutcomeJson, loadWarnings, renderLoadOutcome, showLoadProgress } from '../ui/load-report.js';
+import { commandProgress, note, warn } from '../ui/messages.js';
+import { pushResultJson, pushWarnings, renderPushResult } from '../ui/push-report.js';
 import type { CliCommand } from './command.js';
-import { commandConfig } from './shared.js';
+import { assertHasSources, commandConfig, rememberEnvAfterPush } from './shared.js';
 
 export const pushCommand: CliCommand = {
   name: 'push',
@@ -16,7 +17,7 @@ export const pushCommand: CliCommand = {
     cmd
       .description('snapshot the workspace sources consistently and upload new blobs + a manifest (the default command)')
       .option('-w, --workspace <dir>', 'workspace root (default: $AQE_WORKSPACE, else the current folder)')
-      .option('--env <name>', 'environment name: laptop, devpod, ci… (default: $AQE_ENV, the config file, else "local")')
+      .option('--env <name>', 'environment name: laptop, devpod, ci… (default: $AQE_ENV, the config file, the one the workspace remembers, else "local"); the first push with --env is remembered')
       .option('--bucket <url>', 'gs://bucket[/prefix] or file:///dir (default: $AQE_BUCKET, the config file, else file://<workspace>/.aqe-sync/bucket; Cloud Storage retries per request: $AQE_STORAGE_RETRIES, default 6)')
       .option('--dry-run', 'show what would be uploaded (sources, sizes, new vs already stored); write nothing')
       .option('--skip-unchanged', 'write no manifest when the content equals the latest snapshot of the environment')
@@ -24,21 +25,35 @@ export const pushCommand: CliCommand = {
       .option('--database <url>', 'database for the local load (default: $AQE_DATABASE_URL, else the embedded one)'),
   async run(opts, io) {
     const config = await commandConfig(opts, io);
-    const progress = createProgress(io.stderr, io.stderr.isTTY === true && opts['json'] !== true);
-    // Local bucket (the embedded default): the snapshot just committed is loaded, in this process,
-    // into --database or the workspace's embedded PGlite database (--no-load keeps it a pure push).
-    const { push: result, load } = await pushAndLoad({
+    await assertHasSources(config, 'push');
+    const json = opts['json'] === true;
+    const progress = commandProgress(io, opts);
+    const { push: result, load, pendingLoad } = await pushAndLoad({
       config,
       dryRun: opts['dryRun'] === true,
       skipUnchanged: opts['skipUnchanged'] === true,
-      onProgress: (e) => progress.update(describeProgress(e)),
+      onProgress: (e) => (e.phase === 'capture' ? progress.step('capturing', e.done, e.total, e.path) : progress.update(e.phase === 'discover' ? 'looking for sources…' : 'writing the manifest…')),
       load: opts['load'] !== false,
       env: io.env,
       onLoading: () => progress.update('loading into the local database…'),
+      onLoadProgress: (p) => showLoadProgress(progress, p),
     }).finally(() => progress.done());
-    if (opts['json'] === true) io.stdout.write(`${JSON.stringify({ ...pushResultJson(result), load: load ? loadOutcomeJson(load) : null }, null, 2)}\n`);
+
+    for (const w of pushWarnings(result)) warn(io, w);
+    if (load) for (const w of loadWarnings(load)) warn(io, w);
+    if (json) io.stdout.write(`${JSON.stringify({ ...pushResultJson(result), load: load ? loadOutcomeJson(load) : null, pendingLoad }, null, 2)}\n`);
     else io.stdout.write(renderPushResult(result) + (load ? renderLoadOutcome(load) : ''));
-    if (load?.status === 'quarantined') throw new AppError('SNAPSHOT_FAILED', `the snapshot was pushed but quarantined by the loader: ${load.reason}`);
+    if (result.manifestWritten) await rememberEnvAfterPush(config, io);
+
+    if (load?.status === 'quarantined') {
+      io.stderr.write(`aqe-upload: the snapshot was pushed but quarantined by the loader: ${load.reason}\n`);
+      return 'failure';
+    }
+    if (pendingLoad !== null) {
+      io.stderr.write(`aqe-upload: snapshot committed, load pending: run \`${pendingLoad.fix}\`\n`);
+      note(io, `  (the load failed: ${pendingLoad.message.split('\n')[0]})`);
+      return 'partial';
+    }
     return result.partial ? 'partial' : 'ok';
   },
 };

@@ -13,6 +13,7 @@ import type { CliCommand } from './command.js';
 import { stringOpt } from './command.js';
 import { resolveDatabaseUrl } from './database-option.js';
 import { commandConfig } from './shared.js';
+import { commandProgress, isVerbose } from '../ui/messages.js';
 
 export const reconcileCommand: CliCommand = {
   name: 'reconcile',
@@ -25,15 +26,16 @@ export const reconcileCommand: CliCommand = {
       .option('--dry-run', 'show what would be loaded and deleted; change nothing')
       .option('--only <steps>', `comma-separated steps: ${RECONCILE_STEPS.join(',')}`)
       .option('--retention-days <days>', 'delete manifests older than this (default: $AQE_RETENTION_DAYS, else 90)')
-      .option('--budget <seconds>', 'work budget (default 600)')
-      .option('--verbose', 'print the structured log lines on stderr'),
+      .option('--budget <seconds>', 'work budget (default 600)'),
   async run(opts, io) {
     const config = await commandConfig(opts, io);
     const only = parseSteps(stringOpt(opts, 'only'));
     const retentionDays = parseDays(stringOpt(opts, 'retentionDays') ?? io.env['AQE_RETENTION_DAYS']);
-    const budget = parseSeconds(stringOpt(opts, 'budget'), 600);
+    const budget = parseSeconds(stringOpt(opts, 'budget'), 600, '--budget', 'reconcile');
     const store = await openBlobStore(config.bucket, storeOptions(config.storageRetries));
-    const log = opts['verbose'] === true ? createLogger({ write: (l) => io.stderr.write(`${l}\n`) }) : silentLogger;
+    // -v: the structured log lines the Cloud Function writes
+    const log = isVerbose(io) ? createLogger({ write: (l) => io.stderr.write(`${l}\n`) }) : silentLogger;
+    const progress = commandProgress(io, opts);
     const report = await withDatabase(resolveDatabaseUrl(opts, io), (db) =>
       applyReconcile(
         {
@@ -41,11 +43,12 @@ export const reconcileCommand: CliCommand = {
           withDb: (fn) => fn(db),
           embedder: () => chooseEmbedder(io.env),
           log,
+          onProgress: (p) => progress.step(p.step === 'load' ? 'loading missed snapshots' : 'retrying', p.done, p.total),
           policy: { retentionDays, safetyWindowMs: 24 * 3600_000, budgetMs: budget * 1000 },
         },
         { dryRun: opts['dryRun'] === true, ...(only ? { only } : {}) },
       ),
-    );
+    ).finally(() => progress.done());
     io.stdout.write(opts['json'] === true ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report));
     return report.errors.length > 0 ? 'partial' : 'ok';
   },

@@ -6,6 +6,7 @@ import { rollbackRuns } from '../../functions/ops/rollback.js';
 import { AppError } from '../../schema/errors.js';
 import { withOpsDatabase, withOpsDatabaseOptions } from '../ops/ops-database.js';
 import { renderRollback } from '../ops/render-ops.js';
+import { databaseEnvironments, unknownEnvironmentNote } from '../ops/environments.js';
 import type { CliCommand } from './command.js';
 import { stringOpt } from './command.js';
 
@@ -33,10 +34,27 @@ export const rollbackCommand: CliCommand = {
       return Number(r);
     });
     if (last !== undefined && !/^\d+$/.test(last)) throw new AppError('USAGE', `--last ${last}: expected a whole number >= 1\n${TRY}`);
-    const report = await withOpsDatabase(opts, io, (db) =>
-      rollbackRuns(db, { env, ...(runIds.length > 0 ? { runIds } : { last: Number(last) }), dryRun: opts['dryRun'] === true }),
-    );
-    io.stdout.write(opts['json'] === true ? `${JSON.stringify(report, null, 2)}\n` : renderRollback(report));
+    const report = await withOpsDatabase(opts, io, async (db) => {
+      const known = await databaseEnvironments(db);
+      const unknown = unknownEnvironmentNote(env, known, db.description);
+      if (unknown !== null) throw new AppError('USAGE', `nothing to roll back: ${unknown}\nTry: aqe-upload rollback --env ${known[0] ?? 'laptop'} --last 1 --dry-run`);
+      return rollbackRuns(db, { env, ...(runIds.length > 0 ? { runIds } : { last: Number(last) }), dryRun: opts['dryRun'] === true });
+    });
+    io.stdout.write(opts['json'] === true ? `${JSON.stringify(report, null, 2)}\n` : renderRollback(report, reapplyFlags(opts)));
     return 'ok';
   },
 };
+
+/** The flags that point a `load` at the same workspace and database (never a password). */
+function reapplyFlags(opts: Record<string, unknown>): string {
+  const flags: string[] = [];
+  const workspace = stringOpt(opts, 'workspace');
+  const database = stringOpt(opts, 'database');
+  if (workspace) flags.push(`--workspace ${workspace}`);
+  const iap = stringOpt(opts, 'iap');
+  if (iap !== undefined) {
+    flags.push(`--iap ${iap}`);
+    for (const [key, flag] of [['iapZone', '--iap-zone'], ['iapProject', '--iap-project']] as const) if (stringOpt(opts, key)) flags.push(`${flag} ${stringOpt(opts, key)}`);
+  } else if (database) flags.push(`--database ${/:\/\/[^/@]*:[^/@]*@/.test(database) ? "'<your --database URL>'" : database}`);
+  return flags.map((f) => ` ${f}`).join('');
+}

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { renderInventory } from '../ui/sources-report.js';
 import { buildInventory } from '../workspace/inventory.js';
+import { warn } from '../ui/messages.js';
 import type { CliCommand } from './command.js';
 import { commandConfig } from './shared.js';
 
@@ -15,6 +16,7 @@ export const sourcesCommand: CliCommand = {
   async run(opts, io) {
     const config = await commandConfig(opts, io);
     const inventory = await buildInventory(config);
+    for (const w of inventory.entries.flatMap((e) => e.warnings)) warn(io, w);
     io.stdout.write(opts['json'] === true ? `${JSON.stringify({ workspace: inventory.workspace, configFile: inventory.configFile, sources: inventory.entries, problems: inventory.problems }, null, 2)}\n` : renderInventory(inventory));
     return 'ok';
   },

@@ -10,6 +10,7 @@ import { errorMessage } from '../../schema/errors.js';
 import { type LocalChanges, readLocalChanges } from '../ops/local-changes.js';
 import { withOpsDatabase, withOpsDatabaseOptions } from '../ops/ops-database.js';
 import { renderStatus } from '../ops/render-ops.js';
+import { bucketSnapshots, databaseEnvironments, unknownEnvironmentNote } from '../ops/environments.js';
 import type { CliCommand } from './command.js';
 import { stringOpt } from './command.js';
 import { commandConfig } from './shared.js';
@@ -26,18 +27,34 @@ export const statusCommand: CliCommand = {
     ),
   async run(opts, io) {
     const env = stringOpt(opts, 'env');
-    const database = await withOpsDatabase(opts, io, async (db) => ({ description: db.description, ...(await readDatabaseStatus(db, env ? { env } : {})) }));
+    const { knownEnvs: known, ...database } = await withOpsDatabase(opts, io, async (db) => ({
+      description: db.description,
+      ...(await readDatabaseStatus(db, env ? { env } : {})),
+      knownEnvs: await databaseEnvironments(db),
+    }));
+    // readDatabaseStatus filters to --env; `known` lists them all
+    const notes: string[] = [];
+    if (env !== undefined) {
+      const unknown = unknownEnvironmentNote(env, known, 'this database');
+      if (unknown !== null) notes.push(unknown);
+    }
     let local: LocalChanges | null = null;
     let localProblem: string | null = null;
     if (opts['local'] !== false) {
       try {
         const config = await commandConfig(opts, io);
-        local = await readLocalChanges(config, await openBlobStore(config.bucket, storeOptions(config.storageRetries)));
+        const store = await openBlobStore(config.bucket, storeOptions(config.storageRetries));
+        local = await readLocalChanges(config, store);
+        if (local.lastPush === null) {
+          const inBucket = [...(await bucketSnapshots(store)).keys()];
+          const unknown = unknownEnvironmentNote(config.env, inBucket, config.bucket);
+          if (unknown !== null) notes.push(`${unknown}${inBucket[0] !== undefined ? ` (e.g. aqe-upload status --workspace ${config.workspace} --env ${inBucket[0]})` : ''}`);
+        }
       } catch (err) {
         localProblem = errorMessage(err);
       }
     }
-    const report = { ...database, local, localProblem };
+    const report = { ...database, environmentsKnown: known, local, localProblem, notes };
     io.stdout.write(opts['json'] === true ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
     return 'ok';
   },

@@ -2,6 +2,8 @@
 // --interval; failed pushes are retried with backoff; SIGINT/SIGTERM stop it cleanly (exit 0).
 
 import type { Command } from 'commander';
+import { AppError, type ErrorCode } from '../../schema/errors.js';
+import { withLocalDatabaseContext } from '../local/local-database.js';
 import { keepEmbedder, pushAndLoad } from '../local/push-and-load.js';
 import { formatDuration } from '../watch/duration.js';
 import { renderWatchLine, watchReportJson } from '../watch/watch-report.js';
@@ -10,7 +12,7 @@ import { watchSchedule } from '../watch/watch-policy.js';
 import { watchTargets } from '../watch/watch-targets.js';
 import type { CliCommand } from './command.js';
 import { stringOpt } from './command.js';
-import { commandConfig } from './shared.js';
+import { assertHasSources, commandConfig, rememberEnvAfterPush } from './shared.js';
 
 export const watchCommand: CliCommand = {
   name: 'watch',
@@ -32,6 +34,7 @@ export const watchCommand: CliCommand = {
     const flag = (name: string) => stringOpt(opts, name);
     const { policy, pollMs } = watchSchedule({ interval: flag('interval'), debounce: flag('debounce'), maxWait: flag('maxWait'), poll: flag('poll'), retryMin: flag('retryMin'), retryMax: flag('retryMax') }, io.env);
     const config = await commandConfig(opts, io);
+    await assertHasSources(config, 'watch');
     const json = opts['json'] === true;
     const embedder = keepEmbedder();
     const targets = () => watchTargets(config);
@@ -52,16 +55,32 @@ export const watchCommand: CliCommand = {
 
     const what = policy.mode === 'interval' ? `every ${formatDuration(policy.intervalMs)}` : `on change (${(await targets()).length} paths, debounce ${formatDuration(policy.debounceMs)}, max wait ${formatDuration(policy.maxWaitMs)}, poll ${formatDuration(pollMs)})`;
     io.stderr.write(`aqe-upload watch: pushing ${config.workspace} as env "${config.env}" to ${config.bucket} ${what}; Ctrl-C to stop\n`);
+    let remembered = false;
+    const push = async () => {
+      const result = await pushAndLoad({ config, load: opts['load'] !== false, env: io.env, embedder });
+      if (result.push.manifestWritten && !remembered) {
+        remembered = true;
+        await rememberEnvAfterPush(config, io);
+      }
+      if (result.pendingLoad !== null) {
+        const p = result.pendingLoad;
+        throw new AppError(p.code as ErrorCode, `snapshot committed, load pending (${p.message.split('\n')[0]}); the next push loads its content, or run \`${p.fix}\``, { transient: true });
+      }
+      return result;
+    };
     try {
-      await runWatch({
-        policy,
-        pollMs,
-        targets,
-        push: () => pushAndLoad({ config, load: opts['load'] !== false, env: io.env, embedder }),
-        onReport: (r) => io.stdout.write(json ? watchReportJson(r) : renderWatchLine(r)),
-        onProblem: (message) => io.stderr.write(`aqe-upload ${message}\n`),
-        signal: stop.signal,
-      });
+      // The stop signal also ends a wait for the local database: Ctrl-C never waits on another process.
+      await withLocalDatabaseContext({ signal: stop.signal }, () =>
+        runWatch({
+          policy,
+          pollMs,
+          targets,
+          push,
+          onReport: (r) => io.stdout.write(json ? watchReportJson(r) : renderWatchLine(r)),
+          onProblem: (message) => io.stderr.write(`aqe-upload ${message}\n`),
+          signal: stop.signal,
+        }),
+      );
     } finally {
       removeHandlers();
     }

@@ -1,5 +1,6 @@
-// Local mode glue: the embedded default database (PGlite + pgvector under the workspace), the
-// embedder from AQE_MODEL_DIR (or none, with one warning), and the in-process load after a push.
+// Local mode glue: the embedded default database (PGlite + pgvector under the workspace, held by
+// one process at a time: local-database.ts), the embedder from AQE_MODEL_DIR (or none, with one
+// warning), and the in-process load after a push.
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,13 +8,13 @@ import { fileURLToPath } from 'node:url';
 import { AppError, isAppError } from '../../schema/errors.js';
 import type { Database } from '../../functions/db/database.js';
 import type { VectorDialect } from '../../functions/db/dialect.js';
-import { openDatabase } from '../../functions/db/open-database.js';
 import { type Embedder, loadEmbedder } from '../../functions/embed/embedder.js';
-import { ensureMigrated, type LoadOutcome, loadSnapshot } from '../../functions/loader/load-snapshot.js';
+import { ensureMigrated, type LoadOutcome, type LoadProgress, loadSnapshot } from '../../functions/loader/load-snapshot.js';
 import type { Logger } from '../../functions/observability/logger.js';
 import { openBlobStore } from '../../functions/storage/open-blob-store.js';
 import { type EnvMap, LOCAL_LOAD_LIMITS, storeOptions } from '../config.js';
 import type { LoadLimits } from '../../functions/loader/load-limits.js';
+import { withOpenDatabase } from './local-database.js';
 
 export const WORKSPACE_DB_DIR = join('.aqe-sync', 'db');
 
@@ -22,25 +23,12 @@ export function defaultDatabaseUrl(workspace: string): string {
   return `pglite://${join(workspace, WORKSPACE_DB_DIR)}`;
 }
 
-/** Opens and migrates a database; the caller closes it. */
-export async function openMigratedDatabase(url: string): Promise<{ db: Database; dialect: VectorDialect }> {
-  const db = await openDatabase(url);
-  try {
-    return { db, dialect: await ensureMigrated(db) };
-  } catch (err) {
-    await db.close();
-    throw err;
-  }
-}
-
-/** Runs `fn` with an open, migrated database, always closing it. */
+/**
+ * Runs `fn` with an open, migrated database, always closing it. The embedded (PGlite) folder is
+ * held by this process only for this span (local-database.ts: lock, damage check).
+ */
 export async function withDatabase<T>(url: string, fn: (db: Database, dialect: VectorDialect) => Promise<T>): Promise<T> {
-  const { db, dialect } = await openMigratedDatabase(url);
-  try {
-    return await fn(db, dialect);
-  } finally {
-    await db.close();
-  }
+  return withOpenDatabase(url, async (db) => fn(db, await ensureMigrated(db)));
 }
 
 /**
@@ -58,8 +46,25 @@ export const STANDIN_MODEL_ID = 'sha256:846083dab7574b30';
 
 export interface EmbedderChoice {
   embedder: Embedder | null;
-  /** Why there is none (MODEL_UNAVAILABLE message), for the one warning. */
+  /** Why there is none, in a few words (for the one-line warning; the full message is in `detail`). */
   reason?: string;
+  /** The full MODEL_UNAVAILABLE message (with how to provide the model). */
+  detail?: string;
+}
+
+/** The one-line "no model" warning of a command, with the fix. */
+export function noModelWarning(reason: string | undefined, consequence: string): string {
+  return `no embedding model (${reason ?? 'unavailable'}): ${consequence}. Fix: set AQE_MODEL_DIR to a folder of Xenova/all-MiniLM-L6-v2 (README: Embeddings and search)`;
+}
+
+/** A few words on why the model is unavailable, from its MODEL_UNAVAILABLE error. */
+export function shortModelReason(err: AppError): string {
+  const d = err.details ?? {};
+  if (typeof d['probeUrl'] === 'string') return `AQE_MODEL_DIR not set, ${new URL(d['probeUrl']).host} unreachable`;
+  if (Array.isArray(d['missing'])) return `AQE_MODEL_DIR lacks ${(d['missing'] as string[]).join(', ')}`;
+  if (typeof d['modelDir'] === 'string') return `AQE_MODEL_DIR ${d['modelDir']} is not a folder`;
+  const first = err.message.split('. ')[0] ?? err.message;
+  return first.length > 120 ? `${first.slice(0, 119)}…` : first;
 }
 
 /**
@@ -77,7 +82,7 @@ export async function chooseEmbedder(env: EnvMap, options: { modelDir?: string; 
     });
     return { embedder };
   } catch (err) {
-    if (isAppError(err, 'MODEL_UNAVAILABLE')) return { embedder: null, reason: err.message };
+    if (isAppError(err, 'MODEL_UNAVAILABLE')) return { embedder: null, reason: shortModelReason(err), detail: err.message };
     throw err;
   }
 }
@@ -93,6 +98,7 @@ export interface LocalLoadOptions {
   storageRetries?: number | undefined;
   /** What the load may expand (default LOCAL_LOAD_LIMITS: a local scratch folder is on disk). */
   loadLimits?: LoadLimits;
+  onProgress?: (p: LoadProgress) => void;
 }
 
 /** Loads one snapshot from a bucket into a database in this process (what the Cloud Function does). */
@@ -105,6 +111,7 @@ export async function runLocalLoad(options: LocalLoadOptions): Promise<LoadOutco
         db,
         limits: options.loadLimits ?? LOCAL_LOAD_LIMITS,
         ...(options.log ? { log: options.log } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
         ...(options.embedder
           ? {
               embedding: {
@@ -120,10 +127,13 @@ export async function runLocalLoad(options: LocalLoadOptions): Promise<LoadOutco
   );
 }
 
-/** Parses a --budget value in seconds. */
-export function parseSeconds(value: string | undefined, fallback: number, flag = '--budget'): number {
+/** Parses a --budget value (or a variable such as AQE_EMBED_BUDGET_SECONDS) in seconds; the Try line runs `command`. */
+export function parseSeconds(value: string | undefined, fallback: number, flag = '--budget', command = 'embed'): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new AppError('USAGE', `${flag} ${value}: expected a number of seconds >= 0\nTry: aqe-upload embed ${flag} 120`);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
+    const example = flag.startsWith('--') ? `aqe-upload ${command} ${flag} 120` : `${flag}=120 aqe-upload ${command}`;
+    throw new AppError('USAGE', `${flag} ${value}: expected a number of seconds >= 0\nTry: ${example}`);
+  }
   return n;
 }

@@ -14,7 +14,7 @@ export function formatAge(seconds: number): string {
   return `${Math.floor(h / 24)}d ${h % 24}h`;
 }
 
-export function renderStatus(r: DatabaseStatus & { description: string; local: LocalChanges | null; localProblem: string | null }): string {
+export function renderStatus(r: DatabaseStatus & { description: string; local: LocalChanges | null; localProblem: string | null; notes?: readonly string[] }): string {
   const out: string[] = [`database: ${r.description}`];
   if (r.environments.length === 0) out.push('  no environment has loaded a snapshot yet');
   for (const e of r.environments) {
@@ -26,6 +26,7 @@ export function renderStatus(r: DatabaseStatus & { description: string; local: L
     for (const run of e.runsLastDay.runs.slice(0, 10)) {
       out.push(`    #${run.id} ${run.snapshotId} ${run.status} ${run.startedAt}${run.status === 'succeeded' ? ` +${run.inserted} ~${run.updated} =${run.unchanged}` : ''}${run.error ? ` ${run.error.split('\n')[0]}` : ''}`);
     }
+    if (e.runsLastDay.runs.length > 10) out.push(`    … and ${e.runsLastDay.runs.length - 10} more (all of them: aqe-upload status --env ${e.env} --json)`);
     out.push(`  quarantined snapshots: ${e.quarantined.length}`);
     for (const q of e.quarantined) out.push(`    ${q.snapshotId ?? q.manifestKey}: ${q.code}: ${q.reason.split('\n')[0]}`);
     out.push(`  rows: ${formatCount(e.rows)} (${formatCount(e.missingRows)} gone from their source), embeddings pending: ${formatCount(e.pendingEmbeddings)}`);
@@ -42,6 +43,7 @@ export function renderStatus(r: DatabaseStatus & { description: string; local: L
   } else if (r.localProblem) {
     out.push(`local workspace: not shown (${r.localProblem.split('\n')[0]})`);
   }
+  for (const n of r.notes ?? []) out.push(`note: ${n}`);
   return `${out.join('\n')}\n`;
 }
 
@@ -61,13 +63,17 @@ export function renderVerify(r: import('./verify-workspace.js').VerifyResult): s
   return `${out.join('\n')}\n`;
 }
 
-export function renderRollback(r: import('../../functions/ops/rollback.js').RollbackReport): string {
+/** `reapply`: extra flags for the runnable `aqe-upload load` hint (the same database and bucket). */
+export function renderRollback(r: import('../../functions/ops/rollback.js').RollbackReport, reapplyFlags = ''): string {
   const verb = r.dryRun ? 'would roll back' : 'rolled back';
   const out = [`${r.env}: ${verb} run ${r.runs.map((x) => `#${x.id} (${x.snapshotId})`).join(', ')}${r.dryRun ? ' (dry run: nothing changed)' : ''}`];
   const rows = Object.entries(r.tables).map(([t, c]) => [t, formatCount(c.restored), formatCount(c.deleted), formatCount(c.unmarkedMissing)]);
   if (rows.length > 0) out.push(renderTable(['table', 'restored', 'deleted', 'present again'], rows, new Set([1, 2, 3])));
   out.push(`total: ${formatCount(r.totals.restored)} restored, ${formatCount(r.totals.deleted)} deleted, ${formatCount(r.totals.unmarkedMissing)} present again`);
-  if (!r.dryRun) out.push('Loading the same snapshot again re-applies it (aqe-upload load <manifest key>).');
+  if (!r.dryRun) {
+    out.push(`To re-apply, load the same snapshot${r.runs.length > 1 ? 's' : ''} again:`);
+    for (const run of r.runs) out.push(`  aqe-upload load --manifest ${run.manifestKey}${reapplyFlags}`);
+  }
   return `${out.join('\n')}\n`;
 }
 

@@ -1,9 +1,10 @@
-// Human text and JSON for a load outcome and for search results. Pure.
+// Human text and JSON for a load outcome (its warnings apart, for stderr) and for search results. Pure.
 
-import type { LoadOutcome } from '../../functions/loader/load-snapshot.js';
+import type { LoadOutcome, LoadProgress } from '../../functions/loader/load-snapshot.js';
 import type { SearchResult } from '../../functions/search/search.js';
 import { formatCount, renderTable } from './format.js';
 import { formatAge } from '../ops/render-ops.js';
+import type { Progress } from './progress.js';
 
 /** One JSON-friendly object per outcome (counts are numbers). */
 export function loadOutcomeJson(outcome: LoadOutcome): Record<string, unknown> {
@@ -32,11 +33,17 @@ export function renderLoadOutcome(outcome: LoadOutcome): string {
         const e = outcome.embedding;
         lines.push(`embeddings: ${formatCount(e.embedded)} filled (${formatCount(e.cacheHits)} from cache, ${formatCount(e.inferences)} computed), ${formatCount(e.pending)} pending`);
       }
-      for (const w of outcome.warnings.slice(0, 20)) lines.push(`warning: ${w}`);
-      if (outcome.warnings.length > 20) lines.push(`… and ${outcome.warnings.length - 20} more warnings (see --json)`);
       return `${lines.join('\n')}\n`;
     }
   }
+}
+
+/** A load's warnings for stderr: the first 20, then how many more and where to see them. */
+export function loadWarnings(outcome: LoadOutcome, max = 20): string[] {
+  if (outcome.status !== 'loaded') return [];
+  const shown = outcome.warnings.slice(0, max);
+  if (outcome.warnings.length > max) shown.push(`… and ${outcome.warnings.length - max} more warnings (all of them: --json)`);
+  return shown;
 }
 
 export function renderSearchResult(result: SearchResult): string {
@@ -51,4 +58,11 @@ export function renderSearchResult(result: SearchResult): string {
   ]);
   const notes = result.notes.map((n) => `note: ${n}`).join('\n');
   return `${renderTable(['score', 'table', 'env', 'age', 'key', 'text'], rows, new Set([0]))}\n${notes ? `${notes}\n` : ''}`;
+}
+
+/** Shows a load's progress on a progress line. */
+export function showLoadProgress(progress: Progress, p: LoadProgress): void {
+  if (p.phase === 'verify') progress.step('loading: verifying blobs', p.done, p.total);
+  else if (p.phase === 'merge') progress.step('loading: merging sources', p.done, p.total);
+  else progress.update('loading: embedding new text…');
 }

@@ -1,6 +1,6 @@
-// Human and JSON renderings of a push result. Pure.
+// Human and JSON renderings of a push result (its warnings apart, for stderr). Pure.
 
-import type { PushProgress, PushResult } from '../push/run-push.js';
+import type { PushResult } from '../push/run-push.js';
 import { formatBytes, renderTable } from './format.js';
 
 /** The push result for --json: everything but the full manifest (its key and sha identify it). */
@@ -9,11 +9,9 @@ export function pushResultJson(result: PushResult): Record<string, unknown> {
   return rest;
 }
 
-/** A one-line description of a progress event. */
-export function describeProgress(e: PushProgress): string {
-  if (e.phase === 'discover') return 'Looking for sources…';
-  if (e.phase === 'manifest') return 'Writing the manifest…';
-  return `Captured ${e.done}/${e.total}: ${e.path}`;
+/** The warnings of a push (for stderr: results go to stdout, warnings do not). */
+export function pushWarnings(r: PushResult): string[] {
+  return r.sources.flatMap((s) => s.warnings);
 }
 
 export function renderPushResult(r: PushResult): string {
@@ -28,8 +26,6 @@ export function renderPushResult(r: PushResult): string {
   const t = r.totals;
   const failed = r.sources.filter((s) => s.status === 'failed');
   if (failed.length > 0) out.push('Not captured:', ...failed.map((s) => `  - ${s.reason ?? s.path}`), '');
-  const warnings = r.sources.flatMap((s) => s.warnings);
-  if (warnings.length > 0) out.push('Warnings:', ...warnings.map((w) => `  - ${w}`), '');
   if (r.dryRun) {
     out.push(
       `Dry run: ${t.captured} files (${formatBytes(t.bytes)}); ${t.newBlobs} new blobs would be uploaded (${formatBytes(t.newBytes)} before compression), ${formatBytes(t.skippedBytes)} already stored in ${r.bucket}.`,

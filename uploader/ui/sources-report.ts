@@ -1,4 +1,4 @@
-// Human rendering of the sources inventory. Pure.
+// Human rendering of the sources inventory (its warnings go to stderr, apart). Pure.
 
 import type { Inventory } from '../workspace/inventory.js';
 import { formatBytes, formatCount, formatTime, renderTable } from './format.js';
@@ -23,8 +23,6 @@ export function renderInventory(inv: Inventory): string {
     out.push('', `${e.id}  ${e.path}`);
     for (const t of e.tables) out.push(`  ${t.name.padEnd(32)} ${formatCount(t.rows).padStart(10)}`);
   }
-  const warnings = inv.entries.flatMap((e) => e.warnings);
-  if (warnings.length > 0) out.push('', 'Warnings:', ...warnings.map((w) => `  - ${w}`));
   if (inv.problems.length > 0) out.push('', 'Problems (these files will not be captured):', ...inv.problems.map((p) => `  - ${p}`));
   const missing = inv.entries.filter((e) => e.state === 'missing').length;
   const present = inv.entries.filter((e) => e.state === 'present').length;

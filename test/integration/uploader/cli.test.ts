@@ -122,7 +122,7 @@ describe('aqe-upload sources', () => {
     }
   });
 
-  it('a workspace without sources lists every source as missing (not an error)', async () => {
+  it('a workspace without sources lists every source as missing; pushing it is a usage error that writes nothing', async () => {
     const t = await tempFolder();
     try {
       const run = await runCliInProcess(['sources', '--workspace', t.dir, '--json']);
@@ -130,8 +130,11 @@ describe('aqe-upload sources', () => {
       const inv = JSON.parse(run.stdout) as InventoryJson;
       expect(inv.sources.every((s) => s.state === 'missing')).toBe(true);
       const push = await runCliProcess(['--workspace', t.dir, '--env', 'ci']);
-      expect(push.code, push.stderr).toBe(0);
-      expect(push.stdout).toMatch(/0 captured, 8 missing, 0 failed/);
+      expect(push.code, push.stderr).toBe(2);
+      expect(push.stdout).toBe('');
+      expect(push.stderr).toContain(`${t.dir} holds no learning-data source (none of 8 known paths exists)`);
+      expect(push.stderr.trimEnd().split('\n').pop()).toBe(`Try: aqe-upload sources --workspace ${t.dir}   (lists where push looks)`);
+      expect(existsSync(join(t.dir, '.aqe-sync'))).toBe(false);
     } finally {
       await t.remove();
     }
@@ -152,9 +155,11 @@ describe('aqe-upload push (child process)', () => {
       expect(existsSync(join(t.dir, 'elsewhere'))).toBe(false);
       expect(existsSync(join(t.dir, '.aqe-sync'))).toBe(false);
 
-      const first = await runCliProcess(['push', '--workspace', t.dir, '--bucket', bucket, '--json']);
+      const first = await runCliProcess(['push', '--workspace', t.dir, '--bucket', bucket, '--json', '--quiet']);
       expect(first.code, first.stderr).toBe(0);
+      // --quiet: the load's warnings (odd timestamps, no model) are not printed; the JSON keeps them
       expect(first.stderr).toBe('');
+      expect((JSON.parse(first.stdout) as { load: { warnings: string[] } }).load.warnings.length).toBeGreaterThan(0);
       const again = await runCliProcess(['push', '--workspace', t.dir, '--bucket', bucket, '--json']);
       const r = JSON.parse(again.stdout) as { totals: { uploadedBytes: number; newBlobs: number }; manifestWritten: boolean };
       expect(r.totals).toMatchObject({ uploadedBytes: 0, newBlobs: 0 });

@@ -1,5 +1,5 @@
-// Test support for `aqe-upload watch`: the real CLI as a long-running child process, its stdout
-// handed out line by line (one line per push), stopped with a real signal.
+// Test support for `aqe-upload watch` (and any command run beside it): the real CLI as a child
+// process, its stdout handed out line by line (one line per push), stopped with a real signal.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -21,14 +21,22 @@ export interface WatchProcess {
   stderr(): string;
   /** Sends `signal` (null: none, it is stopping already) and waits for the exit (kills with SIGKILL after `timeoutMs`). */
   stop(signal: NodeJS.Signals | null, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Everything written to stdout so far (lines taken or not). */
+  stdout(): string;
 }
 
 /** Starts `node --import tsx uploader/cli.ts watch …args` (env: a clean copy plus `env`). */
 export function startWatch(args: readonly string[], env: Record<string, string> = {}): WatchProcess {
+  return startCli(['watch', ...args], { AQE_EMBED_BUDGET_SECONDS: '0', ...env });
+}
+
+/** Starts any `aqe-upload` command as a child process, watched line by line like the watch. */
+export function startCli(args: readonly string[], env: Record<string, string> = {}): WatchProcess {
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AQE_')) base[k] = v;
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CLI, 'watch', ...args], { cwd: REPO, env: { ...base, AQE_EMBED_BUDGET_SECONDS: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
+  let allOut = '';
   let buffer = '';
   let errText = '';
   let wake: (() => void) | null = null;
@@ -38,6 +46,7 @@ export function startWatch(args: readonly string[], env: Record<string, string> 
     w?.();
   };
   child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    allOut += d;
     buffer += d;
     let i = buffer.indexOf('\n');
     while (i !== -1) {
@@ -52,6 +61,8 @@ export function startWatch(args: readonly string[], env: Record<string, string> 
     notify();
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  // 'close' comes after the last stdout/stderr data
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   let done = false;
   void exited.then(() => {
     done = true;
@@ -84,11 +95,14 @@ export function startWatch(args: readonly string[], env: Record<string, string> 
       await waitFor(() => (errText.includes(text) ? true : undefined), `waiting for "${text}" on stderr`, timeoutMs);
     },
     stderr: () => errText,
+    stdout: () => allOut,
     async stop(signal, timeoutMs = 20_000) {
       if (!done && signal !== null) child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       try {
-        return await exited;
+        const exit = await exited;
+        await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2000))]);
+        return exit;
       } finally {
         clearTimeout(timer);
       }
