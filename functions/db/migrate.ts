@@ -219,6 +219,10 @@ export async function migrate(db: Database, options: MigrateOptions = {}): Promi
   await db.transaction(async (tx) => {
     const exists = await tx.query<{ t: string | null }>(`SELECT to_regclass('aqe.settings')::text AS t`);
     if (!exists.rows[0]?.t) return;
+    // Written only when it differs: an INSERT, even one that changes nothing, fails in a read-only
+    // transaction, and the operators' read-only role (aqe_reader) checks the migrations too.
+    const current = await tx.query<{ value: string }>(`SELECT value FROM aqe.settings WHERE key = 'vector_dialect'`);
+    if (current.rows[0]?.value === dialect) return;
     await tx.query(
       `INSERT INTO aqe.settings (key, value) VALUES ('vector_dialect', $1)
        ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now() WHERE aqe.settings.value IS DISTINCT FROM EXCLUDED.value`,

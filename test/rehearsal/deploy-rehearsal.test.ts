@@ -8,9 +8,10 @@
 // cannot prove: anything only a real GCP project shows (IAM evaluation, Eventarc delivery, the
 // image's own binaries and the ruvector engine): see README "Deploying to Google Cloud".
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Storage } from '@google-cloud/storage';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,13 +20,17 @@ import { checkDockerRun, parseDockerRun, splitCommandLine } from '../../infra/co
 import { CONFIG_ENV, LOCAL_ONLY_ENV, LOG_EVENTS } from '../../functions/entry-points.js';
 import { openBlobStore } from '../../functions/storage/open-blob-store.js';
 import type { BlobStore } from '../../functions/storage/blob-store.js';
+import { STANDIN_MODEL_DIR, STANDIN_MODEL_ID } from '../../uploader/local/local-sync.js';
 import { pushWorkspace } from '../e2e/support/e2e-fixtures.js';
+import { runCliProcess } from '../integration/uploader/cli-harness.js';
 import { type GcsServer, startGcsServer } from '../support/gcs-server.js';
 import { buildWorkspace, type BuiltWorkspace } from '../support/workspace-builder.js';
-import { type DeployedFunction, type InstalledSource, installLikeCloudBuild, postCloudEvent, startDeployedFunction } from './support/deployed-functions.js';
+import { type DeployedFunction, type InstalledSource, installLikeCloudBuild, postCloudEvent, RUNTIME_SOURCE_DIR, startDeployedFunction } from './support/deployed-functions.js';
 import { type GoogleApisStandin, startGoogleApisStandin } from './support/google-apis-standin.js';
 import { type RehearsalStack, type Res, synthesizeRehearsalStack } from './support/rehearsal-stack.js';
 import { createVmNetwork, type VmNetwork, VmSandbox } from './support/vm-sandbox.js';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 let network: VmNetwork;
 let stack: RehearsalStack;
@@ -107,7 +112,13 @@ function serviceEnv(entryPoint: string): Record<string, string> {
 
 beforeAll(async () => {
   network = createVmNetwork();
-  stack = synthesizeRehearsalStack({ computed: { 'google_compute_address.address': network.vmIp } });
+  // the example deployment, with the embedding model bundled into the function source
+  // (functions.modelDir: the offline stand-in here, the real all-MiniLM-L6-v2 folder in production)
+  scratch = mkdtempSync(join(tmpdir(), 'aqe-rehearsal-ws-'));
+  const example = JSON.parse(readFileSync(join(REPO, 'infra', 'deployments', 'example.json'), 'utf8')) as { functions: Record<string, unknown> };
+  const configFile = join(scratch, 'example.json');
+  writeFileSync(configFile, JSON.stringify({ ...example, functions: { ...example.functions, modelDir: STANDIN_MODEL_DIR } }));
+  stack = synthesizeRehearsalStack({ configFile, computed: { 'google_compute_address.address': network.vmIp } });
   const secretIds = stack.resources('google_secret_manager_secret').map(([, s]) => `projects/${stack.project}/secrets/${s.secret_id}`);
   syncSecret = secretIds.find((s) => s.endsWith('/aqe-db-password'))!;
   readerSecret = secretIds.find((s) => s.endsWith('/aqe-db-reader-password'))!;
@@ -123,7 +134,6 @@ beforeAll(async () => {
   bucketName = String(bucket.name);
   gcs.createBucket(bucketName);
   store = await openBlobStore(`gs://${bucketName}`, { gcs: { apiEndpoint: gcs.endpoint, projectId: 'rehearsal' }, gcsRetry: { maxRetries: 0 } });
-  scratch = mkdtempSync(join(tmpdir(), 'aqe-rehearsal-ws-'));
   ws = await buildWorkspace(join(scratch, 'ws'), { volume: 'small', seed: 13 });
 }, 240_000);
 
@@ -246,12 +256,32 @@ describe.sequential('deploy rehearsal of the synthesized stack', () => {
     const runs = await query<{ status: string }>('aqe_reader', passwords.reader[0]!, `SELECT status FROM aqe.sync_runs WHERE manifest_key = $1`, [pushed.manifestKey]);
     expect(runs).toEqual([{ status: 'succeeded' }]);
     expect(Number((await query<{ n: string }>('aqe_reader', passwords.reader[0]!, `SELECT count(*) AS n FROM aqe.qe_patterns WHERE source_env = 'laptop'`))[0]!.n)).toBeGreaterThan(0);
+    // the bundled model (AQE_MODEL_DIR under the runtime's source folder) embedded them in the load
+    expect(serviceEnv('loadSnapshot')[CONFIG_ENV.modelDir]).toBe(`${RUNTIME_SOURCE_DIR}/model`);
+    const embedded = await query<{ n: string }>('aqe_reader', passwords.reader[0]!, `SELECT count(*) AS n FROM aqe.qe_patterns WHERE embedding IS NOT NULL AND embedding_model = $1`, [STANDIN_MODEL_ID]);
+    expect(Number(embedded[0]!.n), dump(fns.loadSnapshot)).toBeGreaterThan(0);
     // every table the loader made is owned by the functions' role and readable by the operators
     expect(adminSql(`SELECT count(*) FROM pg_tables WHERE schemaname = 'aqe' AND tableowner <> 'aqe_sync'`)).toBe('0');
     const logs = fns.loadSnapshot!.logs();
     expect(logs.find((l) => l.event === LOG_EVENTS.syncSucceeded)).toMatchObject({ severity: 'INFO', env: 'laptop' });
     expect(logs.find((l) => l.event === LOG_EVENTS.syncLag)).toMatchObject({ env: 'laptop', lagSeconds: expect.any(Number) });
     expect(fns.loadSnapshot!.rawLines().filter((l) => !/^Serving function|^Function:|^Signature type:|^URL:/.test(l))).toEqual([]);
+  }, 180_000);
+
+  it('lets an operator search and read status through the CLI as the read-only role (DEPLOY.md §7), and nothing more', async () => {
+    const database = `postgres://aqe_reader:${encodeURIComponent(passwords.reader[0]!)}@${network.vmIp}:5432/aqe`;
+    const env = { AQE_MODEL_DIR: STANDIN_MODEL_DIR };
+    const before = adminSql(`SELECT string_agg(name, ',' ORDER BY name) FROM aqe.schema_migrations`);
+    const search = await runCliProcess(['search', 'flaky test retries', '--database', database, '--json'], env);
+    expect(search.code, search.stderr).toBe(0);
+    const found = JSON.parse(search.stdout) as { hits: unknown[] };
+    expect(found.hits.length).toBeGreaterThan(0);
+    const status = await runCliProcess(['status', '--database', database, '--env', 'laptop', '--no-local', '--json'], env);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toContain('laptop');
+    // the operator's role changed nothing: no migration recorded, no row written
+    expect(adminSql(`SELECT string_agg(name, ',' ORDER BY name) FROM aqe.schema_migrations`)).toBe(before);
+    expect(search.stderr + status.stderr).not.toContain(passwords.reader[0]!);
   }, 180_000);
 
   it('runs reconcile as Cloud Scheduler calls it (POST, OIDC bearer, the synthesized body) and reports environment health', async () => {

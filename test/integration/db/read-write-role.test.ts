@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../../functions/db/migrate.js';
 import { PgDatabase } from '../../../functions/db/pg-database.js';
 import { loadSnapshot } from '../../../functions/loader/load-snapshot.js';
+import { searchByText } from '../../../functions/search/search.js';
 import { LocalDirBlobStore } from '../../../functions/storage/local-dir-blob-store.js';
 import { pushWorkspace, tempDir } from '../../e2e/support/e2e-fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.js';
@@ -75,6 +76,27 @@ describe('a role with only read/write rights on aqe', () => {
       expect(Number(idx.rows[0]?.n)).toBeGreaterThan(0);
     } finally {
       await db.close();
+    }
+  });
+
+  it('checks the migrations and searches as a read-only role (default_transaction_read_only, as the operators\' aqe_reader)', async () => {
+    const ro = `aqe_ro_${process.pid}`;
+    await admin.query(`CREATE ROLE ${ro} LOGIN PASSWORD '${PASSWORD}'`);
+    await admin.query(`ALTER ROLE ${ro} SET default_transaction_read_only = on`);
+    await admin.query(`GRANT USAGE ON SCHEMA aqe TO ${ro}`);
+    await admin.query(`GRANT SELECT ON ALL TABLES IN SCHEMA aqe TO ${ro}`);
+    const u = new URL(tdb.url);
+    u.username = ro;
+    u.password = PASSWORD;
+    const db = new PgDatabase(u.toString());
+    try {
+      expect((await migrate(db)).applied).toEqual([]);
+      const hits = await searchByText(db, 'pgvector', 'flaky test', {});
+      expect(Array.isArray(hits.hits)).toBe(true);
+    } finally {
+      await db.close();
+      await admin.query(`DROP OWNED BY ${ro}`);
+      await admin.query(`DROP ROLE ${ro}`);
     }
   });
 

@@ -74,6 +74,9 @@ export interface DeployedFunction {
   stop(): Promise<void>;
 }
 
+/** Where the Cloud Functions (Cloud Run) Node.js runtime puts the built source. */
+export const RUNTIME_SOURCE_DIR = '/workspace';
+
 /**
  * Starts one target the way the Cloud Functions Node.js runtime does: `functions-framework` from
  * the installed package, FUNCTION_TARGET / FUNCTION_SIGNATURE_TYPE / PORT / K_SERVICE set, the
@@ -99,12 +102,31 @@ export async function startDeployedFunction(options: {
     FUNCTION_SIGNATURE_TYPE: options.signatureType,
     ...options.environment,
   };
-  const bin = join(options.installed.dir, 'node_modules', '.bin', 'functions-framework');
-  const child: ChildProcess = spawn(bin, [`--target=${options.entryPoint}`, `--signature-type=${options.signatureType}`, `--port=${port}`], {
-    cwd: options.installed.dir,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // The runtime serves the source from /workspace (the synthesized AQE_MODEL_DIR of a bundled model
+  // points there): the installed folder is bind-mounted at that path in a private mount namespace
+  // of the function's own, so nothing of it is visible to the rest of the machine.
+  mkdirSync(RUNTIME_SOURCE_DIR, { recursive: true });
+  const bin = join(RUNTIME_SOURCE_DIR, 'node_modules', '.bin', 'functions-framework');
+  const child: ChildProcess = spawn(
+    'unshare',
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      '--kill-child=SIGTERM',
+      'sh',
+      '-c',
+      'mount --bind "$1" "$2" && cd "$2" && shift 2 && exec "$@"',
+      'runtime',
+      options.installed.dir,
+      RUNTIME_SOURCE_DIR,
+      bin,
+      `--target=${options.entryPoint}`,
+      `--signature-type=${options.signatureType}`,
+      `--port=${port}`,
+    ],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const lines: string[] = [];
   let buf = '';
   const take = (d: Buffer) => {
