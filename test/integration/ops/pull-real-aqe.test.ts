@@ -1,6 +1,7 @@
 // The real client: agentic-qe 3.14 (the pinned devDependency, its own CLI) learns a pattern in one
 // environment; that workspace is pushed; another workspace's agentic-qe database receives it
 // with `aqe-upload pull`; then agentic-qe itself lists the pattern, its FTS index holds it, and its
+// semantic search (`aqe hooks search`) finds it by meaning, and its
 // embedding check finds the qe_pattern_embeddings row pull wrote (the vector the source
 // environment's agentic-qe made, byte for byte) in the same space as its own vectors. Both agentic-qe runs embed through the same OpenAI-compatible endpoint (the
 // wire format agentic-qe speaks to an embedding server), served here by our embedder with the
@@ -137,6 +138,23 @@ describe('pull into the real agentic-qe', () => {
     } finally {
       s.close();
     }
+  });
+
+  it('agentic-qe\'s own semantic search (`aqe hooks search`) finds the pulled pattern by meaning, as it finds its own', async () => {
+    const laptop = join(root, 'laptop', 'v3');
+    type Found = { patterns: Array<{ id: string; name: string; score: number; matchType: string }> };
+    // agentic-qe 3.14 offline: its RVF index stays closed ("without runtime provenance"), and its
+    // fallback compares the query with the best (limit x 4) patterns by quality score; --limit 25
+    // covers the ~70 patterns it seeds itself, the pulled one and its own
+    const search = async (query: string) => {
+      const r = await aqe(laptop, 'hooks', 'search', '-q', query, '--limit', '25', '--json');
+      expect(r.code, r.stderr + r.stdout).toBe(0);
+      return jsonOf<Found>(r.stdout).patterns;
+    };
+    const pulled = await search('quarantine the flaky payment webhook tests');
+    expect(pulled[0], JSON.stringify(pulled.slice(0, 3))).toMatchObject({ name: learned.name, matchType: 'vector', id: expect.stringMatching(/^aqe-pull-/) });
+    const own = await search('cache the migrated schema between test runs');
+    expect(own[0], JSON.stringify(own.slice(0, 3))).toMatchObject({ name: 'Cache the schema between test runs', matchType: 'vector' });
   });
 
   it('the pulled pattern is never published as the pulling environment\'s own', async () => {
