@@ -10,7 +10,7 @@ import { AppError } from '../schema/errors.js';
 import type { SourceFormat, SourceKind, SourceRole } from '../schema/sources/catalogue.js';
 import { CATALOGUE, ENV_NAME_PATTERN } from '../schema/sources/catalogue.js';
 import { type OpenBlobStoreOptions, parseBucketUrl } from '../functions/storage/open-blob-store.js';
-import type { LoadLimits } from '../functions/loader/load-limits.js';
+import type { LoadLimits } from '../functions/loader/policy/load-limits.js';
 import { parseDatabaseUrl } from '../functions/db/open-database.js';
 
 /** Environment variables the uploader reads (through loadConfig only). */

@@ -251,3 +251,20 @@ export async function readDialect(db: Queryable): Promise<VectorDialect | null> 
   const v = res.rows[0]?.value;
   return isVectorDialect(v) ? v : null;
 }
+
+const migrated = new WeakMap<Database, Promise<VectorDialect>>();
+
+/**
+ * Migrates `db` once per process and returns its dialect (the migrator itself is idempotent and
+ * locked; a failed attempt is tried again on the next call).
+ * @example const dialect = await ensureMigrated(db);
+ */
+export function ensureMigrated(db: Database): Promise<VectorDialect> {
+  let p = migrated.get(db);
+  if (!p) {
+    p = migrate(db).then((r) => r.dialect);
+    p.catch(() => migrated.delete(db));
+    migrated.set(db, p);
+  }
+  return p;
+}

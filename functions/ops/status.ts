@@ -1,10 +1,14 @@
 // The database side of `aqe-upload status`: per environment, the last snapshot and last success,
-// the runs of the last day, open quarantine, row counts per target table and pending embeddings.
-// Every count is a number (node-postgres returns bigint counts as strings: converted here once).
+// the runs of the last day and open quarantine (read through the run ledger), row counts per
+// target table and pending embeddings. Every count is a number (node-postgres returns bigint
+// counts as strings: converted here once).
 
 import type { Queryable } from '../db/database.js';
 import { quoteIdent } from '../db/copy-encoding.js';
 import { TARGET_TABLES } from '../../schema/tables/target-tables.js';
+import { RunLedger } from '../loader/write/run-ledger.js';
+
+const DAY_MS = 24 * 3600_000;
 
 export interface RunSummary {
   id: number;
@@ -69,29 +73,18 @@ export async function readDatabaseStatus(db: Queryable, options: { env?: string;
   ).join(' UNION ALL ');
   const tableRows = (await db.query<{ t: string; env: string; n: unknown; gone: unknown; pending: unknown }>(counts, [envFilter])).rows;
 
-  const states = (await db.query<Record<string, unknown>>('SELECT env, last_snapshot_id, last_snapshot_at, last_success_at FROM aqe.sync_state WHERE ($1::text IS NULL OR env = $1)', [envFilter])).rows;
-  const runs = (
-    await db.query<Record<string, unknown>>(
-      `SELECT id, env, snapshot_id, status, started_at, duration_ms, rows_inserted, rows_updated, rows_unchanged, rows_missing, error
-       FROM aqe.sync_runs WHERE started_at > $2::timestamptz - interval '1 day' AND ($1::text IS NULL OR env = $1) ORDER BY started_at DESC, id DESC`,
-      [envFilter, now],
-    )
-  ).rows;
-  const quarantine = (
-    await db.query<Record<string, unknown>>(
-      `SELECT id, env, snapshot_id, manifest_key, code, reason, quarantined_at, retry_count FROM aqe.quarantine
-       WHERE resolved_at IS NULL AND ($1::text IS NULL OR env = $1) ORDER BY quarantined_at DESC, id DESC`,
-      [envFilter],
-    )
-  ).rows;
-  const runEnvs = (await db.query<{ env: string }>('SELECT DISTINCT env FROM aqe.sync_runs WHERE ($1::text IS NULL OR env = $1)', [envFilter])).rows;
+  const ledger = new RunLedger(db);
+  const states = await ledger.environmentStates(options.env);
+  const runs = await ledger.runsSince(new Date(now.getTime() - DAY_MS), options.env);
+  const quarantine = (await ledger.openQuarantine(options.env)).sort((a, b) => b.quarantinedAt.getTime() - a.quarantinedAt.getTime() || b.id - a.id);
+  const runEnvs = await ledger.environments(options.env);
 
-  const envs = new Set<string>([...states.map((s) => String(s['env'])), ...runEnvs.map((r) => r.env), ...tableRows.map((r) => r.env), ...quarantine.map((q) => String(q['env']))]);
+  const envs = new Set<string>([...states.map((s) => s.env), ...runEnvs, ...tableRows.map((r) => r.env), ...quarantine.map((q) => q.env)]);
   const environments: EnvironmentStatus[] = [...envs].sort().map((env) => {
-    const state = states.find((s) => s['env'] === env);
-    const envRuns = runs.filter((r) => r['env'] === env);
+    const state = states.find((s) => s.env === env);
+    const envRuns = runs.filter((r) => r.env === env);
     const byStatus: Record<string, number> = {};
-    for (const r of envRuns) byStatus[String(r['status'])] = (byStatus[String(r['status'])] ?? 0) + 1;
+    for (const r of envRuns) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
     const tables: Record<string, number> = {};
     let rows = 0;
     let missingRows = 0;
@@ -104,38 +97,27 @@ export async function readDatabaseStatus(db: Queryable, options: { env?: string;
     }
     return {
       env,
-      lastSnapshot:
-        state?.['last_snapshot_id'] && state['last_snapshot_at']
-          ? { id: String(state['last_snapshot_id']), at: iso(state['last_snapshot_at']), ageSeconds: age(state['last_snapshot_at'], now) }
-          : null,
-      lastSuccess: state?.['last_success_at'] ? { at: iso(state['last_success_at']), ageSeconds: age(state['last_success_at'], now) } : null,
+      lastSnapshot: state?.lastSnapshotId && state.lastSnapshotAt ? { id: state.lastSnapshotId, at: iso(state.lastSnapshotAt), ageSeconds: age(state.lastSnapshotAt, now) } : null,
+      lastSuccess: state?.lastSuccessAt ? { at: iso(state.lastSuccessAt), ageSeconds: age(state.lastSuccessAt, now) } : null,
       runsLastDay: {
         total: envRuns.length,
         byStatus,
         runs: envRuns.map((r) => ({
-          id: num(r['id']),
-          snapshotId: String(r['snapshot_id']),
-          status: String(r['status']),
-          startedAt: iso(r['started_at']),
-          durationMs: r['duration_ms'] === null || r['duration_ms'] === undefined ? null : num(r['duration_ms']),
-          inserted: num(r['rows_inserted']),
-          updated: num(r['rows_updated']),
-          unchanged: num(r['rows_unchanged']),
-          missing: num(r['rows_missing']),
-          error: (r['error'] as string | null) ?? null,
+          id: r.id,
+          snapshotId: r.snapshotId,
+          status: r.status,
+          startedAt: iso(r.startedAt),
+          durationMs: r.durationMs,
+          inserted: r.rowsInserted,
+          updated: r.rowsUpdated,
+          unchanged: r.rowsUnchanged,
+          missing: r.rowsMissing,
+          error: r.error,
         })),
       },
       quarantined: quarantine
-        .filter((q) => q['env'] === env)
-        .map((q) => ({
-          id: num(q['id']),
-          snapshotId: (q['snapshot_id'] as string | null) ?? null,
-          manifestKey: String(q['manifest_key']),
-          code: String(q['code']),
-          reason: String(q['reason']),
-          quarantinedAt: iso(q['quarantined_at']),
-          retryCount: num(q['retry_count']),
-        })),
+        .filter((q) => q.env === env)
+        .map((q) => ({ id: q.id, snapshotId: q.snapshotId, manifestKey: q.manifestKey, code: q.code, reason: q.reason, quarantinedAt: iso(q.quarantinedAt), retryCount: q.retryCount })),
       tables,
       missingRows,
       rows,

@@ -1,4 +1,5 @@
-// The reconcile applier: gathers the planner's inputs (bucket listings, sync_runs, quarantine),
+// The reconcile applier: gathers the planner's inputs (bucket listings; runs and open quarantine
+// read through the run ledger),
 // carries out the plan (loads through the normal loader, retries, embedding backfill, deletions)
 // and reports. Every item's failure is recorded in the report; nothing is logged and dropped.
 
@@ -7,8 +8,9 @@ import { BLOB_PREFIX, QUARANTINE_PREFIX, SNAPSHOT_PREFIX, parseManifestKey } fro
 import type { Database } from '../db/database.js';
 import { type BackfillResult, backfillEmbeddings } from '../embed/backfill-embeddings.js';
 import type { Embedder } from '../embed/embedder.js';
-import { ensureMigrated, loadSnapshot } from '../loader/load-snapshot.js';
-import type { RunStatus } from '../loader/write/sync-runs.js';
+import { ensureMigrated } from '../db/migrate.js';
+import { runLoad } from '../loader/load-snapshot.js';
+import { RunLedger } from '../loader/write/run-ledger.js';
 import type { Logger } from '../observability/logger.js';
 import { LOG_EVENTS } from '../entry-points.js';
 import type { BlobStore } from '../storage/blob-store.js';
@@ -18,7 +20,6 @@ import {
   type LeftQuarantined,
   type ManifestDeletion,
   type ManifestObject,
-  type OpenQuarantine,
   type PlannedLoad,
   planBlobDeletions,
   planReconcile,
@@ -121,7 +122,8 @@ export async function applyReconcile(deps: ReconcileDeps, options: ReconcileOpti
   const quarantineObjects = await listObjects(deps.store, QUARANTINE_PREFIX);
   const { runs, openQuarantine } = await deps.withDb(async (db) => {
     await ensureMigrated(db);
-    return { runs: await readRuns(db), openQuarantine: await readOpenQuarantine(db) };
+    const ledger = new RunLedger(db);
+    return { runs: await readRuns(ledger), openQuarantine: await ledger.openQuarantine() };
   });
   const plan = planReconcile({ now: started, manifests, quarantineObjects, runs, openQuarantine, policy: deps.policy });
   report.leftQuarantined = plan.leftQuarantined;
@@ -139,27 +141,25 @@ export async function applyReconcile(deps: ReconcileDeps, options: ReconcileOpti
       }
       try {
         const outcome = await deps.withDb(async (db) => {
-          if (p.reason === 'transient_quarantine') {
-            // the loader acknowledges a quarantined manifest as done: mark the run retryable first
-            await db.query(`UPDATE aqe.sync_runs SET status = 'failed' WHERE manifest_key = $1 AND status = 'quarantined'`, [p.manifestKey]);
-          }
-          return loadSnapshot({ store: deps.store, db, log }, p.manifestKey);
+          // the loader acknowledges a quarantined manifest as done: mark the run retryable first
+          if (p.reason === 'transient_quarantine') await new RunLedger(db).markRetryable(p.manifestKey);
+          const result = await runLoad({ store: deps.store, db, log }, p.manifestKey);
+          // a failure is thrown here so that withDb retries it after a password rotation
+          if (result.status === 'failed') throw result.error;
+          return result;
         });
-        entry.status = outcome.status === 'ignored' ? 'error' : outcome.status;
-        if (outcome.status === 'loaded' || outcome.status === 'duplicate') {
-          await deps.withDb((db) => db.query(`UPDATE aqe.quarantine SET resolved_at = now() WHERE manifest_key = $1 AND resolved_at IS NULL`, [p.manifestKey]));
-        }
+        entry.status = outcome.status;
+        if (outcome.status === 'loaded' || outcome.status === 'duplicate') await deps.withDb((db) => new RunLedger(db).resolveQuarantine(p.manifestKey));
         if (outcome.status === 'quarantined') entry.error = { code: outcome.code, message: outcome.reason, transient: false };
       } catch (err) {
         entry.status = 'error';
         const app = isAppError(err) ? err : new AppError('INTERNAL', errorMessage(err));
         entry.error = { code: app.code, message: app.message, transient: app.transient };
-        if (p.reason === 'transient_quarantine') {
-          await deps
-            .withDb((db) => db.query(`UPDATE aqe.quarantine SET retry_count = retry_count + 1 WHERE manifest_key = $1 AND resolved_at IS NULL`, [p.manifestKey]))
-            .catch(() => undefined);
-        }
         recordError(step, err, p.manifestKey);
+        if (p.reason === 'transient_quarantine') {
+          // one more try used up; a failure to count it is reported, not dropped
+          await deps.withDb((db) => new RunLedger(db).countQuarantineRetry(p.manifestKey)).catch((countErr: unknown) => recordError(step, countErr, p.manifestKey));
+        }
       }
     }
   };
@@ -194,7 +194,7 @@ export async function applyReconcile(deps: ReconcileDeps, options: ReconcileOpti
   // 5. staleness, on the runs as they are after this pass's loads
   if (steps.includes('staleness')) {
     try {
-      const after = dryRun ? runs : await deps.withDb((db) => readRuns(db));
+      const after = dryRun ? runs : await deps.withDb((db) => readRuns(new RunLedger(db)));
       report.staleness = planStaleness({ now: now(), runs: after, manifests });
       // one line per environment and run: the snapshot-age and failure-rate alerts read these
       for (const e of report.staleness.environments) {
@@ -320,33 +320,15 @@ async function listObjects(store: BlobStore, prefix: string): Promise<StoredObje
   return out;
 }
 
-async function readRuns(db: Database): Promise<RunRecord[]> {
-  const res = await db.query<Record<string, unknown>>(
-    'SELECT manifest_key, env, snapshot_id, status, started_at, finished_at, duration_ms FROM aqe.sync_runs ORDER BY id',
-  );
-  return res.rows.map((r) => ({
-    manifestKey: String(r['manifest_key']),
-    env: String(r['env']),
-    snapshotId: String(r['snapshot_id']),
-    status: r['status'] as RunStatus,
-    startedAt: new Date(r['started_at'] as Date),
-    finishedAt: r['finished_at'] ? new Date(r['finished_at'] as Date) : null,
-    durationMs: r['duration_ms'] === null || r['duration_ms'] === undefined ? null : Number(r['duration_ms']),
-  }));
-}
-
-async function readOpenQuarantine(db: Database): Promise<OpenQuarantine[]> {
-  const res = await db.query<Record<string, unknown>>(
-    'SELECT id, env, manifest_key, code, reason, transient, retry_count FROM aqe.quarantine WHERE resolved_at IS NULL ORDER BY id',
-  );
-  return res.rows.map((r) => ({
-    id: Number(r['id']),
-    env: String(r['env']),
-    manifestKey: String(r['manifest_key']),
-    code: String(r['code']),
-    reason: String(r['reason']),
-    transient: r['transient'] === true,
-    retryCount: Number(r['retry_count']),
+async function readRuns(ledger: RunLedger): Promise<RunRecord[]> {
+  return (await ledger.runs()).map((r) => ({
+    manifestKey: r.manifestKey,
+    env: r.env,
+    snapshotId: r.snapshotId,
+    status: r.status,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    durationMs: r.durationMs,
   }));
 }
 

@@ -3,7 +3,12 @@
 
 import { decodeTime } from 'ulid';
 import { parseBlobKey } from '../../schema/snapshot/object-keys.js';
-import type { RunStatus } from '../loader/write/sync-runs.js';
+import { isSettled, type OpenQuarantine, type RunStatus } from '../loader/write/run-ledger.js';
+
+export type { OpenQuarantine };
+
+/** What the planner reads of an open quarantine row. */
+export type QuarantineRow = Pick<OpenQuarantine, 'id' | 'env' | 'manifestKey' | 'code' | 'reason' | 'transient' | 'retryCount'>;
 
 /** The steps of a reconcile run, in the order they run. */
 export const RECONCILE_STEPS = ['load', 'retry', 'embed', 'retention', 'staleness'] as const;
@@ -45,16 +50,6 @@ export interface RunRecord {
   durationMs: number | null;
 }
 
-export interface OpenQuarantine {
-  id: number;
-  env: string;
-  manifestKey: string;
-  code: string;
-  reason: string;
-  transient: boolean;
-  retryCount: number;
-}
-
 export interface ReconcilePolicy {
   retentionDays: number;
   /** Nothing younger than this (by object `updated` time) is deleted. */
@@ -66,7 +61,8 @@ export interface ReconcileInputs {
   manifests: readonly ManifestObject[];
   quarantineObjects: readonly StoredObject[];
   runs: readonly RunRecord[];
-  openQuarantine: readonly OpenQuarantine[];
+  /** Oldest first. */
+  openQuarantine: readonly QuarantineRow[];
   policy: ReconcilePolicy;
 }
 
@@ -116,8 +112,6 @@ export function snapshotTime(snapshotId: string): Date | null {
   }
 }
 
-const FINAL: ReadonlySet<RunStatus> = new Set<RunStatus>(['succeeded', 'quarantined', 'rolled_back']);
-
 const byEnvThenId = (a: { env: string; snapshotId: string }, b: { env: string; snapshotId: string }) =>
   a.env < b.env ? -1 : a.env > b.env ? 1 : a.snapshotId < b.snapshotId ? -1 : a.snapshotId > b.snapshotId ? 1 : 0;
 
@@ -133,7 +127,7 @@ export function planReconcile(input: ReconcileInputs): ReconcilePlan {
     const prev = runByKey.get(r.manifestKey);
     if (!prev || r.startedAt > prev.startedAt) runByKey.set(r.manifestKey, r);
   }
-  const openByKey = new Map<string, OpenQuarantine[]>();
+  const openByKey = new Map<string, QuarantineRow[]>();
   for (const q of input.openQuarantine) openByKey.set(q.manifestKey, [...(openByKey.get(q.manifestKey) ?? []), q]);
   const present = new Map(input.manifests.map((m) => [m.key, m]));
 
@@ -176,7 +170,7 @@ export function planReconcile(input: ReconcileInputs): ReconcilePlan {
     if (age <= retentionMs) continue;
     const run = runByKey.get(m.key);
     if (newestByEnv.get(m.env) === m.snapshotId) keptPastRetention.push({ key: m.key, why: 'newest_of_environment' });
-    else if (!run || !FINAL.has(run.status)) keptPastRetention.push({ key: m.key, why: 'not_loaded' });
+    else if (!run || !isSettled(run.status)) keptPastRetention.push({ key: m.key, why: 'not_loaded' });
     else if (now - m.updated.getTime() < input.policy.safetyWindowMs) keptPastRetention.push({ key: m.key, why: 'too_recent' });
     else deleteManifests.push({ key: m.key, env: m.env, snapshotId: m.snapshotId, ageDays: Math.floor(age / DAY) });
   }

@@ -2,7 +2,8 @@
 // first, outside the timing) and prints {maxRssMb, ms, status, rows, totals}.
 // Usage: node --import tsx test/bench/child-load.ts <bucketDir> <manifestKey> <databaseUrl>
 import { openDatabase } from '../../functions/db/open-database.js';
-import { ensureMigrated, loadSnapshot } from '../../functions/loader/load-snapshot.js';
+import { ensureMigrated } from '../../functions/db/migrate.js';
+import { loadSnapshot } from '../../functions/loader/load-snapshot.js';
 import { LocalDirBlobStore } from '../../functions/storage/local-dir-blob-store.js';
 import { peakRssMb } from './child-run.js';
 import { parseLoadLimits } from '../../uploader/config.js';

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { PgDatabase } from '../../functions/db/pg-database.js';
-import { ensureMigrated } from '../../functions/loader/load-snapshot.js';
+import { ensureMigrated } from '../../functions/db/migrate.js';
 import { LocalDirBlobStore } from '../../functions/storage/local-dir-blob-store.js';
 import { TARGET_TABLES } from '../../schema/tables/target-tables.js';
 import { pushWorkspace } from '../e2e/support/e2e-fixtures.js';

@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PgDatabase } from '../../functions/db/pg-database.js';
-import { ensureMigrated } from '../../functions/loader/load-snapshot.js';
+import { ensureMigrated } from '../../functions/db/migrate.js';
 import { GcsBlobStore } from '../../functions/storage/gcs-blob-store.js';
 import { LocalDirBlobStore } from '../../functions/storage/local-dir-blob-store.js';
 import { isAppError } from '../../schema/errors.js';

@@ -6,7 +6,7 @@
 // the limits themselves.
 import { mkdirSync, openSync, writeSync, closeSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_LOAD_LIMITS, formatBytes } from '../../functions/loader/load-limits.js';
+import { DEFAULT_LOAD_LIMITS, formatBytes } from '../../functions/loader/policy/load-limits.js';
 import { STREAM_JSON_ABOVE_BYTES } from '../../functions/loader/read/json-source.js';
 import { PgDatabase } from '../../functions/db/pg-database.js';
 import { createTestDatabase, startPostgresCluster } from '../support/postgres.js';

@@ -6,7 +6,7 @@ import { encodeCopyValue } from '../../functions/db/copy-encoding.js';
 import type { VectorDialect } from '../../functions/db/dialect.js';
 import { migrate } from '../../functions/db/migrate.js';
 import { PgDatabase } from '../../functions/db/pg-database.js';
-import { beginRun, finishRun, lockEnvironment, mergeTableRows } from '../../functions/loader/write/index.js';
+import { mergeTableRows, RunLedger } from '../../functions/loader/write/index.js';
 import { type TargetRow, targetTable } from '../../schema/tables/target-tables.js';
 import type { BenchFigure, BenchOptions } from './bench-types.js';
 import { createTestDatabase, startPostgresCluster } from '../support/postgres.js';
@@ -39,10 +39,13 @@ export interface MergeBenchResult {
 async function mergeOnce(db: Database, dialect: VectorDialect, env: string, n: number, version: number, sha: string): Promise<number> {
   const t0 = performance.now();
   await db.transaction(async (tx) => {
-    await lockEnvironment(tx, env);
-    const runId = await beginRun(tx, { manifestSha: sha, env, snapshotId: sha, manifestKey: sha, snapshotCreatedAt: new Date(Date.UTC(2026, 1, version)) });
+    const ledger = new RunLedger(tx);
+    await ledger.lockEnvironment(env);
+    const begun = await ledger.begin({ manifestSha: sha, env, snapshotId: sha, manifestKey: sha, snapshotCreatedAt: new Date(Date.UTC(2026, 1, version)) });
+    if (begun.status !== 'begun') throw new Error(`${sha}: already run ${begun.run.id}`);
+    const runId = begun.runId;
     const counts = await mergeTableRows(tx, { runId, env, sourceId: 'bench', snapshotAt: new Date(Date.UTC(2026, 1, version)), table: targetTable('kv_entries'), rows: narrowRows(n, version), fullSourceTables: ['kv_store'], dialect });
-    await finishRun(tx, runId, { status: 'succeeded', tables: { kv_entries: counts } });
+    await ledger.finish(runId, { status: 'succeeded', tables: { kv_entries: counts } });
   });
   return n / ((performance.now() - t0) / 1000);
 }

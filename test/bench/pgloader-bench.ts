@@ -17,7 +17,7 @@ import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { Queryable } from '../../functions/db/database.js';
 import { PgDatabase } from '../../functions/db/pg-database.js';
-import { ensureMigrated } from '../../functions/loader/load-snapshot.js';
+import { ensureMigrated } from '../../functions/db/migrate.js';
 import { deferIndexesIfEmpty } from '../../functions/loader/write/merge-table-rows.js';
 import { writeLargeSqlite } from '../support/large-sources.js';
 import { createTestDatabase, startPostgresCluster, type PostgresCluster } from '../support/postgres.js';

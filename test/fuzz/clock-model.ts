@@ -1,13 +1,13 @@
 // The clock fuzz target: random histories of pushes from machines whose clocks run ahead, behind,
 // or jump forward and back (the uploader alone, on a GCS bucket; or the whole machine, bucket and
 // loader included, in local mode), delivered in random order. The loader's ordering decisions are
-// the real functions of functions/loader/snapshot-clock.ts; the row merge is a model of
+// the real functions of functions/loader/policy/snapshot-clock.ts; the row merge is a model of
 // merge-sql.ts's decision for a `latest` table (the same rule, the integration tests run the SQL).
 // Property: the refusal is exactly "claims beyond the store's clock plus the tolerance", and once
 // a correct clock pushes last, the environment holds exactly that push's rows — values updated,
 // deleted rows missing, new rows present: no clock skew freezes it.
 import fc from 'fast-check';
-import { claimedTimeProblem, DEFAULT_CLOCK_SKEW_TOLERANCE_MS, futureBound, isLate, orderTime, trustedTime } from '../../functions/loader/snapshot-clock.js';
+import { claimedTimeProblem, DEFAULT_CLOCK_SKEW_TOLERANCE_MS, futureBound, isLate, orderTime, trustedTime } from '../../functions/loader/policy/snapshot-clock.js';
 import { FuzzFailure } from './checks.js';
 
 const TOL = DEFAULT_CLOCK_SKEW_TOLERANCE_MS;

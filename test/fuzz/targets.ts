@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { encodeCopyValue, encodeVectorLiteral, escapeCopyText, jsonText } from '../../functions/db/copy-encoding.js';
 import { readSnapshotSource } from '../../functions/loader/read/read-snapshot-source.js';
 import type { SourceReadResult } from '../../functions/loader/read/source-read-result.js';
-import { validateManifest } from '../../functions/loader/load-snapshot.js';
+import { validateManifest } from '../../functions/loader/read/fetch-snapshot.js';
 import { assertValidObjectKey } from '../../functions/storage/local-dir-blob-store.js';
 import type { ErrorCode } from '../../schema/errors.js';
 import { parseManifest, serialiseManifest } from '../../schema/snapshot/manifest.js';

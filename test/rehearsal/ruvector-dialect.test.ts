@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgliteDatabase } from '../../functions/db/pglite-database.js';
 import type { Embedder } from '../../functions/embed/embedder.js';
-import { ensureMigrated, loadSnapshot } from '../../functions/loader/load-snapshot.js';
+import { ensureMigrated } from '../../functions/db/migrate.js';
+import { loadSnapshot } from '../../functions/loader/load-snapshot.js';
 import { searchByVector } from '../../functions/search/search.js';
 import { LocalDirBlobStore } from '../../functions/storage/local-dir-blob-store.js';
 import { chooseEmbedder, STANDIN_MODEL_DIR, STANDIN_MODEL_ID } from '../../uploader/local/local-sync.js';

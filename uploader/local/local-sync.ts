@@ -9,11 +9,12 @@ import { AppError, isAppError } from '../../schema/errors.js';
 import type { Database } from '../../functions/db/database.js';
 import type { VectorDialect } from '../../functions/db/dialect.js';
 import { type Embedder, loadEmbedder } from '../../functions/embed/embedder.js';
-import { ensureMigrated, type LoadOutcome, type LoadProgress, loadSnapshot } from '../../functions/loader/load-snapshot.js';
+import { ensureMigrated } from '../../functions/db/migrate.js';
+import { type LoadOutcome, type LoadProgress, loadSnapshot } from '../../functions/loader/load-snapshot.js';
 import type { Logger } from '../../functions/observability/logger.js';
 import { openBlobStore } from '../../functions/storage/open-blob-store.js';
 import { type EnvMap, LOCAL_LOAD_LIMITS, storeOptions } from '../config.js';
-import type { LoadLimits } from '../../functions/loader/load-limits.js';
+import type { LoadLimits } from '../../functions/loader/policy/load-limits.js';
 import { withOpenDatabase } from './local-database.js';
 
 export const WORKSPACE_DB_DIR = join('.aqe-sync', 'db');

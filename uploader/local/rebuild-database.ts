@@ -8,9 +8,11 @@ import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import type { Database } from '../../functions/db/database.js';
 import { backfillEmbeddings, type BackfillResult } from '../../functions/embed/backfill-embeddings.js';
-import { ensureMigrated, loadSnapshot } from '../../functions/loader/load-snapshot.js';
+import { ensureMigrated } from '../../functions/db/migrate.js';
+import { runLoad } from '../../functions/loader/load-snapshot.js';
+import { RunLedger } from '../../functions/loader/write/run-ledger.js';
 import type { BlobStore } from '../../functions/storage/blob-store.js';
-import { AppError, errorMessage, isAppError } from '../../schema/errors.js';
+import { AppError } from '../../schema/errors.js';
 import { bucketSnapshots } from '../ops/environments.js';
 import { withOpenDatabase } from './local-database.js';
 import type { EmbedderChoice } from './local-sync.js';
@@ -75,19 +77,15 @@ export async function rebuildDatabase(options: RebuildOptions): Promise<RebuildR
       const dialect = await ensureMigrated(db);
       for (const [i, m] of manifests.entries()) {
         options.onProgress?.({ done: i, total: manifests.length, manifestKey: m.key });
-        try {
-          const outcome = await loadSnapshot({ store: options.store, db }, m.key);
-          if (outcome.status === 'loaded') result.loaded++;
-          else if (outcome.status === 'duplicate') result.duplicate++;
-          else if (outcome.status === 'quarantined') result.quarantined.push({ manifestKey: m.key, code: outcome.code, reason: outcome.reason });
-        } catch (err) {
-          // one snapshot that cannot be loaded now (a blob missing, a transient error) does not stop the rest
-          result.failed.push({ manifestKey: m.key, code: isAppError(err) ? err.code : 'INTERNAL', message: errorMessage(err) });
-        }
+        const outcome = await runLoad({ store: options.store, db }, m.key);
+        if (outcome.status === 'loaded') result.loaded++;
+        else if (outcome.status === 'duplicate') result.duplicate++;
+        else if (outcome.status === 'quarantined') result.quarantined.push({ manifestKey: m.key, code: outcome.code, reason: outcome.reason });
+        // one snapshot that cannot be loaded now (a blob missing, a transient error) does not stop the rest
+        else result.failed.push({ manifestKey: m.key, code: outcome.code, message: outcome.reason });
       }
       options.onProgress?.({ done: manifests.length, total: manifests.length, manifestKey: '' });
-      const rows = await db.query<{ n: string | number }>(`SELECT coalesce(sum(rows_read), 0) AS n FROM aqe.sync_runs WHERE status = 'succeeded'`);
-      result.rows = Number(rows.rows[0]?.n ?? 0);
+      result.rows = await new RunLedger(db).rowsRead();
       const choice = options.embedBudgetMs > 0 ? await options.embedder() : null;
       if (choice !== null) {
         result.embedding = await backfillEmbeddings(db, dialect, {

@@ -2,13 +2,13 @@
 // and the sentence a command prints when it is run for an environment that never pushed.
 
 import type { Queryable } from '../../functions/db/database.js';
+import { RunLedger } from '../../functions/loader/write/run-ledger.js';
 import type { BlobStore } from '../../functions/storage/blob-store.js';
 import { parseManifestKey, SNAPSHOT_PREFIX } from '../../schema/snapshot/object-keys.js';
 
 /** Environments with at least one load (any outcome) in the database, sorted. */
 export async function databaseEnvironments(db: Queryable): Promise<string[]> {
-  const res = await db.query<{ env: string }>('SELECT DISTINCT env FROM aqe.sync_runs ORDER BY env');
-  return res.rows.map((r) => r.env);
+  return new RunLedger(db).environments();
 }
 
 /** Environments with at least one snapshot in the bucket, with their snapshot ids (oldest first). */

@@ -13,8 +13,6 @@ export function loadOutcomeJson(outcome: LoadOutcome): Record<string, unknown> {
 
 export function renderLoadOutcome(outcome: LoadOutcome): string {
   switch (outcome.status) {
-    case 'ignored':
-      return `load: ${outcome.manifestKey} ignored (${outcome.reason})\n`;
     case 'duplicate':
       return `load: snapshot already loaded as run ${outcome.runId} (${outcome.previousStatus}); nothing to do\n`;
     case 'quarantined':

@@ -43,7 +43,7 @@ export function successReport(result: PushAndLoadResult, reason: PushReason, at:
     manifestKey: push.manifestKey,
     snapshotId: push.manifestWritten ? push.snapshotId : null,
     partial: push.partial,
-    load: load === null ? null : { status: load.status, ...(load.status === 'quarantined' || load.status === 'ignored' ? { reason: load.reason } : {}) },
+    load: load === null ? null : { status: load.status, ...(load.status === 'quarantined' ? { reason: load.reason } : {}) },
     error: null,
     retryInMs: null,
     durationMs,

@@ -1,21 +1,21 @@
-// The load's write stage: what the orchestrator calls inside the snapshot's ONE transaction
-// (lock, run record, per-table merge, state) and outside it (failure, quarantine).
+// The load's write stage: the snapshot's ONE transaction (write-snapshot.ts: lock, run, per-table
+// merge, state), the bookkeeping it writes through (run-ledger.ts) and quarantine.
 export { type MergeTableRowsInput, type TableMergeCounts, addCounts, emptyCounts, mergeTableRows, searchTextHash } from './merge-table-rows.js';
 export { type MergeSql, buildMergeSql } from './merge-sql.js';
 export {
+  type BeginResult,
   type FinishRunInput,
   type QuarantineInput,
   type RunIdentity,
   type RunStatus,
+  type SourceState,
+  type SourceStates,
   type SyncRun,
   type SyncStateInput,
-  beginRun,
-  findRunById,
-  findRunByManifestSha,
-  finishRun,
-  lockEnvironment,
-  recordQuarantine,
-  recordRunFailure,
+  isSettled,
+  needsLoad,
+  RunLedger,
   totalCounts,
-  updateSyncState,
-} from './sync-runs.js';
+} from './run-ledger.js';
+export { isQuarantinable, QUARANTINE_CODES, type QuarantinedSnapshot, quarantineSnapshot } from './quarantine-snapshot.js';
+export { type SnapshotSource, type WriteResult, writeSnapshot } from './write-snapshot.js';

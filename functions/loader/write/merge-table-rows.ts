@@ -13,7 +13,7 @@ import { type VectorDialect, EMBEDDING_DIM } from '../../db/dialect.js';
 import { type EncodeStats, encodeCopyValue, encodeVectorLiteral, escapeCopyText, isZeroVector, jsonText, newEncodeStats, isAsyncIterable, quoteIdent } from '../../db/copy-encoding.js';
 import { classifyDbError } from '../../db/pg-error-kind.js';
 import { type MergeCountsRow, type MergeSql, type ParamName, type Statement, bindStatement, buildMergeSql } from './merge-sql.js';
-import { NO_FUTURE_BOUND } from '../snapshot-clock.js';
+import { NO_FUTURE_BOUND } from '../policy/snapshot-clock.js';
 import { AppError, errorMessage } from '../../../schema/errors.js';
 import type { TargetRow, TargetTable } from '../../../schema/tables/target-tables.js';
 

@@ -9,17 +9,7 @@ import type { Database, Queryable } from '../../../functions/db/database.js';
 import { type VectorDialect, EMBEDDING_DIM, detectDialect, dialectSql } from '../../../functions/db/dialect.js';
 import { encodeCopyValue, encodeVectorLiteral, jsonText as jsonTextForTest, newEncodeStats } from '../../../functions/db/copy-encoding.js';
 import { defaultMigrationsDir, loadMigrations, migrate, readDialect } from '../../../functions/db/migrate.js';
-import {
-  type TableMergeCounts,
-  beginRun,
-  findRunByManifestSha,
-  finishRun,
-  lockEnvironment,
-  mergeTableRows,
-  recordQuarantine,
-  recordRunFailure,
-  updateSyncState,
-} from '../../../functions/loader/write/index.js';
+import { type TableMergeCounts, mergeTableRows, RunLedger } from '../../../functions/loader/write/index.js';
 import { isAppError } from '../../../schema/errors.js';
 import { COMMON_COLUMNS, EMBEDDING_COLUMNS, RUN_COLUMNS, TARGET_TABLES, type TargetRow, targetTable } from '../../../schema/tables/target-tables.js';
 
@@ -62,14 +52,17 @@ async function load(
   o: { env: string; table: string; rows: TargetRow[]; snapshotAt?: Date; sourceId?: string; full?: string[]; late?: boolean; oneShot?: boolean },
 ): Promise<{ runId: number; counts: TableMergeCounts }> {
   return db.transaction(async (tx) => {
-    await lockEnvironment(tx, o.env);
-    const runId = await beginRun(tx, {
+    const ledger = new RunLedger(tx);
+    await ledger.lockEnvironment(o.env);
+    const begun = await ledger.begin({
       manifestSha: `sha-${process.pid}-${++runCounter}-${Math.random()}`,
       env: o.env,
       snapshotId: `snap-${runCounter}`,
       manifestKey: `snapshots/${o.env}/snap-${runCounter}/manifest.json`,
       snapshotCreatedAt: o.snapshotAt ?? new Date('2026-02-01T00:00:00Z'),
     });
+    if (begun.status !== 'begun') throw new Error(`run ${begun.run.id} already ${begun.run.status}`);
+    const runId = begun.runId;
     const counts = await mergeTableRows(tx, {
       runId,
       env: o.env,
@@ -82,7 +75,7 @@ async function load(
       ...(o.late ? { late: true } : {}),
       dialect,
     });
-    await finishRun(tx, runId, { status: 'succeeded', tables: { [o.table]: counts } });
+    await ledger.finish(runId, { status: 'succeeded', tables: { [o.table]: counts } });
     return { runId, counts };
   });
 }
@@ -579,34 +572,54 @@ export function describeDatabaseContract(target: ContractTarget): void {
     });
 
     describe('run bookkeeping', () => {
-      it('records runs, acknowledges a known manifest, retries a failed one, tracks state and quarantine', async () => {
+      it('records runs, acknowledges a known manifest, retries a failed one under a new id, tracks state and quarantine', async () => {
         const env = uniqueEnv('runs');
+        const ledger = new RunLedger(db);
         const ident = { manifestSha: `m-${env}`, env, snapshotId: '01J0', manifestKey: `snapshots/${env}/01J0/manifest.json`, snapshotCreatedAt: new Date('2026-05-01T00:00:00Z') };
-        expect(await findRunByManifestSha(db, ident.manifestSha)).toBeNull();
-        // a transient failure recorded outside the rolled back transaction, then a retry reuses the row
-        const failedId = await recordRunFailure(db, { ...ident, status: 'failed', error: 'connection lost' });
-        expect((await findRunByManifestSha(db, ident.manifestSha))?.status).toBe('failed');
+        expect(await ledger.find(ident.manifestSha)).toBeNull();
+        // a failure recorded outside the rolled back transaction; the retry begins a new, later run
+        // (ids order runs: a rollback undoes them newest first)
+        const failedId = await ledger.recordFailure({ ...ident, status: 'failed', error: 'connection lost' });
+        expect((await ledger.find(ident.manifestSha))?.status).toBe('failed');
         const runId = await db.transaction(async (tx) => {
-          await lockEnvironment(tx, env);
-          const id = await beginRun(tx, ident);
+          const inTx = new RunLedger(tx);
+          await inTx.lockEnvironment(env);
+          const begun = await inTx.begin(ident);
+          if (begun.status !== 'begun') throw new Error('expected a new run');
+          const id = begun.runId;
           const counts = await mergeTableRows(tx, { runId: id, env, sourceId: 's', snapshotAt: ident.snapshotCreatedAt, table: targetTable('kv_entries'), rows: [aRow('kv_entries', 'k1', { values: { namespace: 'n', key: 'k1', value: [1, 2] } })], dialect: target.dialect });
-          await finishRun(tx, id, { status: 'succeeded', tables: { 's/kv_entries': counts }, warnings: ['w1'] });
-          await updateSyncState(tx, env, { snapshotId: ident.snapshotId, snapshotAt: ident.snapshotCreatedAt, runId: id, success: true, sources: { s: { rows: 1 } } });
+          await inTx.finish(id, { status: 'succeeded', tables: { 's/kv_entries': counts }, warnings: ['w1'] });
+          await inTx.saveState(env, { snapshotId: ident.snapshotId, snapshotAt: ident.snapshotCreatedAt, runId: id, success: true, sources: { s: { sha256: 'abc', tables: { kv_entries: 1 } } } });
           return id;
         });
-        expect(runId).toBe(failedId);
-        const run = await findRunByManifestSha(db, ident.manifestSha);
+        expect(runId).toBeGreaterThan(failedId);
+        expect(await ledger.findById(failedId)).toBeNull();
+        const run = await ledger.find(ident.manifestSha);
         expect(run).toMatchObject({ id: runId, status: 'succeeded', rowsRead: 1, rowsInserted: 1, warnings: ['w1'], error: null });
         expect(run?.tableCounts['s/kv_entries']).toMatchObject({ inserted: 1 });
         expect(run?.durationMs).toBeGreaterThanOrEqual(0);
-        await expect(db.transaction((tx) => beginRun(tx, ident))).rejects.toMatchObject({ code: 'DB_CONFLICT' });
+        // the one retry rule: a succeeded manifest is acknowledged, not begun again
+        const again = await db.transaction(async (tx) => {
+          const inTx = new RunLedger(tx);
+          await inTx.lockEnvironment(env);
+          return inTx.begin(ident);
+        });
+        expect(again).toMatchObject({ status: 'done', run: { id: runId, status: 'succeeded' } });
+        // recording a failure never overwrites a run that succeeded
+        expect(await ledger.recordFailure({ ...ident, status: 'failed', error: 'late' })).toBe(runId);
+        expect((await ledger.find(ident.manifestSha))?.status).toBe('succeeded');
         // an older snapshot does not move the state backwards
-        await updateSyncState(db, env, { snapshotId: '00OLD', snapshotAt: new Date('2026-04-01T00:00:00Z'), runId: runId + 1000, success: true });
+        await ledger.saveState(env, { snapshotId: '00OLD', snapshotAt: new Date('2026-04-01T00:00:00Z'), runId: runId + 1000, success: true });
         const state = (await db.query('SELECT * FROM aqe.sync_state WHERE env = $1', [env])).rows[0];
-        expect(state).toMatchObject({ last_snapshot_id: '01J0', last_snapshot_at: ident.snapshotCreatedAt, sources: { s: { rows: 1 } } });
-        const q1 = await recordQuarantine(db, { env, manifestKey: 'snapshots/x/1/manifest.json', code: 'MANIFEST_INVALID', reason: 'bad', transient: false, report: { issues: ['a'] } });
-        const q2 = await recordQuarantine(db, { env, manifestKey: 'snapshots/x/1/manifest.json', code: 'MANIFEST_INVALID', reason: 'still bad', transient: false });
+        expect(state).toMatchObject({ last_snapshot_id: '01J0', last_snapshot_at: ident.snapshotCreatedAt });
+        expect(await ledger.sourceStates(env)).toEqual({ s: { sha256: 'abc', tables: { kv_entries: 1 } } });
+        expect((await ledger.environmentStates(env))[0]).toMatchObject({ env, lastSnapshotId: '01J0' });
+        const q1 = await ledger.recordQuarantine({ env, manifestKey: 'snapshots/x/1/manifest.json', code: 'MANIFEST_INVALID', reason: 'bad', transient: false, report: { issues: ['a'] } });
+        const q2 = await ledger.recordQuarantine({ env, manifestKey: 'snapshots/x/1/manifest.json', code: 'MANIFEST_INVALID', reason: 'still bad', transient: false });
         expect(q2).toEqual({ id: q1.id, retryCount: 1 });
+        expect((await ledger.openQuarantine(env)).map((q) => [q.id, q.reason, q.retryCount])).toEqual([[q1.id, 'still bad', 1]]);
+        await ledger.resolveQuarantine('snapshots/x/1/manifest.json');
+        expect(await ledger.openQuarantine(env)).toEqual([]);
       });
     });
   });

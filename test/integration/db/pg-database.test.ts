@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../functions/db/open-database.js';
 import { PgDatabase } from '../../../functions/db/pg-database.js';
 import { migrate } from '../../../functions/db/migrate.js';
-import { beginRun, lockEnvironment, mergeTableRows } from '../../../functions/loader/write/index.js';
+import { mergeTableRows, RunLedger } from '../../../functions/loader/write/index.js';
 import { targetTable } from '../../../schema/tables/target-tables.js';
 import { isAppError } from '../../../schema/errors.js';
 import { type TestDatabase, createTestDatabase } from '../../support/postgres.js';
@@ -51,7 +51,7 @@ describe('PgDatabase on a server', () => {
     const tx = (who: string, env: string, delay: number) =>
       new Promise<void>((resolve) => setTimeout(resolve, delay)).then(() =>
         db.transaction(async (t) => {
-          await lockEnvironment(t, env);
+          await new RunLedger(t).lockEnvironment(env);
           order.push(`${who}:start`);
           await new Promise((r) => setTimeout(r, hold));
           order.push(`${who}:end`);
@@ -85,8 +85,11 @@ describe('PgDatabase on a server', () => {
     await isReading;
     const started = performance.now();
     const counts = await db.transaction(async (tx) => {
-      await lockEnvironment(tx, 'nowait');
-      const runId = await beginRun(tx, { manifestSha: `nowait-${Date.now()}`, env: 'nowait', snapshotId: 's1', manifestKey: 'snapshots/nowait/s1/manifest.json', snapshotCreatedAt: new Date() });
+      const ledger = new RunLedger(tx);
+      await ledger.lockEnvironment('nowait');
+      const begun = await ledger.begin({ manifestSha: `nowait-${Date.now()}`, env: 'nowait', snapshotId: 's1', manifestKey: 'snapshots/nowait/s1/manifest.json', snapshotCreatedAt: new Date() });
+      if (begun.status !== 'begun') throw new Error('expected a new run');
+      const runId = begun.runId;
       return mergeTableRows(tx, {
         runId,
         env: 'nowait',

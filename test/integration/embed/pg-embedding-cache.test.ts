@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../../functions/db/database.js';
 import { PgDatabase } from '../../../functions/db/pg-database.js';
-import { ensureMigrated } from '../../../functions/loader/load-snapshot.js';
+import { ensureMigrated } from '../../../functions/db/migrate.js';
 import { PgEmbeddingCache } from '../../../functions/embed/pg-embedding-cache.js';
 import { createTestDatabase, openTestPglite, type TestDatabase } from '../../support/postgres.js';
 

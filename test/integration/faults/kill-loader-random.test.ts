@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgDatabase } from '../../../functions/db/pg-database.js';
-import { ensureMigrated } from '../../../functions/loader/load-snapshot.js';
+import { ensureMigrated } from '../../../functions/db/migrate.js';
 import { LocalDirBlobStore } from '../../../functions/storage/local-dir-blob-store.js';
 import { pushWorkspace, tempDir } from '../../e2e/support/e2e-fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.js';

@@ -8,7 +8,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgDatabase } from '../../../functions/db/pg-database.js';
-import { ensureMigrated, loadSnapshot } from '../../../functions/loader/load-snapshot.js';
+import { ensureMigrated } from '../../../functions/db/migrate.js';
+import { loadSnapshot } from '../../../functions/loader/load-snapshot.js';
 import { LocalDirBlobStore } from '../../../functions/storage/local-dir-blob-store.js';
 import { TARGET_TABLES } from '../../../schema/tables/target-tables.js';
 import { pushWorkspace, tempDir } from '../../e2e/support/e2e-fixtures.js';

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { advisoryLockKey, LOCK_NAMES } from '../../../functions/db/advisory-lock.js';
 import { PgDatabase } from '../../../functions/db/pg-database.js';
-import { ensureMigrated } from '../../../functions/loader/load-snapshot.js';
+import { ensureMigrated } from '../../../functions/db/migrate.js';
 import { LocalDirBlobStore } from '../../../functions/storage/local-dir-blob-store.js';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.js';
 import { type BuiltWorkspace, buildWorkspace } from '../../support/workspace-builder.js';

@@ -3,7 +3,7 @@
 // usage = sum, contributing environments; missing and pulled rows left out.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgDatabase } from '../../../functions/db/pg-database.js';
-import { ensureMigrated } from '../../../functions/loader/load-snapshot.js';
+import { ensureMigrated } from '../../../functions/db/migrate.js';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.js';
 import { runCliInProcess } from '../uploader/cli-harness.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgDatabase } from '../../../functions/db/pg-database.js';
-import { ensureMigrated } from '../../../functions/loader/load-snapshot.js';
+import { ensureMigrated } from '../../../functions/db/migrate.js';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.js';
 import { buildWorkspace } from '../../support/workspace-builder.js';
 import { runCliInProcess, tempFolder } from '../uploader/cli-harness.js';

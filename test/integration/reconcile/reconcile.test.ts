@@ -15,7 +15,7 @@ import type { Database } from '../../../functions/db/database.js';
 import { PgDatabase } from '../../../functions/db/pg-database.js';
 import { setFunctionRuntime } from '../../../functions/index.js';
 import { loadSnapshot } from '../../../functions/loader/load-snapshot.js';
-import { recordQuarantine, recordRunFailure } from '../../../functions/loader/write/sync-runs.js';
+import { RunLedger } from '../../../functions/loader/write/run-ledger.js';
 import { createLogger } from '../../../functions/observability/logger.js';
 import { applyReconcile, type ReconcileReport } from '../../../functions/reconcile/apply-reconcile.js';
 import { blobKeysIn } from '../../../functions/reconcile/plan-reconcile.js';
@@ -200,10 +200,10 @@ describe('reconcile (local directory store)', () => {
     };
     await loadSnapshot({ store, db }, base); // migrates
     const transient = await copyManifest(store, base);
-    await recordRunFailure(db, { ...(await identity(transient)), status: 'quarantined', error: 'BUCKET_UNREACHABLE: timeout' });
-    await recordQuarantine(db, { env: 'laptop', manifestKey: transient, code: 'BUCKET_UNREACHABLE', reason: 'timeout', transient: true });
+    await new RunLedger(db).recordFailure({ ...(await identity(transient)), status: 'quarantined', error: 'BUCKET_UNREACHABLE: timeout' });
+    await new RunLedger(db).recordQuarantine({ env: 'laptop', manifestKey: transient, code: 'BUCKET_UNREACHABLE', reason: 'timeout', transient: true });
     const failed = await copyManifest(store, base);
-    await recordRunFailure(db, { ...(await identity(failed)), status: 'failed', error: 'DB_SCHEMA: something' });
+    await new RunLedger(db).recordFailure({ ...(await identity(failed)), status: 'failed', error: 'DB_SCHEMA: something' });
     // terminal: a manifest whose env does not match its key
     const badId = snapshotIdAt(new Date());
     const bad = keyOf('laptop', badId);

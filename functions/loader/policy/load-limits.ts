@@ -6,7 +6,7 @@
 // verified copies of one snapshot's sources stay under 384 MiB, beside a loader that peaks at
 // ~250 MB reading and merging (JSON sources are parsed streaming, one source open at a time).
 
-import type { CapturedSource } from '../../schema/snapshot/manifest.js';
+import type { CapturedSource } from '../../../schema/snapshot/manifest.js';
 
 export interface LoadLimits {
   /** Largest uncompressed size of one source file. */
