@@ -161,7 +161,8 @@ export function manifestPayload(input: ManifestInput): string | Buffer {
 const prefix = fc.array(fc.oneof(segment, fc.constantFrom('quarantine', 'snapshots', 'blobs')), { maxLength: 3 }).map((a) => a.join('/'));
 const validKeys = fc.oneof(
   fc.record({ prefix, env: envName, id: snapshotId }).map(({ prefix: p, env, id }) => `${p ? `${p}/` : ''}snapshots/${env}/${id}/manifest.json`),
-  sha256.map(blobKey),
+  sha256.map((sha) => blobKey(sha)),
+  sha256.map((sha) => blobKey(sha, 'zstd')),
   fc.record({ env: envName, id: snapshotId }).map(({ env, id }) => quarantineReportKey(env, id)),
 );
 
