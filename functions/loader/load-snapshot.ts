@@ -22,7 +22,7 @@ import { type BackfillResult, backfillEmbeddings } from '../embed/backfill-embed
 import type { Embedder } from '../embed/embedder.js';
 import { type Logger, silentLogger } from '../observability/logger.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import { gunzipVerifyToFile } from './read/gunzip-verify-to-file.js';
+import { assembleSourceFile } from './read/assemble-source-file.js';
 import { claimedTimeProblem, DEFAULT_CLOCK_SKEW_TOLERANCE_MS, futureBound, isLate, orderTime } from './snapshot-clock.js';
 import { DEFAULT_LOAD_LIMITS, type LoadLimits, snapshotLimitProblem } from './load-limits.js';
 import { readSnapshotSource } from './read/read-snapshot-source.js';
@@ -328,7 +328,7 @@ export async function loadSnapshot(deps: LoaderDeps, manifestKey: string): Promi
 async function downloadBlob(store: LoaderDeps['store'], source: CapturedSource, file: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await gunzipVerifyToFile(await store.getStream(source.blobKey), source.sha256, source.size, file, source.blobKey);
+      await assembleSourceFile(store, source, file);
       return;
     } catch (err) {
       // a content problem (checksum, corrupt gzip, missing object) is final; a network one is not

@@ -44,7 +44,7 @@ interface Job {
   reject: (e: unknown) => void;
 }
 
-/** A fixed set of compression workers. Close it when done (workers keep a process alive otherwise). */
+/** A fixed set of compression workers. Close it when done: its workers keep the process alive until then. */
 export class CompressPool {
   private readonly workers: Worker[] = [];
   private readonly load: number[] = [];
@@ -66,7 +66,8 @@ export class CompressPool {
         else job.reject(new AppError('INTERNAL', `compressing a chunk failed on a worker thread: ${m.message}`));
       });
       w.on('error', (err) => this.failAll(err));
-      w.unref();
+      // kept referenced: while a push awaits a compression, the worker is what keeps the process
+      // alive (unreferenced workers let the event loop drain: Node exits 13 mid-push); close() ends them
       this.workers.push(w);
       this.load.push(0);
     }
