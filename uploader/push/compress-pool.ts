@@ -73,7 +73,7 @@ export class CompressPool {
     }
   }
 
-  /** Compresses `data` whole with `codec` on the least busy worker. */
+  /** Compresses `data` whole with `codec` on the least busy worker. `data` may be detached (moved to the worker): do not use it afterwards. */
   compress(data: Uint8Array, codec: BlobCodec): Promise<Buffer> {
     if (this.closed) return Promise.reject(new AppError('INTERNAL', 'compress pool used after close'));
     if (this.workers.length === 0) return Promise.resolve().then(() => compressSync(data, codec));
@@ -83,7 +83,9 @@ export class CompressPool {
     this.load[best]!++;
     return new Promise<Buffer>((resolve, reject) => {
       this.jobs.set(id, { resolve, reject });
-      this.workers[best]!.postMessage({ id, codec, data });
+      // a buffer that owns its whole memory is moved, not copied (the caller is done with it)
+      const movable = data.byteOffset === 0 && data.buffer.byteLength === data.byteLength && data.buffer instanceof ArrayBuffer;
+      this.workers[best]!.postMessage({ id, codec, data }, movable ? [data.buffer as ArrayBuffer] : []);
     });
   }
 

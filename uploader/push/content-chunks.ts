@@ -26,7 +26,7 @@ export const CHUNKING: Readonly<ChunkerSettings> = Object.freeze({ minSize: 512 
 export const WHOLE_FILE_MAX_BYTES = CHUNKING.maxSize;
 
 /** Bytes handed to the rolling hash at once (fewer calls into wasm; the tail is scanned again). */
-const FEED_BYTES = 16 * 1024 * 1024;
+const FEED_BYTES = 8 * 1024 * 1024;
 
 const chunkers = new Map<string, Promise<Rabin>>();
 

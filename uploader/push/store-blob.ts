@@ -39,7 +39,7 @@ export interface FileBlobsOutcome {
 export const TOUCH_AFTER_MS = 10 * 60 * 1000;
 
 /** Chunks of one file being stored at once (bounded memory; uploads overlap compression). */
-const CHUNKS_IN_FLIGHT = 6;
+const CHUNKS_IN_FLIGHT = 3;
 
 export interface StoreFileOptions {
   dryRun?: boolean;
@@ -107,7 +107,8 @@ async function findStored(store: BlobStore, sha256: string, preferred: BlobCodec
 }
 
 async function storeChunk(store: BlobStore, data: Buffer, sha256: string, options: StoreFileOptions): Promise<BlobOutcome> {
-  const ref = (codec: BlobCodec, storedSize: number): ChunkRef => ({ sha256, size: data.byteLength, storedSize, codec, blobKey: blobKey(sha256, codec) });
+  const chunkSize = data.byteLength;
+  const ref = (codec: BlobCodec, storedSize: number): ChunkRef => ({ sha256, size: chunkSize, storedSize, codec, blobKey: blobKey(sha256, codec) });
   const found = await findStored(store, sha256, options.codec);
   if (options.dryRun) {
     return found ? { chunk: ref(found.codec, found.info.size), created: false, uploadedBytes: 0, existed: true } : { chunk: ref(options.codec, 0), created: false, uploadedBytes: 0, existed: false };
@@ -124,9 +125,10 @@ async function storeChunk(store: BlobStore, data: Buffer, sha256: string, option
     if (touched !== null) return reused(touched);
   }
   const codec = options.codec;
-  const body = await options.pool.compress(data, codec);
+  const size = data.byteLength;
+  const body = await options.pool.compress(data, codec); // data may be moved to the worker: not used below
   const key = blobKey(sha256, codec);
-  const put = await store.put(key, body, { ifAbsent: true, contentType: codecContentType(codec), metadata: { sha256, size: String(data.byteLength) } });
+  const put = await store.put(key, body, { ifAbsent: true, contentType: codecContentType(codec), metadata: { sha256, size: String(size) } });
   if (put.created) return { chunk: ref(codec, put.bytes), created: true, uploadedBytes: put.bytes, existed: false };
   // Another push stored the same content meanwhile: that is fine, it is the same bytes.
   const info = await store.stat(key);
