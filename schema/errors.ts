@@ -31,6 +31,8 @@ export type ErrorCode =
   | 'SNAPSHOT_TOO_LARGE'
   | 'CHECKSUM_MISMATCH'
   | 'BLOB_CORRUPT'
+  /** a blob's codec cannot be decoded by this process (no zstd): terminal, not the snapshot's fault */
+  | 'CODEC_UNAVAILABLE'
   | 'PARSE_FAILED'
   | 'VALUE_INVALID'
   | 'DB_CONNECTION'

@@ -95,6 +95,19 @@ describe('planBlobDeletions', () => {
     const k = `blobs/sha256/ab/${'ab'.repeat(32)}.gz`;
     expect(blobKeysIn(`{"broken": ["${k}", "${k}"`)).toEqual([k]);
   });
+  it('finds the chunk blobs of a chunked (format 2) manifest, zstd and gzip alike, so retention keeps every chunk a kept manifest lists', () => {
+    const zst = `blobs/sha256/cd/${'cd'.repeat(32)}.zst`;
+    const gz = `blobs/sha256/ef/${'ef'.repeat(32)}.gz`;
+    const text = JSON.stringify({ formatVersion: 2, sources: [{ status: 'captured', chunks: [{ blobKey: zst }, { blobKey: gz }, { blobKey: zst }] }] });
+    expect(blobKeysIn(text).sort()).toEqual([zst, gz].sort());
+    const plan = planBlobDeletions(
+      [zst, gz, `blobs/sha256/11/${'11'.repeat(32)}.zst`].map((key) => ({ key, updated: ago(100 * D), size: 1 })),
+      new Set(blobKeysIn(text)),
+      NOW,
+      D,
+    );
+    expect(plan).toEqual({ delete: [`blobs/sha256/11/${'11'.repeat(32)}.zst`], keptReferenced: 2, keptYoung: 0, ignored: 0 });
+  });
 });
 
 describe('planStaleness', () => {

@@ -185,7 +185,7 @@ export function planReconcile(input: ReconcileInputs): ReconcilePlan {
 /** Every blob key a manifest's text mentions (lenient: a manifest that fails its schema still protects its blobs). */
 export function blobKeysIn(manifestText: string): string[] {
   const out = new Set<string>();
-  for (const m of manifestText.matchAll(/blobs\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}\.gz/g)) out.add(m[0]);
+  for (const m of manifestText.matchAll(/blobs\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}\.(?:gz|zst)/g)) out.add(m[0]);
   return [...out];
 }
 

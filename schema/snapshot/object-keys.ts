@@ -1,5 +1,6 @@
 // The bucket layout, in one place: every object key is built and parsed here (pure).
-//   blobs/sha256/<2 hex>/<sha256>.gz                 content-addressed, gzip, create-only
+//   blobs/sha256/<2 hex>/<sha256>.{gz,zst}           content-addressed (sha256 of the uncompressed
+//                                                    bytes), the extension names the codec; create-only
 //   snapshots/<env>/<snapshotId>/manifest.json        written last: its arrival commits the snapshot
 //   quarantine/<env>/<snapshotId>/{manifest.json,error.json}
 
@@ -13,16 +14,33 @@ export const BLOB_PREFIX = 'blobs/sha256/';
 export const SNAPSHOT_PREFIX = 'snapshots/';
 export const QUARANTINE_PREFIX = 'quarantine/';
 
-/** Key of the gzip blob holding the uncompressed content whose sha256 is `sha256`. */
-export function blobKey(sha256: string): string {
+/** How a blob's bytes are compressed. gzip is what every version reads; zstd is faster. */
+export const BLOB_CODECS = ['gzip', 'zstd'] as const;
+export type BlobCodec = (typeof BLOB_CODECS)[number];
+
+const CODEC_EXTENSION: Record<BlobCodec, string> = { gzip: 'gz', zstd: 'zst' };
+
+/**
+ * Key of the blob holding, compressed with `codec`, the uncompressed content whose sha256 is `sha256`.
+ * @example blobKey('ab…', 'zstd') // "blobs/sha256/ab/ab….zst"
+ */
+export function blobKey(sha256: string, codec: BlobCodec = 'gzip'): string {
   if (!SHA256_HEX.test(sha256)) throw new TypeError(`blobKey: expected 64 lowercase hex characters, got "${sha256}"`);
-  return `${BLOB_PREFIX}${sha256.slice(0, 2)}/${sha256}.gz`;
+  const ext = CODEC_EXTENSION[codec];
+  if (ext === undefined) throw new TypeError(`blobKey: unknown codec "${String(codec)}"`);
+  return `${BLOB_PREFIX}${sha256.slice(0, 2)}/${sha256}.${ext}`;
+}
+
+/** The sha256 and codec a blob key names, or null when `key` is not a blob key. */
+export function parseBlobKeyParts(key: string): { sha256: string; codec: BlobCodec } | null {
+  const m = /^blobs\/sha256\/([0-9a-f]{2})\/([0-9a-f]{64})\.(gz|zst)$/.exec(key);
+  if (!m || !m[2]!.startsWith(m[1]!)) return null;
+  return { sha256: m[2]!, codec: m[3] === 'gz' ? 'gzip' : 'zstd' };
 }
 
 /** The sha256 a blob key names, or null when `key` is not a blob key. */
 export function parseBlobKey(key: string): string | null {
-  const m = /^blobs\/sha256\/([0-9a-f]{2})\/([0-9a-f]{64})\.gz$/.exec(key);
-  return m && m[2]!.startsWith(m[1]!) ? m[2]! : null;
+  return parseBlobKeyParts(key)?.sha256 ?? null;
 }
 
 /** Key of a snapshot's manifest. */

@@ -4,7 +4,7 @@
 // valid, almost valid (one character inserted, removed or replaced) or arbitrary.
 import fc from 'fast-check';
 import { MAX_MANIFEST_BYTES } from '../../schema/snapshot/manifest.js';
-import { blobKey, quarantineReportKey } from '../../schema/snapshot/object-keys.js';
+import { BLOB_CODECS, blobKey, quarantineReportKey } from '../../schema/snapshot/object-keys.js';
 import { SOURCE_FORMATS, SOURCE_KINDS, SOURCE_ROLES } from '../../schema/sources/catalogue.js';
 import type { ByteDamage, JsonNode } from './json-arbitraries.js';
 import { anyJsonNode, byteDamage, damagedBytes, deepNode, jsonTextOf, memberName, nastyChar, nastyString, sometimes } from './json-arbitraries.js';
@@ -51,17 +51,32 @@ const uncapturedSource = fc.record(
   { requiredKeys: ['status', 'sourceId', 'kind', 'format', 'role', 'path', 'reason'] },
 );
 
-/** A manifest object the schema accepts (paths unique). */
-export const validManifest = fc
+/** Format 2: the same source as its chunks (sizes adding up to the file, keys naming sha256 and codec). */
+const chunkedSource = fc
   .record({
-    formatVersion: fc.constant(1),
-    snapshotId,
-    env: envName,
-    createdAt: isoTime,
-    tool: fc.record({ name: fc.constant('aqe-upload'), version: fc.string({ minLength: 1, maxLength: 10 }) }),
-    host: fc.option(fc.string({ maxLength: 20 }), { nil: undefined }),
-    sources: fc.uniqueArray(fc.oneof(capturedSource, uncapturedSource), { maxLength: 4, selector: (s) => s.path }),
+    source: capturedSource,
+    chunks: fc.array(fc.record({ sha256, size: fc.nat({ max: 4 * 1024 * 1024 }), storedSize: fc.nat(), codec: fc.constantFrom(...BLOB_CODECS) }), { minLength: 1, maxLength: 4 }),
   })
+  .map(({ source, chunks }) => {
+    const { blobKey: _whole, ...rest } = source;
+    const list = chunks.map((c) => ({ ...c, blobKey: blobKey(c.sha256, c.codec) }));
+    return { ...rest, size: list.reduce((a, c) => a + c.size, 0), storedSize: list.reduce((a, c) => a + c.storedSize, 0), chunks: list };
+  });
+
+const header = {
+  snapshotId,
+  env: envName,
+  createdAt: isoTime,
+  tool: fc.record({ name: fc.constant('aqe-upload'), version: fc.string({ minLength: 1, maxLength: 10 }) }),
+  host: fc.option(fc.string({ maxLength: 20 }), { nil: undefined }),
+};
+
+/** A manifest object the schema accepts (paths unique): format 1 (whole-file blobs) or format 2 (chunks). */
+export const validManifest = fc
+  .oneof(
+    fc.record({ formatVersion: fc.constant(1), ...header, sources: fc.uniqueArray(fc.oneof(capturedSource, uncapturedSource), { maxLength: 4, selector: (s) => s.path }) }),
+    fc.record({ formatVersion: fc.constant(2), ...header, sources: fc.uniqueArray(fc.oneof(chunkedSource, uncapturedSource), { maxLength: 4, selector: (s) => s.path }) }),
+  )
   .map(({ host, ...m }) => (host === undefined ? m : { ...m, host }));
 
 /** A JSON value as a syntax tree (to mutate it at the syntax level). */
@@ -161,7 +176,8 @@ export function manifestPayload(input: ManifestInput): string | Buffer {
 const prefix = fc.array(fc.oneof(segment, fc.constantFrom('quarantine', 'snapshots', 'blobs')), { maxLength: 3 }).map((a) => a.join('/'));
 const validKeys = fc.oneof(
   fc.record({ prefix, env: envName, id: snapshotId }).map(({ prefix: p, env, id }) => `${p ? `${p}/` : ''}snapshots/${env}/${id}/manifest.json`),
-  sha256.map(blobKey),
+  sha256.map((sha) => blobKey(sha)),
+  sha256.map((sha) => blobKey(sha, 'zstd')),
   fc.record({ env: envName, id: snapshotId }).map(({ env, id }) => quarantineReportKey(env, id)),
 );
 

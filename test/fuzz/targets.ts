@@ -14,8 +14,8 @@ import type { SourceReadResult } from '../../functions/loader/read/source-read-r
 import { validateManifest } from '../../functions/loader/read/fetch-snapshot.js';
 import { assertValidObjectKey } from '../../functions/storage/local-dir-blob-store.js';
 import type { ErrorCode } from '../../schema/errors.js';
-import { parseManifest, serialiseManifest } from '../../schema/snapshot/manifest.js';
-import { blobKey, manifestKey, parseBlobKey, parseManifestKey, SNAPSHOT_ID_PATTERN } from '../../schema/snapshot/object-keys.js';
+import { parseManifest, serialiseManifest, sourceChunks } from '../../schema/snapshot/manifest.js';
+import { blobKey, manifestKey, parseBlobKeyParts, parseManifestKey, SNAPSHOT_ID_PATTERN } from '../../schema/snapshot/object-keys.js';
 import type { SourceFormat } from '../../schema/sources/catalogue.js';
 import { ENV_NAME_PATTERN } from '../../schema/sources/catalogue.js';
 import { parseJsonDocument } from '../../schema/sources/mappings/json-document.js';
@@ -130,7 +130,10 @@ export const manifestTarget = target<ManifestInput>({
       const again = parseManifest(serialiseManifest(parsed.manifest));
       if (!again.ok) throw new FuzzFailure(`an accepted manifest does not parse back after serialising: ${again.issues.join('; ')}`);
       if (canonicalJson(again.manifest) !== canonicalJson(parsed.manifest)) throw new FuzzFailure('an accepted manifest changes when serialised and parsed again');
-      for (const s of parsed.manifest.sources) if (s.status === 'captured' && s.blobKey !== blobKey(s.sha256)) throw new FuzzFailure(`accepted blobKey ${s.blobKey} not derived from ${s.sha256}`);
+      for (const s of parsed.manifest.sources) {
+        if (s.status !== 'captured') continue;
+        for (const c of sourceChunks(s)) if (c.blobKey !== blobKey(c.sha256, c.codec)) throw new FuzzFailure(`accepted blobKey ${c.blobKey} not derived from ${c.sha256} and ${c.codec}`);
+      }
     } else {
       if (!Array.isArray(parsed.issues) || parsed.issues.length === 0) throw new FuzzFailure('refused without an issue');
       for (const issue of parsed.issues) if (typeof issue !== 'string' || !/^manifest\S*: \S/.test(issue)) throw new FuzzFailure(`an issue that names no field: ${JSON.stringify(issue)}`);
@@ -147,7 +150,7 @@ export const manifestTarget = target<ManifestInput>({
 
 export const objectKeysTarget = target<string>({
   name: 'object-key parser',
-  property: 'parseManifestKey / parseBlobKey return null or parts that rebuild exactly the key; assertValidObjectKey passes or throws VALUE_INVALID',
+  property: 'parseManifestKey / parseBlobKeyParts return null or parts that rebuild exactly the key; assertValidObjectKey passes or throws VALUE_INVALID',
   arbitrary: objectKey,
   limitMs: 2_000,
   testRuns: 500,
@@ -161,8 +164,8 @@ export const objectKeysTarget = target<string>({
       if (rebuilt !== key) throw new FuzzFailure(`parseManifestKey(${JSON.stringify(key)}) rebuilds as ${JSON.stringify(rebuilt)}`);
       if (parts.prefix.split('/').includes('quarantine')) throw new FuzzFailure(`a quarantined copy parsed as a manifest key: ${JSON.stringify(key)}`);
     }
-    const sha = parseBlobKey(key);
-    if (sha !== null && blobKey(sha) !== key) throw new FuzzFailure(`parseBlobKey(${JSON.stringify(key)}) = ${sha} rebuilds as ${blobKey(sha)}`);
+    const blob = parseBlobKeyParts(key);
+    if (blob !== null && blobKey(blob.sha256, blob.codec) !== key) throw new FuzzFailure(`parseBlobKeyParts(${JSON.stringify(key)}) = ${JSON.stringify(blob)} rebuilds as ${blobKey(blob.sha256, blob.codec)}`);
     try {
       assertValidObjectKey(key);
     } catch (err) {

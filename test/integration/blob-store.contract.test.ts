@@ -222,7 +222,7 @@ for (const makeBackend of [localBackend, gcsBackend]) {
       for (const s of shas) await store.put(blobKey(s), Buffer.from(s), { ifAbsent: true });
       const m = manifestKey('ci', '01J9Z8X7W6V5T4S3R2Q1P0NMKJ');
       await store.put(m, Buffer.from('{}'));
-      expect(await keysOf(store, 'blobs/sha256/')).toEqual(shas.map(blobKey));
+      expect(await keysOf(store, 'blobs/sha256/')).toEqual(shas.map((sha) => blobKey(sha)));
       expect(await keysOf(store, 'snapshots/ci/')).toEqual([m]);
     });
 

@@ -2,9 +2,8 @@
 // environment that `--skip-unchanged` relies on. Pure.
 
 import type { ErrorCode } from '../../schema/errors.js';
-import type { Manifest, ManifestSource, TableCount } from '../../schema/snapshot/manifest.js';
+import type { ChunkRef, Manifest, ManifestV2, TableCount } from '../../schema/snapshot/manifest.js';
 import { MANIFEST_FORMAT_VERSION } from '../../schema/snapshot/manifest.js';
-import { blobKey } from '../../schema/snapshot/object-keys.js';
 import type { DiscoveredFile } from '../workspace/discover.js';
 
 /** One source file's part of a snapshot, as the push decided it. */
@@ -15,6 +14,8 @@ export type PlannedEntry =
       sha256: string;
       size: number;
       storedSize: number;
+      /** The file's content-defined chunks, in order. */
+      chunks: ChunkRef[];
       capturedAt: Date;
       modifiedAt: Date | undefined;
       schemaFingerprint: string;
@@ -35,7 +36,7 @@ export interface ManifestHeader {
  * The manifest of a snapshot. Entries keep the order given (discovery order); excluded and
  * disabled files are not entries (the user chose to leave them out).
  */
-export function planManifest(header: ManifestHeader, entries: readonly PlannedEntry[]): Manifest {
+export function planManifest(header: ManifestHeader, entries: readonly PlannedEntry[]): ManifestV2 {
   return {
     formatVersion: MANIFEST_FORMAT_VERSION,
     snapshotId: header.snapshotId,
@@ -47,7 +48,7 @@ export function planManifest(header: ManifestHeader, entries: readonly PlannedEn
   };
 }
 
-function toManifestSource(e: PlannedEntry): ManifestSource {
+function toManifestSource(e: PlannedEntry): ManifestV2['sources'][number] {
   const common = { sourceId: e.file.sourceId, kind: e.file.kind, format: e.file.format, role: e.file.spec.role, path: e.file.path };
   if (e.status === 'captured') {
     return {
@@ -56,11 +57,11 @@ function toManifestSource(e: PlannedEntry): ManifestSource {
       sha256: e.sha256,
       size: e.size,
       storedSize: e.storedSize,
-      blobKey: blobKey(e.sha256),
       capturedAt: e.capturedAt.toISOString(),
       ...(e.modifiedAt === undefined ? {} : { modifiedAt: e.modifiedAt.toISOString() }),
       schemaFingerprint: e.schemaFingerprint,
       tables: e.tables,
+      chunks: e.chunks,
     };
   }
   return { status: e.status, ...common, reason: e.reason.slice(0, 4000), ...(e.code === undefined ? {} : { code: e.code }) };

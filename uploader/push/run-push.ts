@@ -27,8 +27,11 @@ import { assertWorkspace, discoverSources } from '../workspace/discover.js';
 import type { PlannedEntry } from './plan-manifest.js';
 import { planManifest, sameContent, withoutLocalPaths } from './plan-manifest.js';
 import { findLatestManifest } from './previous-manifest.js';
-import type { BlobOutcome } from './store-blob.js';
-import { storeBlob } from './store-blob.js';
+import { preferredCodec } from '../../functions/storage/blob-codec.js';
+import type { BlobCodec } from '../../schema/snapshot/object-keys.js';
+import { CompressPool } from './compress-pool.js';
+import type { BlobOutcome, FileBlobsOutcome } from './store-blob.js';
+import { storeFileChunks } from './store-blob.js';
 
 /** Progress of a push, for a TTY display (never part of results). */
 export type PushProgress =
@@ -49,6 +52,12 @@ export interface PushOptions {
   concurrency?: number;
   /** The machine's clock (the manifest's createdAt and snapshot id; tests give one that runs ahead). */
   now?: () => Date;
+  /** Codec of new blobs (default: zstd when this process has it, else gzip). */
+  codec?: BlobCodec;
+  /** Compression worker threads (default: one per core, at most 2; 0 compresses on the main thread). */
+  compressThreads?: number;
+  /** Files up to this size stay one blob (default ~4 MiB; Infinity sends whole files, as before chunking: the bench's baseline). */
+  wholeFileMaxBytes?: number;
 }
 
 /** One manifest entry's outcome. */
@@ -62,8 +71,11 @@ export interface PushSourceResult {
   /** Uncompressed bytes (captured only). */
   size: number;
   sha256?: string;
-  blobKey?: string;
-  /** true when the blob had to be stored (or would be, in a dry run). */
+  /** Chunks the file was cut into (a small file is one). */
+  chunks: number;
+  /** Chunks whose blob had to be stored (or would be, in a dry run). */
+  newChunks: number;
+  /** true when any of its blobs had to be stored (or would be, in a dry run). */
   newBlob: boolean;
   /** Compressed bytes sent by this push. */
   uploadedBytes: number;
@@ -104,7 +116,7 @@ export interface PushResult {
     failed: number;
     /** Uncompressed bytes captured. */
     bytes: number;
-    /** Uncompressed bytes whose blob had to be stored (would be, in a dry run). */
+    /** Uncompressed bytes whose blobs had to be stored (would be, in a dry run). */
     newBytes: number;
     /** Uncompressed bytes already in the store. */
     skippedBytes: number;
@@ -139,7 +151,14 @@ export async function runPush(options: PushOptions): Promise<PushResult> {
   const present = discovered.filter((f) => f.state === 'present');
   const localRoots = { workspace: [config.workspace, await realpath(config.workspace).catch(() => config.workspace)], temp: tmpdir(), home: homedir() };
 
-  const captured = await withTempDir((dir) => captureAndStore(present, dir, store, dryRun, options.concurrency ?? 3, progress));
+  const codec = options.codec ?? preferredCodec();
+  const pool = new CompressPool(options.compressThreads);
+  let captured: CapturedAndStored[];
+  try {
+    captured = await withTempDir((dir) => captureAndStore(present, dir, store, { dryRun, codec, pool, ...(options.wholeFileMaxBytes === undefined ? {} : { wholeFileMaxBytes: options.wholeFileMaxBytes }) }, options.concurrency ?? 3, progress));
+  } finally {
+    await pool.close();
+  }
   const byFile = new Map(captured.map((c) => [c.outcome.file, c]));
 
   const entries: PlannedEntry[] = [];
@@ -150,16 +169,17 @@ export async function runPush(options: PushOptions): Promise<PushResult> {
     const done = byFile.get(file);
     if (done?.outcome.status === 'captured' && done.blob !== null) {
       const { outcome: c, blob } = done;
-      entries.push({ status: 'captured', file, sha256: c.sha256, size: c.size, storedSize: blob.storedSize, capturedAt: c.capturedAt, modifiedAt: c.modifiedAt, schemaFingerprint: c.schemaFingerprint, tables: c.tables });
+      entries.push({ status: 'captured', file, sha256: c.sha256, size: c.size, storedSize: blob.storedSize, chunks: blob.chunks, capturedAt: c.capturedAt, modifiedAt: c.modifiedAt, schemaFingerprint: c.schemaFingerprint, tables: c.tables });
       sources.push({
         ...common,
         status: 'captured',
         size: c.size,
         sha256: c.sha256,
-        blobKey: blob.key,
-        newBlob: !blob.existed,
+        chunks: blob.chunks.length,
+        newChunks: blob.newBlobs.length,
+        newBlob: blob.newBlobs.length > 0,
         uploadedBytes: blob.uploadedBytes,
-        skippedBytes: blob.existed ? c.size : 0,
+        skippedBytes: blob.existingBytes,
         tables: c.tables,
         warnings: c.warnings,
       });
@@ -169,7 +189,7 @@ export async function runPush(options: PushOptions): Promise<PushResult> {
     const reason = withoutLocalPaths(done?.outcome.status === 'failed' ? done.outcome.reason : (file.problem?.message ?? `${file.path}: could not be captured`), localRoots);
     const code = done?.outcome.status === 'failed' ? done.outcome.code : file.problem?.code;
     entries.push({ status, file, reason, code: status === 'missing' ? undefined : code });
-    sources.push({ ...common, status, size: 0, newBlob: false, uploadedBytes: 0, skippedBytes: 0, tables: [], warnings: [], reason, ...(status === 'failed' && code ? { code } : {}) });
+    sources.push({ ...common, status, size: 0, chunks: 0, newChunks: 0, newBlob: false, uploadedBytes: 0, skippedBytes: 0, tables: [], warnings: [], reason, ...(status === 'failed' && code ? { code } : {}) });
   }
 
   // no host name unless configured (AQE_HOST / "host"): it is not the cloud's business
@@ -229,10 +249,10 @@ export async function runPush(options: PushOptions): Promise<PushResult> {
       missing: sources.filter((s) => s.status === 'missing').length,
       failed: sources.filter((s) => s.status === 'failed').length,
       bytes: sum(capturedSources.map((s) => s.size)),
-      newBytes: sum(capturedSources.filter((s) => s.newBlob).map((s) => s.size)),
+      newBytes: sum(capturedSources.map((s) => s.size - s.skippedBytes)),
       skippedBytes: sum(capturedSources.map((s) => s.skippedBytes)),
       uploadedBytes: sum(capturedSources.map((s) => s.uploadedBytes)),
-      newBlobs: new Set(capturedSources.filter((s) => s.newBlob).map((s) => s.blobKey)).size,
+      newBlobs: new Set(captured.flatMap((c) => c.blob?.newBlobs ?? [])).size,
     },
     durationMs: Math.round(performance.now() - started),
   };
@@ -240,7 +260,7 @@ export async function runPush(options: PushOptions): Promise<PushResult> {
 
 interface CapturedAndStored {
   outcome: CaptureOutcome;
-  blob: BlobOutcome | null;
+  blob: FileBlobsOutcome | null;
 }
 
 /**
@@ -252,13 +272,14 @@ async function captureAndStore(
   files: readonly DiscoveredFile[],
   dir: string,
   store: BlobStore,
-  dryRun: boolean,
+  blobOptions: { dryRun: boolean; codec: BlobCodec; pool: CompressPool; wholeFileMaxBytes?: number },
   concurrency: number,
   progress: (event: PushProgress) => void,
 ): Promise<CapturedAndStored[]> {
   const results: CapturedAndStored[] = new Array(files.length);
-  // The same content may appear twice (two identical files): store its blob once.
-  const blobs = new Map<string, Promise<BlobOutcome>>();
+  // The same content may appear twice (two identical files, or repeated in a file): store its blob once.
+  const seen = new Map<string, Promise<BlobOutcome>>();
+  const files_ = new Map<string, Promise<FileBlobsOutcome>>();
   let next = 0;
   let done = 0;
   let failure: unknown = null;
@@ -267,13 +288,13 @@ async function captureAndStore(
       const i = next++;
       const file = files[i]!;
       const outcome = await captureFile(file, join(dir, `${i}.copy`));
-      let blob: BlobOutcome | null = null;
+      let blob: FileBlobsOutcome | null = null;
       if (outcome.status === 'captured') {
         try {
-          let pending = blobs.get(outcome.sha256);
+          let pending = files_.get(outcome.sha256);
           if (pending === undefined) {
-            pending = storeBlob(store, outcome.tempPath, outcome.sha256, outcome.size, { dryRun });
-            blobs.set(outcome.sha256, pending);
+            pending = storeFileChunks(store, outcome.tempPath, { ...blobOptions, seen });
+            files_.set(outcome.sha256, pending);
           }
           blob = await pending;
         } catch (err) {

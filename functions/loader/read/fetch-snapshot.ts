@@ -9,7 +9,7 @@ import { type CapturedSource, type Manifest, manifestSha256, parseManifest } fro
 import type { BlobStore } from '../../storage/blob-store.js';
 import { type LoadLimits, snapshotLimitProblem } from '../policy/load-limits.js';
 import { claimedTimeProblem, futureBound, orderTime } from '../policy/snapshot-clock.js';
-import { gunzipVerifyToFile } from './gunzip-verify-to-file.js';
+import { assembleSourceFile } from './assemble-source-file.js';
 
 /** A delivered manifest before it is checked: its bytes and the sha256 that identifies the snapshot. */
 export interface FetchedManifest {
@@ -109,14 +109,14 @@ export async function fetchSources(
 const BLOB_ATTEMPTS = 3;
 
 /**
- * Downloads, gunzips and verifies one blob into `file`. A download cut mid-transfer (a transient
+ * Downloads, decompresses and verifies one source's blobs (its chunks) into `file`. A download cut mid-transfer (a transient
  * storage error) is retried here, a few times with a short backoff, instead of failing the
  * whole delivery; a blob that is really corrupt fails at once (its error is not transient).
  */
 async function downloadBlob(store: BlobStore, source: CapturedSource, file: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await gunzipVerifyToFile(await store.getStream(source.blobKey), source.sha256, source.size, file, source.blobKey);
+      await assembleSourceFile(store, source, file);
       return;
     } catch (err) {
       // a content problem (checksum, corrupt gzip, missing object) is final; a network one is not

@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Queryable } from '../../../functions/db/database.js';
 import type { BlobStore } from '../../../functions/storage/blob-store.js';
-import type { CapturedSource, Manifest } from '../../../schema/snapshot/manifest.js';
+import { codecContentType, compressSync } from '../../../functions/storage/blob-codec.js';
+import type { CapturedSourceV1, CapturedSourceV2, ChunkRef, Manifest } from '../../../schema/snapshot/manifest.js';
 import { serialiseManifest } from '../../../schema/snapshot/manifest.js';
-import { blobKey, manifestKey } from '../../../schema/snapshot/object-keys.js';
+import { type BlobCodec, blobKey, manifestKey } from '../../../schema/snapshot/object-keys.js';
 import type { SourceFormat, SourceKind, SourceRole } from '../../../schema/sources/catalogue.js';
 import { TARGET_TABLES } from '../../../schema/tables/target-tables.js';
 import { loadConfig } from '../../../uploader/config.js';
@@ -138,6 +139,34 @@ export interface HandSource {
   /** Recorded instead of sha256(bytes). */
   sha256?: string;
   tables?: Array<{ name: string; rows: number }>;
+  /**
+   * Format 2 (what aqe-upload writes now): the file as chunks of this many bytes (hand-made cut
+   * points: the loader does not care how they were found), each its own blob in `codec`.
+   */
+  chunked?: {
+    size: number;
+    codec?: BlobCodec;
+    /** Damage one chunk's blob: other content, gone, or cut in half. */
+    fault?: { index: number; kind: 'other-content' | 'missing' | 'truncated' };
+  };
+}
+
+/** The chunks of a hand-made format-2 source, and the bytes to store for each. */
+function handChunks(s: HandSource): Array<{ ref: ChunkRef; stored: Buffer | null }> {
+  const { size, codec = 'gzip', fault } = s.chunked!;
+  const out: Array<{ ref: ChunkRef; stored: Buffer | null }> = [];
+  for (let at = 0, i = 0; at < s.bytes.length || i === 0; at += size, i++) {
+    const piece = s.bytes.subarray(at, at + size);
+    const hash = sha(piece);
+    let stored: Buffer | null = compressSync(piece, codec);
+    if (fault?.index === i) {
+      if (fault.kind === 'missing') stored = null;
+      else if (fault.kind === 'truncated') stored = stored.subarray(0, Math.floor(stored.length / 2));
+      else stored = compressSync(Buffer.concat([piece.subarray(1), Buffer.from('x')]), codec);
+    }
+    out.push({ ref: { sha256: hash, size: piece.length, storedSize: stored?.length ?? 0, codec, blobKey: blobKey(hash, codec) }, stored });
+  }
+  return out;
 }
 
 /** A ULID-shaped snapshot id that sorts by `n` (no clock involved). */
@@ -147,8 +176,8 @@ export function snapshotIdFor(n: number): string {
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** The manifest entry of a hand-made source (blob key derived from its sha256). */
-export function capturedEntry(s: HandSource, capturedAt = '2025-02-01T00:00:00.000Z'): CapturedSource {
+/** The manifest entry (format 1: one gzip blob per file, what earlier versions wrote) of a hand-made source (blob key derived from its sha256). */
+export function capturedEntry(s: HandSource, capturedAt = '2025-02-01T00:00:00.000Z'): CapturedSourceV1 {
   const hash = s.sha256 ?? sha(s.bytes);
   const stored = s.storedBytes ?? gzipSync(s.bytes);
   return {
@@ -168,6 +197,13 @@ export function capturedEntry(s: HandSource, capturedAt = '2025-02-01T00:00:00.0
   };
 }
 
+/** The format-2 manifest entry of a hand-made chunked source. */
+export function chunkedEntry(s: HandSource, capturedAt = '2025-02-01T00:00:00.000Z'): CapturedSourceV2 {
+  const { blobKey: _whole, storedSize: _stored, ...rest } = capturedEntry(s, capturedAt);
+  const chunks = handChunks(s).map((c) => c.ref);
+  return { ...rest, storedSize: chunks.reduce((a, c) => a + c.storedSize, 0), chunks };
+}
+
 export interface WrittenSnapshot {
   manifestKey: string;
   manifest: Manifest;
@@ -183,17 +219,38 @@ export async function writeSnapshot(
   opts: { env: string; snapshotId: string; sources: HandSource[]; createdAt?: string; keyEnv?: string; raw?: (m: Record<string, unknown>) => unknown },
 ): Promise<WrittenSnapshot> {
   for (const s of opts.sources) {
+    if (s.chunked) {
+      for (const c of handChunks(s)) if (c.stored !== null) await store.put(c.ref.blobKey, c.stored, { contentType: codecContentType(c.ref.codec) });
+      continue;
+    }
     const entry = capturedEntry(s);
     await store.put(entry.blobKey, s.storedBytes ?? gzipSync(s.bytes), { contentType: 'application/gzip' });
   }
-  const manifest: Manifest = {
-    formatVersion: 1,
-    snapshotId: opts.snapshotId,
-    env: opts.env,
-    createdAt: opts.createdAt ?? '2025-02-01T00:00:00.000Z',
-    tool: { name: 'aqe-upload', version: '0.0.0-test' },
-    sources: opts.sources.map((s) => capturedEntry(s)),
-  };
+  // format 2 as soon as one source is chunked; format 1 (what earlier versions wrote) otherwise
+  const chunked = opts.sources.some((s) => s.chunked);
+  const manifest: Manifest = chunked
+    ? {
+        formatVersion: 2,
+        snapshotId: opts.snapshotId,
+        env: opts.env,
+        createdAt: opts.createdAt ?? '2025-02-01T00:00:00.000Z',
+        tool: { name: 'aqe-upload', version: '0.0.0-test' },
+        sources: opts.sources.map((s) => (s.chunked ? chunkedEntry(s) : chunkedEntry({ ...s, chunked: { size: Math.max(1, s.bytes.length) } }))),
+      }
+    : {
+        formatVersion: 1,
+        snapshotId: opts.snapshotId,
+        env: opts.env,
+        createdAt: opts.createdAt ?? '2025-02-01T00:00:00.000Z',
+        tool: { name: 'aqe-upload', version: '0.0.0-test' },
+        sources: opts.sources.map((s) => capturedEntry(s)),
+      };
+  if (chunked) {
+    for (const s of opts.sources) {
+      if (s.chunked) continue;
+      for (const c of handChunks({ ...s, chunked: { size: Math.max(1, s.bytes.length) } })) await store.put(c.ref.blobKey, c.stored!, { contentType: 'application/gzip' });
+    }
+  }
   const key = manifestKey(opts.keyEnv ?? opts.env, opts.snapshotId);
   let bytes: Buffer;
   if (opts.raw) {

@@ -51,7 +51,7 @@ function expectDiskFullError(run: CliExit, mount: TmpfsMount, at: 'blob' | 'mani
   expect(message).toContain(join(mount.path, 'bucket'));
   expect(message).toMatch(/free space on the disk holding \S+ \(or raise the quota\), then retry/);
   if (at === 'blob') {
-    expect(message).toMatch(/key "blobs\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}\.gz"/);
+    expect(message).toMatch(/key "blobs\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}\.(?:gz|zst)"/);
     expect(message).toMatch(/No manifest was written, so no snapshot was committed; run the push again/);
   } else {
     expect(message).toMatch(/key "snapshots\/laptop\/[0-9A-Z]{26}\/manifest\.json"/);

@@ -72,13 +72,16 @@ interface HostileCase {
   raw?: (m: Record<string, unknown>) => unknown;
 }
 
+/** An intelligence.json of ~24 KB (many chunks at hand-made chunk sizes). */
+const bigIntelligence = () => Buffer.from(JSON.stringify({ memories: Array.from({ length: 200 }, (_, i) => ({ id: `m${i}`, content: `memory ${i} `.repeat(10) })) }));
+
 const source1 = (m: Record<string, unknown>) => (m['sources'] as Array<Record<string, unknown>>)[1]!;
 
 const CASES: HostileCase[] = [
   {
     name: 'a blob whose content does not match its sha256',
     code: 'CHECKSUM_MISMATCH',
-    reason: /blob blobs\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}\.gz: expected the uncompressed content recorded in the manifest, got sha256 [0-9a-f]{64} instead of/,
+    reason: /v3\/\.ruvector\/intelligence\.json: chunk 1 of 1 \(blob blobs\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}\.gz, expected sha256 [0-9a-f]{64}, \d+ bytes\): got sha256 [0-9a-f]{64}\. The blob does not match its snapshot/,
     // the blob holds other content than the sha256 (and blob key) the manifest names
     sources: () => [GOOD, { ...intelligence('{"memories":[]}'), sha256: createHash('sha256').update('{"memories":[1]}').digest('hex') }],
   },
@@ -91,6 +94,44 @@ const CASES: HostileCase[] = [
       const gz = gzipSync(bytes);
       return [GOOD, { ...intelligence(bytes), storedBytes: gz.subarray(0, Math.floor(gz.length / 2)) }];
     },
+  },
+  // format 2 (chunked): one damaged chunk among several quarantines the snapshot and says which
+  {
+    name: 'a chunked file whose third chunk holds other content',
+    code: 'CHECKSUM_MISMATCH',
+    reason: /v3\/\.ruvector\/intelligence\.json: chunk 3 of \d+ \(blob blobs\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}\.zst, expected sha256 [0-9a-f]{64}, 1000 bytes\): got sha256/,
+    sources: () => [GOOD, { ...intelligence(bigIntelligence()), chunked: { size: 1000, codec: 'zstd', fault: { index: 2, kind: 'other-content' } } }],
+  },
+  {
+    name: 'a chunked file whose second chunk is missing from the bucket',
+    code: 'OBJECT_NOT_FOUND',
+    reason: /v3\/\.ruvector\/intelligence\.json: chunk 2 of \d+ \(blob blobs\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}\.gz, expected sha256 [0-9a-f]{64}, 1000 bytes\): the blob is missing from the bucket/,
+    sources: () => [GOOD, { ...intelligence(bigIntelligence()), chunked: { size: 1000, codec: 'gzip', fault: { index: 1, kind: 'missing' } } }],
+  },
+  {
+    name: 'a chunked file whose last chunk is a truncated zstd frame',
+    code: 'BLOB_CORRUPT',
+    reason: /v3\/\.ruvector\/intelligence\.json: chunk (\d+) of \1 \(blob .*\.zst, .*\): expected a complete zstd stream/,
+    sources: () => {
+      const bytes = bigIntelligence();
+      return [GOOD, { ...intelligence(bytes), chunked: { size: 4000, codec: 'zstd', fault: { index: Math.ceil(bytes.length / 4000) - 1, kind: 'truncated' } } }];
+    },
+  },
+  {
+    name: 'a chunk list that does not add up to its file',
+    code: 'MANIFEST_INVALID',
+    reason: /manifest\.sources\[1\]\.chunks: the chunks hold \d+ bytes in all, the file \d+/,
+    sources: () => [GOOD, { ...intelligence(bigIntelligence()), chunked: { size: 1000 } }],
+    raw: (m) => {
+      (source1(m)['chunks'] as unknown[]).pop();
+    },
+  },
+  {
+    name: 'a manifest of a format newer than this loader reads',
+    code: 'MANIFEST_INVALID',
+    reason: /manifest\.formatVersion: this loader reads format versions 1 and 2, got 3 \(written by a newer aqe-upload\): update the loader/,
+    sources: () => [GOOD],
+    raw: (m) => ({ ...m, formatVersion: 3 }),
   },
   {
     name: 'a manifest with a malformed sha256 field',
@@ -311,5 +352,28 @@ describe('SQL-looking keys and values', () => {
     const reg = await db.query<{ events: string | null; runs: string | null }>(`SELECT to_regclass('aqe.events')::text AS events, to_regclass('aqe.sync_runs')::text AS runs`);
     expect(reg.rows[0]).toEqual({ events: 'aqe.events', runs: 'aqe.sync_runs' });
     expect(Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM aqe.sync_runs')).rows[0]?.n)).toBeGreaterThan(CASES.length);
+  });
+});
+
+describe('a chunked source (format 2)', () => {
+  it('loads the same rows as the same file in one gzip blob (format 1, what earlier versions wrote)', async () => {
+    const bytes = bigIntelligence();
+    const whole = await writeSnapshot(store, { env: 'whole-file', snapshotId: snapshotIdFor(++next), sources: [GOOD, intelligence(bytes)] });
+    const chunked = await writeSnapshot(store, {
+      env: 'chunked',
+      snapshotId: snapshotIdFor(++next),
+      sources: [GOOD, { ...intelligence(bytes), chunked: { size: 1000, codec: 'zstd' } }],
+    });
+    expect(chunked.manifest.formatVersion).toBe(2);
+    const source = chunked.manifest.sources[1]!;
+    expect(source.status === 'captured' && 'chunks' in source ? source.chunks.length : 0).toBe(Math.ceil(bytes.length / 1000));
+
+    const a = await loadSnapshot({ store, db }, whole.manifestKey);
+    const b = await loadSnapshot({ store, db }, chunked.manifestKey);
+    expect(a.status).toBe('loaded');
+    expect(b.status).toBe('loaded');
+    if (a.status !== 'loaded' || b.status !== 'loaded') return;
+    expect(b.tables).toEqual(a.tables);
+    expect(Object.values(b.tables).reduce((n, t) => n + t.inserted, 0)).toBeGreaterThan(200);
   });
 });

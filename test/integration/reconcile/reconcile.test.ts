@@ -234,8 +234,9 @@ describe('reconcile (local directory store)', () => {
     const storePath = join(root, '.claude-flow', 'memory', 'store.json');
     const original = await readFile(storePath);
     const blobOf = async (key: string) => {
-      const m = JSON.parse((await store.get(key)).toString('utf8')) as { sources: { path: string; blobKey?: string }[] };
-      return m.sources.find((x) => x.path === '.claude-flow/memory/store.json')!.blobKey!;
+      const m = JSON.parse((await store.get(key)).toString('utf8')) as { sources: { path: string; blobKey?: string; chunks?: { blobKey: string }[] }[] };
+      const s = m.sources.find((x) => x.path === '.claude-flow/memory/store.json')!;
+      return s.chunks?.[0]?.blobKey ?? s.blobKey!; // a small file is one chunk (format 2), one blob in format 1
     };
     const first = (await pushWorkspace(root, bucketUrl, 'laptop')).manifestKey!;
     await mutateStore(root, 1);
@@ -280,8 +281,9 @@ describe('reconcile (local directory store)', () => {
     const store = new LocalDirBlobStore(bucket);
     const { db, tdb } = await database('retention');
     const storeBlob = async (key: string) => {
-      const m = JSON.parse((await store.get(key)).toString('utf8')) as { sources: { path: string; blobKey?: string }[] };
-      return m.sources.find((s) => s.path === '.claude-flow/memory/store.json')!.blobKey!;
+      const m = JSON.parse((await store.get(key)).toString('utf8')) as { sources: { path: string; blobKey?: string; chunks?: { blobKey: string }[] }[] };
+      const s = m.sources.find((x) => x.path === '.claude-flow/memory/store.json')!;
+      return s.chunks?.[0]?.blobKey ?? s.blobKey!; // a small file is one chunk (format 2), one blob in format 1
     };
     const first = (await pushWorkspace(root, bucketUrl, 'laptop')).manifestKey!;
     await mutateStore(root, 1);

@@ -2,10 +2,11 @@
 // server through the real @google-cloud/storage client.
 
 import { createHash } from 'node:crypto';
-import { appendFile, readFile, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { assembleSourceFile } from '../../../functions/loader/read/assemble-source-file.js';
 import type { BlobStore } from '../../../functions/storage/blob-store.js';
 import { LocalDirBlobStore } from '../../../functions/storage/local-dir-blob-store.js';
 import { openBlobStore } from '../../../functions/storage/open-blob-store.js';
@@ -15,7 +16,8 @@ import { parseManifestKey } from '../../../schema/snapshot/object-keys.js';
 import type { UploaderConfig } from '../../../uploader/config.js';
 import { loadConfig } from '../../../uploader/config.js';
 import { runPush } from '../../../uploader/push/run-push.js';
-import { storeBlob, TOUCH_AFTER_MS } from '../../../uploader/push/store-blob.js';
+import { storeFileChunks, TOUCH_AFTER_MS } from '../../../uploader/push/store-blob.js';
+import { CompressPool } from '../../../uploader/push/compress-pool.js';
 import type { GcsServer } from '../../support/gcs-server.js';
 import { startGcsServer } from '../../support/gcs-server.js';
 import type { BuiltWorkspace } from '../../support/workspace-builder.js';
@@ -94,7 +96,7 @@ describe.each(BACKENDS)('push to a $name bucket', (backend) => {
     config = loadConfig({ flags: { env, bucket: b.url }, env: {}, workspace: root, configText: null });
   }
 
-  it('stores every source as a gzip blob named by its sha256 and commits a valid manifest last', async () => {
+  it('stores every source as chunk blobs named by their sha256 and codec and commits a valid manifest last', async () => {
     await setup();
     const result = await runPush({ config, store });
     expect(result.partial).toBe(false);
@@ -110,7 +112,10 @@ describe.each(BACKENDS)('push to a $name bucket', (backend) => {
     expect(captured.map((s) => s.path).sort()).toEqual(ws.files.filter((f) => !f.endsWith('aqe-sync.config.json')).sort());
     for (const s of captured) {
       expect(s.path.startsWith('/')).toBe(false);
-      const content = gunzipSync(await store.get(s.blobKey));
+      const restored = join(tmpdir(), `aqe-push-test-${process.pid}-restored`);
+      await assembleSourceFile(store, s, restored);
+      const content = await readFile(restored);
+      await rm(restored);
       expect(createHash('sha256').update(content).digest('hex'), s.path).toBe(s.sha256);
       expect(content.length).toBe(s.size);
     }
@@ -181,26 +186,28 @@ describe('a reused blob', () => {
       const store = new LocalDirBlobStore(join(t.dir, 'bucket'));
       const file = join(t.dir, 'source.json');
       await writeFile(file, '{"a":1}');
-      const sha = createHash('sha256').update('{"a":1}').digest('hex');
-      const first = await storeBlob(store, file, sha, 7);
-      expect(first).toMatchObject({ created: true, existed: false });
-      const path = join(t.dir, 'bucket', first.key);
+      const pool = new CompressPool(0);
+      const storeBlob = (opts: { dryRun?: boolean } = {}) => storeFileChunks(store, file, { codec: 'gzip', pool, ...opts });
+      const first = await storeBlob();
+      expect(first).toMatchObject({ newBlobs: [first.chunks[0]!.blobKey], existingBytes: 0 });
+      const key = first.chunks[0]!.blobKey;
+      const path = join(t.dir, 'bucket', key);
 
       const recent = new Date(Math.floor((Date.now() - TOUCH_AFTER_MS / 2) / 1000) * 1000);
       await utimes(path, recent, recent);
-      expect(await storeBlob(store, file, sha, 7)).toMatchObject({ created: false, existed: true, uploadedBytes: 0 });
-      expect((await store.stat(first.key))!.updated.getTime()).toBe(recent.getTime());
+      expect(await storeBlob()).toMatchObject({ newBlobs: [], existingBytes: 7, uploadedBytes: 0 });
+      expect((await store.stat(key))!.updated.getTime()).toBe(recent.getTime());
 
       const old = new Date(Math.floor((Date.now() - 100 * 24 * 3600 * 1000) / 1000) * 1000);
       await utimes(path, old, old);
       const before = Date.now();
-      expect(await storeBlob(store, file, sha, 7)).toMatchObject({ created: false, existed: true, uploadedBytes: 0 });
-      expect((await store.stat(first.key))!.updated.getTime()).toBeGreaterThanOrEqual(before - 1000);
+      expect(await storeBlob()).toMatchObject({ newBlobs: [], existingBytes: 7, uploadedBytes: 0 });
+      expect((await store.stat(key))!.updated.getTime()).toBeGreaterThanOrEqual(before - 1000);
 
       // a dry run only looks
       await utimes(path, old, old);
-      await storeBlob(store, file, sha, 7, { dryRun: true });
-      expect((await store.stat(first.key))!.updated.getTime()).toBe(old.getTime());
+      await storeBlob({ dryRun: true });
+      expect((await store.stat(key))!.updated.getTime()).toBe(old.getTime());
     } finally {
       await t.remove();
     }

@@ -2,13 +2,11 @@
 // time (integrity ok, COUNT(*) = MAX(id)), the -wal content is included, and the source's journal
 // mode is left alone.
 
-import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { assembleSourceFile } from '../../../functions/loader/read/assemble-source-file.js';
 import type { BlobStore } from '../../../functions/storage/blob-store.js';
 import { openBlobStore } from '../../../functions/storage/open-blob-store.js';
 import type { CapturedSource, Manifest } from '../../../schema/snapshot/manifest.js';
@@ -40,9 +38,9 @@ async function manifestOf(store: BlobStore, key: string): Promise<Manifest> {
   return parsed.manifest;
 }
 
-/** Downloads and gunzips a captured source's blob to `dest`. */
+/** Reassembles a captured source from its chunk blobs into `dest`, as the loader does. */
 async function restore(store: BlobStore, source: CapturedSource, dest: string): Promise<string> {
-  await pipeline(await store.getStream(source.blobKey), createGunzip(), createWriteStream(dest));
+  await assembleSourceFile(store, source, dest);
   return dest;
 }
 

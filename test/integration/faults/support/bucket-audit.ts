@@ -1,16 +1,16 @@
 // What a reader of a bucket the uploader wrote can see, checked against the push contract: every
-// visible object is a complete blob (its gunzipped bytes hash to the sha256 in its key) or a
-// manifest that parses and whose every blob is there with the recorded sha256, size and stored
-// size. Anything else visible (a temp file, a torn object) is a violation. Works on any BlobStore.
+// visible object is a complete blob (its decompressed bytes, gzip or zstd as its key says, hash to
+// the sha256 in its key) or a manifest that parses and whose every blob (each chunk of each file)
+// is there with the recorded sha256, size and stored size, and whose chunks add up to the file. Anything else visible (a temp file, a torn object) is a violation. Works on any BlobStore.
 
 import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createGunzip } from 'node:zlib';
+import { createDecompressStream } from '../../../../functions/storage/blob-codec.js';
 import type { BlobStore, ObjectInfo } from '../../../../functions/storage/blob-store.js';
 import { LOCAL_STORE_HIDDEN_DIR } from '../../../../functions/storage/local-dir-blob-store.js';
-import { parseManifest } from '../../../../schema/snapshot/manifest.js';
-import { blobKey, parseBlobKey, parseManifestKey } from '../../../../schema/snapshot/object-keys.js';
+import { parseManifest, sourceChunks } from '../../../../schema/snapshot/manifest.js';
+import { blobKey, parseBlobKey, parseBlobKeyParts, parseManifestKey } from '../../../../schema/snapshot/object-keys.js';
 
 export interface BucketAudit {
   objects: number;
@@ -23,10 +23,12 @@ export interface BucketAudit {
 }
 
 interface VerifiedBlob {
-  /** sha256 of the gunzipped content, or null when it is not a complete gzip stream. */
+  /** sha256 of the decompressed content, or null when it is not a complete stream of its codec. */
   sha256: string | null;
   size: number;
   storedSize: number;
+  /** The decompressed content (campaign buckets are small), to check that chunks assemble to their file. */
+  bytes?: Buffer;
   problem?: string;
 }
 
@@ -70,13 +72,24 @@ export class BucketAuditor {
       for (const s of m.sources) {
         if (s.status !== 'captured') continue;
         const where = `manifest ${key}, source ${s.path}`;
-        if (s.blobKey !== blobKey(s.sha256)) violations.push(`${where}: blob key ${s.blobKey} does not name its sha256 ${s.sha256}`);
-        const blob = blobs.get(s.blobKey);
-        if (blob === undefined) violations.push(`${where}: blob ${s.blobKey} is missing`);
-        else if (blob.sha256 !== s.sha256) violations.push(`${where}: blob ${s.blobKey} hashes to ${blob.sha256 ?? '(unreadable)'}, not ${s.sha256}`);
-        else if (blob.size !== s.size || blob.storedSize !== s.storedSize) {
-          violations.push(`${where}: blob ${s.blobKey} holds ${blob.size} bytes (${blob.storedSize} stored), the manifest says ${s.size} (${s.storedSize} stored)`);
+        const chunks = sourceChunks(s);
+        const whole = createHash('sha256');
+        let complete = true;
+        for (const [i, c] of chunks.entries()) {
+          const at = `${where}, chunk ${i}`;
+          if (c.blobKey !== blobKey(c.sha256, c.codec)) violations.push(`${at}: blob key ${c.blobKey} does not name its sha256 ${c.sha256} and codec ${c.codec}`);
+          const blob = blobs.get(c.blobKey);
+          complete &&= blob?.bytes !== undefined;
+          if (blob?.bytes) whole.update(blob.bytes);
+          if (blob === undefined) violations.push(`${at}: blob ${c.blobKey} is missing`);
+          else if (blob.sha256 !== c.sha256) violations.push(`${at}: blob ${c.blobKey} hashes to ${blob.sha256 ?? '(unreadable)'}, not ${c.sha256}`);
+          else if (blob.size !== c.size || blob.storedSize !== c.storedSize) {
+            violations.push(`${at}: blob ${c.blobKey} holds ${blob.size} bytes (${blob.storedSize} stored), the manifest says ${c.size} (${c.storedSize} stored)`);
+          }
         }
+        const storedSum = chunks.reduce((a, c) => a + c.storedSize, 0);
+        if (storedSum !== s.storedSize) violations.push(`${where}: the chunks are stored in ${storedSum} bytes, the manifest says ${s.storedSize}`);
+        if (complete && whole.digest('hex') !== s.sha256) violations.push(`${where}: the chunks assemble to another file than sha256 ${s.sha256}`);
       }
     }
     return { objects: listed.length, manifests, blobs: [...blobs.keys()], violations };
@@ -90,15 +103,17 @@ export class BucketAuditor {
     let size = 0;
     let result: VerifiedBlob;
     try {
-      const gunzip = createGunzip();
-      (await this.store.getStream(info.key)).once('error', (err) => gunzip.destroy(err)).pipe(gunzip);
-      for await (const chunk of gunzip) {
+      const decompress = createDecompressStream(parseBlobKeyParts(info.key)!.codec);
+      (await this.store.getStream(info.key)).once('error', (err) => decompress.destroy(err)).pipe(decompress);
+      const parts: Buffer[] = [];
+      for await (const chunk of decompress) {
         hash.update(chunk as Buffer);
         size += (chunk as Buffer).length;
+        parts.push(chunk as Buffer);
       }
-      result = { sha256: hash.digest('hex'), size, storedSize: info.size };
+      result = { sha256: hash.digest('hex'), size, storedSize: info.size, bytes: Buffer.concat(parts) };
     } catch (err) {
-      result = { sha256: null, size, storedSize: info.size, problem: `not a complete gzip stream (${(err as Error).message})` };
+      result = { sha256: null, size, storedSize: info.size, problem: `not a complete ${parseBlobKeyParts(info.key)!.codec} stream (${(err as Error).message})` };
     }
     this.verified.set(id, result);
     return result;

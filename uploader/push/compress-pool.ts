@@ -1,0 +1,102 @@
+// Compression on worker threads: a push cuts, hashes and uploads on the main thread while up to
+// one worker per core compresses chunks. The worker's code is plain JavaScript handed to it as
+// text (eval), so the same pool runs from the TypeScript sources (tests, bench) and from the
+// built CLI; it resolves the codec exactly as functions/storage/blob-codec.ts does.
+
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { compressSync, GZIP_LEVEL, ZSTD_LEVEL } from '../../functions/storage/blob-codec.js';
+import { AppError, errorMessage } from '../../schema/errors.js';
+import type { BlobCodec } from '../../schema/snapshot/object-keys.js';
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const zlib = require('node:zlib');
+let napi = null;
+if (typeof zlib.zstdCompressSync !== 'function' && workerData.napiPath) {
+  try { napi = require(workerData.napiPath); } catch { napi = null; }
+}
+parentPort.on('message', ({ id, codec, data }) => {
+  try {
+    let out;
+    if (codec === 'gzip') out = zlib.gzipSync(data, { level: workerData.gzipLevel });
+    else if (typeof zlib.zstdCompressSync === 'function') out = zlib.zstdCompressSync(data, { params: { [zlib.constants.ZSTD_c_compressionLevel]: workerData.zstdLevel } });
+    else if (napi) out = napi.compress(data, { compressionLevel: workerData.zstdLevel });
+    else throw new Error('no zstd in this worker');
+    parentPort.postMessage({ id, ok: true, out }, [out.buffer]);
+  } catch (err) {
+    parentPort.postMessage({ id, ok: false, message: String(err && err.message || err) });
+  }
+});
+`;
+
+function napiPath(): string | null {
+  try {
+    return createRequire(import.meta.url).resolve('zstd-napi');
+  } catch {
+    return null;
+  }
+}
+
+interface Job {
+  resolve: (b: Buffer) => void;
+  reject: (e: unknown) => void;
+}
+
+/** A fixed set of compression workers. Close it when done: its workers keep the process alive until then. */
+export class CompressPool {
+  private readonly workers: Worker[] = [];
+  private readonly load: number[] = [];
+  private readonly jobs = new Map<number, Job>();
+  private nextId = 0;
+  private closed = false;
+
+  /** `size` 0 compresses on the calling thread (tests, a single-core machine). */
+  constructor(size = Math.min(2, availableParallelism())) {
+    const data = { napiPath: napiPath(), gzipLevel: GZIP_LEVEL, zstdLevel: ZSTD_LEVEL };
+    for (let i = 0; i < size; i++) {
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: data });
+      w.on('message', (m: { id: number; ok: boolean; out?: Uint8Array; message?: string }) => {
+        const job = this.jobs.get(m.id);
+        if (!job) return;
+        this.jobs.delete(m.id);
+        this.load[i]!--;
+        if (m.ok) job.resolve(Buffer.from(m.out!.buffer, m.out!.byteOffset, m.out!.byteLength));
+        else job.reject(new AppError('INTERNAL', `compressing a chunk failed on a worker thread: ${m.message}`));
+      });
+      w.on('error', (err) => this.failAll(err));
+      // kept referenced: while a push awaits a compression, the worker is what keeps the process
+      // alive (unreferenced workers let the event loop drain: Node exits 13 mid-push); close() ends them
+      this.workers.push(w);
+      this.load.push(0);
+    }
+  }
+
+  /** Compresses `data` whole with `codec` on the least busy worker. `data` may be detached (moved to the worker): do not use it afterwards. */
+  compress(data: Uint8Array, codec: BlobCodec): Promise<Buffer> {
+    if (this.closed) return Promise.reject(new AppError('INTERNAL', 'compress pool used after close'));
+    if (this.workers.length === 0) return Promise.resolve().then(() => compressSync(data, codec));
+    let best = 0;
+    for (let i = 1; i < this.workers.length; i++) if (this.load[i]! < this.load[best]!) best = i;
+    const id = this.nextId++;
+    this.load[best]!++;
+    return new Promise<Buffer>((resolve, reject) => {
+      this.jobs.set(id, { resolve, reject });
+      // a buffer that owns its whole memory is moved, not copied (the caller is done with it)
+      const movable = data.byteOffset === 0 && data.buffer.byteLength === data.byteLength && data.buffer instanceof ArrayBuffer;
+      this.workers[best]!.postMessage({ id, codec, data }, movable ? [data.buffer as ArrayBuffer] : []);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.failAll(new Error('compress pool closed'));
+  }
+
+  private failAll(err: unknown): void {
+    for (const job of this.jobs.values()) job.reject(new AppError('INTERNAL', `a compression worker stopped: ${errorMessage(err)}`, { cause: err }));
+    this.jobs.clear();
+  }
+}
