@@ -21,7 +21,7 @@ import { cloudCounts, cloudRowTotal, expectedCloudCounts, pushWorkspace, snapsho
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 
 const BUCKET = 'aqe-e2e-snapshots';
-const MODEL_DIR = fileURLToPath(new URL('../fixtures/models/all-MiniLM-L6-v2-standin', import.meta.url));
+const MODEL_DIR = fileURLToPath(new URL('../../assets/models/all-MiniLM-L6-v2-standin', import.meta.url));
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 let gcs: GcsServer;

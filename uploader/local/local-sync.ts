@@ -37,11 +37,11 @@ export async function withDatabase<T>(url: string, fn: (db: Database, dialect: V
  * labelled by its fingerprint (STANDIN_MODEL_ID), never as the real model's.
  */
 export const STANDIN_MODEL_DIR = [
-  new URL('../../test/fixtures/models/all-MiniLM-L6-v2-standin', import.meta.url), // from source (uploader/local)
-  new URL('../../../test/fixtures/models/all-MiniLM-L6-v2-standin', import.meta.url), // from dist/uploader/local
+  new URL('../../assets/models/all-MiniLM-L6-v2-standin', import.meta.url), // from source (uploader/local)
+  new URL('../../../assets/models/all-MiniLM-L6-v2-standin', import.meta.url), // from dist/uploader/local
 ]
   .map((u) => fileURLToPath(u))
-  .find((dir) => existsSync(dir)) ?? fileURLToPath(new URL('../../test/fixtures/models/all-MiniLM-L6-v2-standin', import.meta.url));
+  .find((dir) => existsSync(dir)) ?? fileURLToPath(new URL('../../assets/models/all-MiniLM-L6-v2-standin', import.meta.url));
 /** The label the stand-in's vectors get: `sha256:` and the first 16 hex of its files' fingerprint (model-identity.ts). */
 export const STANDIN_MODEL_ID = 'sha256:846083dab7574b30';
 

@@ -12,7 +12,7 @@ import { isAppError } from '../../../schema/errors.js';
 import { searchTextFor } from '../../../schema/sources/recipes.js';
 import type { TargetRow } from '../../../schema/tables/target-tables.js';
 
-const STANDIN = fileURLToPath(new URL('../../fixtures/models/all-MiniLM-L6-v2-standin', import.meta.url));
+const STANDIN = fileURLToPath(new URL('../../../assets/models/all-MiniLM-L6-v2-standin', import.meta.url));
 /** The stand-in's label: from its files' fingerprint, whatever id it is given. */
 const STANDIN_ID = 'sha256:846083dab7574b30';
 

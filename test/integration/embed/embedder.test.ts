@@ -11,7 +11,7 @@ import { textHash } from '../../../functions/embed/text-hash.js';
 import { isAppError } from '../../../schema/errors.js';
 import { tinyOnnxModel } from './tiny-onnx.js';
 
-const STANDIN = fileURLToPath(new URL('../../fixtures/models/all-MiniLM-L6-v2-standin', import.meta.url));
+const STANDIN = fileURLToPath(new URL('../../../assets/models/all-MiniLM-L6-v2-standin', import.meta.url));
 /** The stand-in's label: from its files' fingerprint, whatever id it is given. */
 const STANDIN_ID = 'sha256:846083dab7574b30';
 
