@@ -10,6 +10,8 @@ export interface BenchFigure {
   baseline?: { name: string; value: number; unit: string };
   /** value / baseline.value (or the inverse when `higherIsBetter` is false: stated in `ratioLabel`). */
   ratio?: number;
+  /** How `ratio` prints: a factor (`0.07x`, the default) or a percentage (`0.21 %`). */
+  ratioUnit?: 'x' | '%';
   ratioLabel?: string;
   /** The issue's target in words, e.g. ">= 0.5x baseline". */
   target?: string;

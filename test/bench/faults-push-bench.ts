@@ -192,7 +192,7 @@ async function underRandomFaults(opts: BenchOptions, server: GcsServer): Promise
       { name: 'faults answered during those pushes (each retried by the client or the store)', value: faults, unit: 'faults' },
       { name: 'bucket contract violations after the faulted pushes', value: violations, unit: 'violations', target: '0', pass: violations === 0 },
       {
-        name: `push of a plan workspace (${pushed[0]?.result.totals.captured ?? '?'} blobs, 256 KiB resumable chunks) under random GCS faults`,
+        name: `push of a plan workspace (${pushed[0]?.result.totals.captured ?? '?'} blobs; files over 4 MiB in ~1 MiB content-defined chunks) under random GCS faults`,
         value: Number((faultyMs / pushes / 1000).toFixed(2)),
         unit: 's/push',
         baseline: { name: 'the same pushes without faults', value: Number((cleanMs / pushes / 1000).toFixed(2)), unit: 's/push' },

@@ -86,7 +86,7 @@ function printTable(results: { module: string; figures: BenchFigure[]; error?: s
         f.name,
         `${fmt(f.value)} ${f.unit}`,
         f.baseline ? `${f.baseline.name}: ${fmt(f.baseline.value)} ${f.baseline.unit}` : '',
-        f.ratio !== undefined ? `${f.ratio.toFixed(2)}x${f.ratioLabel ? ` ${f.ratioLabel}` : ''}` : '',
+        f.ratio !== undefined ? `${f.ratioUnit === '%' ? `${f.ratio.toFixed(2)} %` : `${f.ratio.toFixed(2)}x`}${f.ratioLabel ? ` ${f.ratioLabel}` : ''}` : '',
         f.target ?? '',
         f.pass === undefined ? '' : f.pass ? 'yes' : 'NO',
       ]);
