@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { type ConsensusPattern, listConsensus, listPatterns, type PatternQuery, type PatternRow } from '../../functions/ops/consensus.js';
 import { AppError } from '../../schema/errors.js';
 import { withOpsDatabase, withOpsDatabaseOptions } from '../ops/ops-database.js';
-import { renderConsensus, renderPatterns } from '../ops/render-ops.js';
+import { renderConsensus, renderPatterns } from '../ui/ops-report.js';
 import { hint } from '../ui/messages.js';
 import type { CliCommand } from './command.js';
 import { stringOpt } from './command.js';

@@ -6,7 +6,7 @@ import { type Command, Option } from 'commander';
 import { AppError } from '../../schema/errors.js';
 import { withOpsDatabase, withOpsDatabaseOptions } from '../ops/ops-database.js';
 import { PULLABLE_TABLES, pullPatterns } from '../ops/pull-patterns.js';
-import { renderPull } from '../ops/render-ops.js';
+import { renderPull } from '../ui/ops-report.js';
 import type { CliCommand } from './command.js';
 import { stringOpt } from './command.js';
 import { commandConfig } from './shared.js';

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { rollbackRuns } from '../../functions/ops/rollback.js';
 import { AppError } from '../../schema/errors.js';
 import { withOpsDatabase, withOpsDatabaseOptions } from '../ops/ops-database.js';
-import { renderRollback } from '../ops/render-ops.js';
+import { renderRollback } from '../ui/ops-report.js';
 import { databaseEnvironments, unknownEnvironmentNote } from '../ops/environments.js';
 import type { CliCommand } from './command.js';
 import { stringOpt } from './command.js';

@@ -2,7 +2,7 @@
 
 import type { Command } from 'commander';
 import { renderInventory } from '../ui/sources-report.js';
-import { buildInventory } from '../workspace/inventory.js';
+import { buildInventory } from '../snapshot/inventory.js';
 import { warn } from '../ui/messages.js';
 import type { CliCommand } from './command.js';
 import { commandConfig } from './shared.js';

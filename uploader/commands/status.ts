@@ -9,7 +9,7 @@ import { openBlobStore } from '../../functions/storage/open-blob-store.js';
 import { errorMessage } from '../../schema/errors.js';
 import { type LocalChanges, readLocalChanges } from '../ops/local-changes.js';
 import { withOpsDatabase, withOpsDatabaseOptions } from '../ops/ops-database.js';
-import { renderStatus } from '../ops/render-ops.js';
+import { renderStatus } from '../ui/ops-report.js';
 import { bucketSnapshots, databaseEnvironments, unknownEnvironmentNote } from '../ops/environments.js';
 import type { CliCommand } from './command.js';
 import { stringOpt } from './command.js';

@@ -6,7 +6,7 @@ import { AppError } from '../../schema/errors.js';
 import { databaseEnvironments, unknownEnvironmentNote } from '../ops/environments.js';
 import { verifyWorkspace } from '../ops/verify-workspace.js';
 import { withOpsDatabase, withOpsDatabaseOptions } from '../ops/ops-database.js';
-import { renderVerify } from '../ops/render-ops.js';
+import { renderVerify } from '../ui/ops-report.js';
 import type { CliCommand } from './command.js';
 import { commandConfig } from './shared.js';
 

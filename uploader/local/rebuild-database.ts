@@ -13,7 +13,7 @@ import { runLoad } from '../../functions/loader/load-snapshot.js';
 import { RunLedger } from '../../functions/loader/write/run-ledger.js';
 import type { BlobStore } from '../../functions/storage/blob-store.js';
 import { AppError } from '../../schema/errors.js';
-import { bucketSnapshots } from '../ops/environments.js';
+import { bucketSnapshots } from '../../functions/storage/bucket-snapshots.js';
 import { withOpenDatabase } from './local-database.js';
 import type { EmbedderChoice } from './local-sync.js';
 

@@ -3,26 +3,13 @@
 
 import type { Queryable } from '../../functions/db/database.js';
 import { RunLedger } from '../../functions/loader/write/run-ledger.js';
-import type { BlobStore } from '../../functions/storage/blob-store.js';
-import { parseManifestKey, SNAPSHOT_PREFIX } from '../../schema/snapshot/object-keys.js';
+
+/** The bucket's snapshots by environment (lives in functions/storage/, below local/, which needs it too). */
+export { bucketSnapshots, type BucketSnapshot } from '../../functions/storage/bucket-snapshots.js';
 
 /** Environments with at least one load (any outcome) in the database, sorted. */
 export async function databaseEnvironments(db: Queryable): Promise<string[]> {
   return new RunLedger(db).environments();
-}
-
-/** Environments with at least one snapshot in the bucket, with their snapshot ids (oldest first). */
-export async function bucketSnapshots(store: BlobStore): Promise<Map<string, Array<{ key: string; snapshotId: string; size: number; updated: Date }>>> {
-  const byEnv = new Map<string, Array<{ key: string; snapshotId: string; size: number; updated: Date }>>();
-  for await (const info of store.list(SNAPSHOT_PREFIX)) {
-    const parts = parseManifestKey(info.key);
-    if (parts === null || parts.prefix !== '') continue;
-    const list = byEnv.get(parts.env) ?? [];
-    list.push({ key: info.key, snapshotId: parts.snapshotId, size: info.size, updated: info.updated });
-    byEnv.set(parts.env, list);
-  }
-  for (const list of byEnv.values()) list.sort((a, b) => (a.snapshotId < b.snapshotId ? -1 : a.snapshotId > b.snapshotId ? 1 : 0));
-  return new Map([...byEnv.entries()].sort(([a], [b]) => a.localeCompare(b)));
 }
 
 /**

@@ -5,7 +5,7 @@ import { copyFile, open, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RedbFile } from '../../functions/loader/read/redb-file.js';
 import { AppError, errorMessage } from '../../schema/errors.js';
-import { REDB_MAGIC } from './content-kind.js';
+import { REDB_MAGIC } from '../workspace/content-kind.js';
 
 /**
  * Copies a redb file to `destPath`, retrying when it changes during the copy (a redb file has no

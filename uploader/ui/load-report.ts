@@ -3,7 +3,7 @@
 import type { LoadOutcome, LoadProgress } from '../../functions/loader/load-snapshot.js';
 import type { SearchResult } from '../../functions/search/search.js';
 import { formatCount, renderTable } from './format.js';
-import { formatAge } from '../ops/render-ops.js';
+import { formatAge } from './ops-report.js';
 import type { Progress } from './progress.js';
 
 /** One JSON-friendly object per outcome (counts are numbers). */

@@ -1,6 +1,6 @@
 // Human rendering of the sources inventory (its warnings go to stderr, apart). Pure.
 
-import type { Inventory } from '../workspace/inventory.js';
+import type { Inventory } from '../snapshot/inventory.js';
 import { formatBytes, formatCount, formatTime, renderTable } from './format.js';
 
 /** The inventory as an aligned table, each present source followed by its tables and counts. */

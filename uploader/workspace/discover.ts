@@ -10,8 +10,8 @@ import type { ErrorCode } from '../../schema/errors.js';
 import { AppError } from '../../schema/errors.js';
 import type { SourceFormat, SourceKind } from '../../schema/sources/catalogue.js';
 import type { SourceSpec, UploaderConfig } from '../config.js';
-import type { ContentKind } from '../snapshot/content-kind.js';
-import { contentKindOf, describeContentKind, HEADER_BYTES } from '../snapshot/content-kind.js';
+import type { ContentKind } from './content-kind.js';
+import { contentKindOf, describeContentKind, HEADER_BYTES } from './content-kind.js';
 import { matchingExclude } from './glob.js';
 import { sourceIdFor } from './source-identity.js';
 

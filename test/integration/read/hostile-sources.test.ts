@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSnapshotSource } from '../../../functions/loader/read/read-snapshot-source.js';
-import { REDB_MAGIC } from '../../../uploader/snapshot/content-kind.js';
+import { REDB_MAGIC } from '../../../uploader/workspace/content-kind.js';
 import { collectRows } from '../../../functions/loader/read/source-read-result.js';
 import type { ErrorCode } from '../../../schema/errors.js';
 import { isAppError } from '../../../schema/errors.js';

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { STALE_SCRATCH_AGE_MS } from '../../../functions/runtime/scratch-dir.js';
 import { loadConfig } from '../../../uploader/config.js';
 import { runPush } from '../../../uploader/push/run-push.js';
-import { REDB_MAGIC } from '../../../uploader/snapshot/content-kind.js';
+import { REDB_MAGIC } from '../../../uploader/workspace/content-kind.js';
 import { readJsonWhole } from '../../../uploader/snapshot/json-snapshot.js';
 import { buildWorkspace } from '../../support/workspace-builder.js';
 import { tempFolder } from './cli-harness.js';

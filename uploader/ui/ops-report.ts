@@ -1,8 +1,8 @@
 // Text output of the operator commands (status, verify, rollback, patterns, pull). Pure.
 
 import type { DatabaseStatus } from '../../functions/ops/status.js';
-import { formatCount, renderTable } from '../ui/format.js';
-import type { LocalChanges } from './local-changes.js';
+import { formatCount, renderTable } from './format.js';
+import type { LocalChanges } from '../ops/local-changes.js';
 
 /** `3725` → `1h 2m`; `40` → `40s`. */
 export function formatAge(seconds: number): string {
@@ -47,7 +47,7 @@ export function renderStatus(r: DatabaseStatus & { description: string; local: L
   return `${out.join('\n')}\n`;
 }
 
-export function renderVerify(r: import('./verify-workspace.js').VerifyResult): string {
+export function renderVerify(r: import('../ops/verify-workspace.js').VerifyResult): string {
   const out: string[] = [];
   const rows = r.pairs.map((p) => [p.sourceId, p.table, formatCount(p.local), formatCount(p.cloud), formatCount(p.missing), formatCount(p.extra), formatCount(p.different), p.incomplete ? 'INCOMPLETE READ' : p.equal ? 'equal' : 'DIFFERENT']);
   out.push(`environment ${r.env}: ${r.equal ? 'the cloud matches the workspace' : `${r.totals.differingPairs} of ${r.totals.pairs} (source, table) pairs differ`}`);
@@ -91,7 +91,7 @@ export function renderPatterns(rows: readonly import('../../functions/ops/consen
   return `${renderTable(['env', 'pattern', 'domain', 'confidence', 'success', 'usage'], table, new Set([3, 4, 5]))}\n`;
 }
 
-export function renderPull(r: import('./pull-patterns.js').PullResult): string {
+export function renderPull(r: import('../ops/pull-patterns.js').PullResult): string {
   const out = [
     `${r.dryRun ? 'would add' : 'added'} ${r.added.length} pattern(s) to ${r.database} from ${r.fromEnvs === 'all' ? 'all other environments' : r.fromEnvs.join(', ')}${r.dryRun ? ' (dry run: nothing written)' : ''}`,
     `  ${r.candidates} candidate(s); skipped ${r.skipped.knownLocally} the local tool already knows, ${r.skipped.alreadyPulled} pulled before, ${r.skipped.incomplete} lacking a value the local schema requires`,

@@ -3,9 +3,9 @@
 
 import type { ErrorCode } from '../../schema/errors.js';
 import type { UploaderConfig } from '../config.js';
-import { inspectFile } from '../snapshot/capture.js';
-import type { DiscoveredState } from './discover.js';
-import { discoverSources } from './discover.js';
+import { inspectFile } from './capture.js';
+import type { DiscoveredState } from '../workspace/discover.js';
+import { discoverSources } from '../workspace/discover.js';
 
 export interface InventoryEntry {
   id: string;
