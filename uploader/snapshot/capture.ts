@@ -16,6 +16,7 @@ import { STREAM_JSON_ABOVE_BYTES } from '../../functions/loader/read/json-source
 import { openStreamedJson } from '../../functions/loader/read/json-stream.js';
 import { mapContext } from '../../schema/sources/mappings/map-context.js';
 import { copyRedbFile, countRedbVectors } from './redb-snapshot.js';
+import { SqlitePageCensus } from './sqlite-page-census.js';
 import { copySqliteConsistently, readSqliteInventory } from './sqlite-snapshot.js';
 import { type ChunkerSettings, type ChunkSpan, CHUNKING, scanFile, WHOLE_FILE_MAX_BYTES } from './content-chunks.js';
 
@@ -79,7 +80,7 @@ export interface CaptureOptions {
  * file itself: it returns a FailedFile.
  */
 export async function captureFile(file: DiscoveredFile, copyPath: string, options: CaptureOptions = {}): Promise<CaptureOutcome> {
-  const scan = (path: string) => scanFile(path, options.chunking ?? CHUNKING, options.wholeFileMaxBytes ?? WHOLE_FILE_MAX_BYTES);
+  const scan = (path: string, observe?: (block: Buffer, offset: number) => void) => scanFile(path, options.chunking ?? CHUNKING, options.wholeFileMaxBytes ?? WHOLE_FILE_MAX_BYTES, observe);
   try {
     const warnings: string[] = [];
     let tables: TableCount[];
@@ -89,10 +90,11 @@ export async function captureFile(file: DiscoveredFile, copyPath: string, option
     const capturedAt = new Date();
     if (file.kind === 'sqlite') {
       await copySqliteConsistently(file.absPath, copyPath, file.path);
-      // Hash (and cut) before anything opens the copy.
-      scanned = await scan(copyPath);
+      // Hash (and cut) before anything opens the copy; the same pass notes the pages row counts come from.
+      const census = new SqlitePageCensus();
+      scanned = await scan(copyPath, (block, offset) => census.add(block, offset));
       sha256 = scanned.sha256;
-      const inventory = readSqliteInventory(copyPath, { check: true, label: file.path, ourCopy: true });
+      const inventory = readSqliteInventory(copyPath, { check: true, label: file.path, ourCopy: true, rowsOf: (root) => census.rows(root) });
       tables = inventory.tables;
       schemaFingerprint = inventory.schemaFingerprint;
     } else if (file.kind === 'redb') {

@@ -143,7 +143,13 @@ export interface FileScan {
  * (a file of at most `wholeFileMax` bytes, even an empty one, is one chunk: its blob is the file's own).
  * @example const { sha256, chunks } = await scanFile('/tmp/aqe-upload-x/0.copy')
  */
-export async function scanFile(path: string, settings: ChunkerSettings = CHUNKING, wholeFileMax = WHOLE_FILE_MAX_BYTES): Promise<FileScan> {
+export async function scanFile(
+  path: string,
+  settings: ChunkerSettings = CHUNKING,
+  wholeFileMax = WHOLE_FILE_MAX_BYTES,
+  /** Sees every block as it is read (e.g. a SQLite page census): one pass serves them all. */
+  observe?: (block: Buffer, offset: number) => void,
+): Promise<FileScan> {
   const fh = await open(path, 'r');
   try {
     const whole = createHash('sha256');
@@ -160,6 +166,7 @@ export async function scanFile(path: string, settings: ChunkerSettings = CHUNKIN
       if (bytesRead === 0) break;
       const block = buffer.subarray(0, bytesRead);
       whole.update(block);
+      observe?.(block, at);
       if (cutter !== null) {
         let from = 0;
         for (const end of cutter.push(block)) {

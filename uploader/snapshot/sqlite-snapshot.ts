@@ -204,22 +204,26 @@ function isWalDatabase(path: string): boolean {
 /**
  * Tables, row counts and schema fingerprint of a database file, read in one read transaction.
  * With `check`, runs `PRAGMA quick_check` first and fails with SOURCE_CORRUPT when it is not "ok".
+ * `rowsOf` gives a table's rows from its root page where known (else COUNT(*)).
  * A workspace file is read without leaving -wal/-shm files beside it (readableInPlace); `ourCopy`
  * says the file is a scratch copy of ours, read where it is.
  */
-export function readSqliteInventory(path: string, options: { check?: boolean; label?: string; ourCopy?: boolean } = {}): SqliteInventory {
+export function readSqliteInventory(path: string, options: { check?: boolean; label?: string; ourCopy?: boolean; rowsOf?: RowsOf } = {}): SqliteInventory {
   const label = options.label ?? path;
   // a copy of ours (in a scratch folder) is read where it is; a workspace file never leaves -wal/-shm
-  if (options.ourCopy) return readInventory(path, label, options.check === true);
+  if (options.ourCopy) return readInventory(path, label, options.check === true, options.rowsOf);
   const readable = readableInPlace(path, label);
   try {
-    return readInventory(readable.path, label, options.check === true);
+    return readInventory(readable.path, label, options.check === true, options.rowsOf);
   } finally {
     readable.done();
   }
 }
 
-function readInventory(path: string, label: string, check: boolean): SqliteInventory {
+/** Rows of the b-tree at a root page, known without SQL (sqlite-page-census.ts), or null. */
+export type RowsOf = (rootPage: number) => number | null;
+
+function readInventory(path: string, label: string, check: boolean, rowsOf: RowsOf | undefined): SqliteInventory {
   const db = openReadOnly(path, label);
   try {
     return db.transaction(() => {
@@ -230,12 +234,15 @@ function readInventory(path: string, label: string, check: boolean): SqliteInven
         }
       }
       const names = (db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").pluck().all() as string[]).sort();
+      const roots = new Map((db.prepare("SELECT name, rootpage FROM sqlite_schema WHERE type = 'table'").raw().all() as Array<[string, number]>).map(([n, r]) => [n, r]));
       const lines: string[] = [];
       const tables: TableCount[] = [];
       for (const name of names) {
         const cols = db.prepare('SELECT name, type FROM pragma_table_info(?)').all(name) as Array<{ name: string; type: string }>;
         for (const c of cols) lines.push(`${name}.${c.name} ${c.type.toUpperCase()}`);
-        const rows = db.prepare(`SELECT COUNT(*) FROM ${quoteIdent(name)}`).pluck().get() as number | bigint;
+        const root = roots.get(name);
+        const known = root === undefined || rowsOf === undefined ? null : rowsOf(root);
+        const rows = known ?? (db.prepare(`SELECT COUNT(*) FROM ${quoteIdent(name)}`).pluck().get() as number | bigint);
         tables.push({ name, rows: Number(rows) });
       }
       lines.sort();

@@ -57,7 +57,9 @@ describe('a consistent SQLite copy', () => {
     const source = join(dir, 'memory.db');
     await writeLargeSqlite(source, { rows: 5_000, payloadBytes: 100, journal: 'wal' });
     const writer = new Database(source);
-    cleanups.push(async () => writer.close());
+    cleanups.push(async () => {
+      writer.close();
+    });
     writer.pragma('wal_autocheckpoint = 0');
     writer.prepare('INSERT INTO large_rows (id, key, value, created_at) VALUES (?, ?, ?, ?)').run(900_001, 'only-in-wal', 'x', 1);
     expect(existsSync(`${source}-wal`)).toBe(true);
