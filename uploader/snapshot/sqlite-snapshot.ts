@@ -64,17 +64,20 @@ async function backupCopy(sourcePath: string, destPath: string, label: string): 
     await db.backup(destPath, { progress: () => 1_000_000_000 });
     // a source locked by another process (an exclusive lock held past the busy timeout) ends the
     // backup without an error and without a copy: say so, not "ENOENT" on the temp copy
-    if (!existsSync(destPath)) {
-      throw new AppError('SNAPSHOT_FAILED', `${label}: cannot copy the SQLite database: another process holds an exclusive lock on it (it stayed locked for 5 s); run again in a moment, or when the tool writing it is idle`, {
-        transient: true,
-        details: { sqliteCode: 'SQLITE_BUSY' },
-      });
-    }
+    if (!existsSync(destPath)) throw lockedError(label);
   } catch (err) {
     throw sqliteError(err, label, 'copy');
   } finally {
     db.close();
   }
+}
+
+/** A source another process kept locked past the busy timeout (its exclusive lock: a write in progress). */
+function lockedError(label: string): AppError {
+  return new AppError('SNAPSHOT_FAILED', `${label}: cannot copy the SQLite database: another process holds an exclusive lock on it (it stayed locked for 5 s); run again in a moment, or when the tool writing it is idle`, {
+    transient: true,
+    details: { sqliteCode: 'SQLITE_BUSY' },
+  });
 }
 
 /** Bytes copied at once by copyUnderReadLock. */
@@ -95,7 +98,8 @@ async function copyUnderReadLock(sourcePath: string, destPath: string, label: st
       db.prepare('SELECT COUNT(*) FROM sqlite_schema').get();
       if (String(db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal') return false;
     } catch (err) {
-      throw sqliteError(err, label, 'copy');
+      const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
+      throw code.startsWith('SQLITE_BUSY') ? lockedError(label) : sqliteError(err, label, 'copy');
     }
     source = await open(sourcePath, 'r');
     const dest = await open(destPath, 'wx');
