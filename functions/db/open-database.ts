@@ -2,7 +2,6 @@
 // pglite://memory → in-memory PGlite; pglite://<dir> → persistent PGlite in <dir>.
 import type { Database } from './database.js';
 import { PgDatabase, type PgDatabaseOptions } from './pg-database.js';
-import { PgliteDatabase } from './pglite-database.js';
 import { AppError } from '../../schema/errors.js';
 
 export interface OpenDatabaseOptions {
@@ -41,5 +40,8 @@ export function parseDatabaseUrl(url: string): DatabaseTarget {
 export async function openDatabase(url: string, options: OpenDatabaseOptions = {}): Promise<Database> {
   const target = parseDatabaseUrl(url);
   if (target.kind === 'pg') return new PgDatabase(target.url, options.pg);
+  // loaded only when used: PGlite (PostgreSQL in wasm) costs ~45 MB of memory to import, and a
+  // push (which reads this module through the configuration) never opens a database
+  const { PgliteDatabase } = await import('./pglite-database.js');
   return PgliteDatabase.open({ ...(target.dataDir ? { dataDir: target.dataDir } : {}), ...(options.vector === false ? { vector: false } : {}) });
 }

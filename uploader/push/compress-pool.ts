@@ -1,11 +1,14 @@
 // Compression on worker threads: a push cuts, hashes and uploads on the main thread while up to
-// one worker per core compresses chunks. The worker's code is plain JavaScript handed to it as
+// one worker per core compresses chunks. A chunk read back from the snapshot copy is hashed again
+// on the worker before it is compressed: a blob's key is its sha256, so bytes that no longer match
+// (the copy changed under us) must never be stored under it. The worker's code is plain JavaScript handed to it as
 // text (eval), so the same pool runs from the TypeScript sources (tests, bench) and from the
 // built CLI; it resolves the codec exactly as functions/storage/blob-codec.ts does.
 
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { createHash } from 'node:crypto';
 import { compressSync, GZIP_LEVEL, ZSTD_LEVEL } from '../../functions/storage/blob-codec.js';
 import { AppError, errorMessage } from '../../schema/errors.js';
 import type { BlobCodec } from '../../schema/snapshot/object-keys.js';
@@ -13,12 +16,17 @@ import type { BlobCodec } from '../../schema/snapshot/object-keys.js';
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const zlib = require('node:zlib');
+const { createHash } = require('node:crypto');
 let napi = null;
 if (typeof zlib.zstdCompressSync !== 'function' && workerData.napiPath) {
   try { napi = require(workerData.napiPath); } catch { napi = null; }
 }
-parentPort.on('message', ({ id, codec, data }) => {
+parentPort.on('message', ({ id, codec, data, sha256 }) => {
   try {
+    if (sha256) {
+      const got = createHash('sha256').update(data).digest('hex');
+      if (got !== sha256) { parentPort.postMessage({ id, ok: false, mismatch: got }); return; }
+    }
     let out;
     if (codec === 'gzip') out = zlib.gzipSync(data, { level: workerData.gzipLevel });
     else if (typeof zlib.zstdCompressSync === 'function') out = zlib.zstdCompressSync(data, { params: { [zlib.constants.ZSTD_c_compressionLevel]: workerData.zstdLevel } });
@@ -42,6 +50,13 @@ function napiPath(): string | null {
 interface Job {
   resolve: (b: Buffer) => void;
   reject: (e: unknown) => void;
+  sha256?: string;
+}
+
+function changedError(expected: string, got: string): AppError {
+  return new AppError('SNAPSHOT_FAILED', `a chunk of a snapshot copy changed after it was read (sha256 ${got.slice(0, 12)}…, expected ${expected.slice(0, 12)}…); nothing was stored under its key; run the push again`, {
+    transient: true,
+  });
 }
 
 /** A fixed set of compression workers. Close it when done: its workers keep the process alive until then. */
@@ -57,12 +72,13 @@ export class CompressPool {
     const data = { napiPath: napiPath(), gzipLevel: GZIP_LEVEL, zstdLevel: ZSTD_LEVEL };
     for (let i = 0; i < size; i++) {
       const w = new Worker(WORKER_SOURCE, { eval: true, workerData: data });
-      w.on('message', (m: { id: number; ok: boolean; out?: Uint8Array; message?: string }) => {
+      w.on('message', (m: { id: number; ok: boolean; out?: Uint8Array; message?: string; mismatch?: string }) => {
         const job = this.jobs.get(m.id);
         if (!job) return;
         this.jobs.delete(m.id);
         this.load[i]!--;
         if (m.ok) job.resolve(Buffer.from(m.out!.buffer, m.out!.byteOffset, m.out!.byteLength));
+        else if (m.mismatch !== undefined) job.reject(changedError(job.sha256 ?? '', m.mismatch));
         else job.reject(new AppError('INTERNAL', `compressing a chunk failed on a worker thread: ${m.message}`));
       });
       w.on('error', (err) => this.failAll(err));
@@ -73,19 +89,31 @@ export class CompressPool {
     }
   }
 
-  /** Compresses `data` whole with `codec` on the least busy worker. `data` may be detached (moved to the worker): do not use it afterwards. */
-  compress(data: Uint8Array, codec: BlobCodec): Promise<Buffer> {
+  /**
+   * Compresses `data` whole with `codec` on the least busy worker; with `sha256`, first checks that
+   * `data` still has that hash (SNAPSHOT_FAILED when not). `data` may be detached (moved to the
+   * worker): do not use it afterwards.
+   */
+  compress(data: Uint8Array, codec: BlobCodec, sha256?: string): Promise<Buffer> {
     if (this.closed) return Promise.reject(new AppError('INTERNAL', 'compress pool used after close'));
-    if (this.workers.length === 0) return Promise.resolve().then(() => compressSync(data, codec));
+    if (this.workers.length === 0) {
+      return Promise.resolve().then(() => {
+        if (sha256 !== undefined) {
+          const got = createHash('sha256').update(data).digest('hex');
+          if (got !== sha256) throw changedError(sha256, got);
+        }
+        return compressSync(data, codec);
+      });
+    }
     let best = 0;
     for (let i = 1; i < this.workers.length; i++) if (this.load[i]! < this.load[best]!) best = i;
     const id = this.nextId++;
     this.load[best]!++;
     return new Promise<Buffer>((resolve, reject) => {
-      this.jobs.set(id, { resolve, reject });
+      this.jobs.set(id, { resolve, reject, ...(sha256 === undefined ? {} : { sha256 }) });
       // a buffer that owns its whole memory is moved, not copied (the caller is done with it)
       const movable = data.byteOffset === 0 && data.buffer.byteLength === data.byteLength && data.buffer instanceof ArrayBuffer;
-      this.workers[best]!.postMessage({ id, codec, data }, movable ? [data.buffer as ArrayBuffer] : []);
+      this.workers[best]!.postMessage({ id, codec, data, sha256 }, movable ? [data.buffer as ArrayBuffer] : []);
     });
   }
 

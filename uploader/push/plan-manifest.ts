@@ -2,7 +2,7 @@
 // environment that `--skip-unchanged` relies on. Pure.
 
 import type { ErrorCode } from '../../schema/errors.js';
-import type { ChunkRef, Manifest, ManifestV2, TableCount } from '../../schema/snapshot/manifest.js';
+import type { ChunkRef, ManifestV2, TableCount } from '../../schema/snapshot/manifest.js';
 import { MANIFEST_FORMAT_VERSION } from '../../schema/snapshot/manifest.js';
 import type { DiscoveredFile } from '../workspace/discover.js';
 
@@ -88,14 +88,17 @@ export function withoutLocalPaths(text: string, roots: { workspace: readonly str
  * (path → status and code), ignoring ids, times and stored sizes. Two snapshots with the same
  * content identity hold the same data.
  */
-export function contentIdentity(manifest: Pick<Manifest, 'sources'>): string {
+export function contentIdentity(manifest: { sources: readonly ContentFields[] }): string {
   return manifest.sources
     .map((s) => (s.status === 'captured' ? `${s.sourceId}\t${s.path}\tcaptured\t${s.sha256}` : `${s.sourceId}\t${s.path}\t${s.status}\t${s.code ?? ''}`))
     .sort()
     .join('\n');
 }
 
+/** The fields of a manifest source that make its content identity. */
+export type ContentFields = { sourceId: string; path: string } & ({ status: 'captured'; sha256: string } | { status: 'missing' | 'failed'; code?: string | undefined });
+
 /** True when `next` holds exactly what `previous` holds (see contentIdentity). */
-export function sameContent(previous: Pick<Manifest, 'sources'>, next: Pick<Manifest, 'sources'>): boolean {
+export function sameContent(previous: { sources: readonly ContentFields[] }, next: { sources: readonly ContentFields[] }): boolean {
   return contentIdentity(previous) === contentIdentity(next);
 }

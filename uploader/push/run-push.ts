@@ -1,6 +1,10 @@
-// The push, as a library function: discover → capture each file consistently → store the blobs
-// not yet stored → put the manifest LAST (its arrival commits the snapshot). If any blob fails,
-// no manifest is written, so a reader never sees a snapshot whose blobs are not all there.
+// The push, as a library function, in three stages (the changesets pattern):
+// read (read-push.ts: discover, capture each file consistently and read it once for its sha256
+// and chunks, look up which chunk blobs the store has and, for skip-unchanged, the latest
+// manifest) → plan (plan-push.ts, pure: which blobs to write or touch, whether a manifest is
+// written) → write (write-push.ts: the blobs, then the manifest LAST: its arrival commits the
+// snapshot). If any blob fails, no manifest is written, so a reader never sees a snapshot whose
+// blobs are not all there. Only chunks the store lacks are read again, hashed and compressed.
 //
 // Unchanged workspace: blobs are never sent twice (0 blob bytes). By default a new small manifest
 // is still written: it records that the environment was seen at this time, and the loader
@@ -10,28 +14,24 @@
 
 import { realpath } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ulid } from 'ulid';
+import { preferredCodec } from '../../functions/storage/blob-codec.js';
 import type { BlobStore } from '../../functions/storage/blob-store.js';
 import { openBlobStore } from '../../functions/storage/open-blob-store.js';
 import { AppError, errorMessage } from '../../schema/errors.js';
 import type { Manifest } from '../../schema/snapshot/manifest.js';
 import { manifestSha256, serialiseManifest } from '../../schema/snapshot/manifest.js';
+import type { BlobCodec } from '../../schema/snapshot/object-keys.js';
 import { blobKey, manifestKey } from '../../schema/snapshot/object-keys.js';
 import { storeOptions, type UploaderConfig } from '../config.js';
-import type { CaptureOutcome } from '../snapshot/capture.js';
-import { captureFile, withTempDir } from '../snapshot/capture.js';
+import { withTempDir } from '../snapshot/capture.js';
 import { TOOL_NAME, toolVersion } from '../tool-info.js';
 import type { DiscoveredFile } from '../workspace/discover.js';
 import { assertWorkspace, discoverSources } from '../workspace/discover.js';
-import type { PlannedEntry } from './plan-manifest.js';
-import { planManifest, sameContent, withoutLocalPaths } from './plan-manifest.js';
-import { findLatestManifest } from './previous-manifest.js';
-import { preferredCodec } from '../../functions/storage/blob-codec.js';
-import type { BlobCodec } from '../../schema/snapshot/object-keys.js';
 import { CompressPool } from './compress-pool.js';
-import type { BlobOutcome, FileBlobsOutcome } from './store-blob.js';
-import { storeFileChunks } from './store-blob.js';
+import { completePush, planPush, type PushReadout } from './plan-push.js';
+import { captureAll, latestManifest, lookupStoredBlobs } from './read-push.js';
+import { TOUCH_AFTER_MS, writeBlobs, writeManifest } from './write-push.js';
 
 /** Progress of a push, for a TTY display (never part of results). */
 export type PushProgress =
@@ -150,172 +150,93 @@ export async function runPush(options: PushOptions): Promise<PushResult> {
   const snapshotId = ulid(createdAt.getTime());
   const present = discovered.filter((f) => f.state === 'present');
   const localRoots = { workspace: [config.workspace, await realpath(config.workspace).catch(() => config.workspace)], temp: tmpdir(), home: homedir() };
-
   const codec = options.codec ?? preferredCodec();
-  const pool = new CompressPool(options.compressThreads);
-  let captured: CapturedAndStored[];
-  try {
-    captured = await withTempDir((dir) => captureAndStore(present, dir, store, { dryRun, codec, pool, ...(options.wholeFileMaxBytes === undefined ? {} : { wholeFileMaxBytes: options.wholeFileMaxBytes }) }, options.concurrency ?? 3, progress));
-  } finally {
-    await pool.close();
-  }
-  const byFile = new Map(captured.map((c) => [c.outcome.file, c]));
+  const capture = options.wholeFileMaxBytes === undefined ? {} : { wholeFileMaxBytes: options.wholeFileMaxBytes };
 
-  const entries: PlannedEntry[] = [];
-  const sources: PushSourceResult[] = [];
-  for (const file of discovered) {
-    if (file.state === 'excluded' || file.state === 'disabled') continue;
-    const common = { sourceId: file.sourceId, path: file.path, kind: file.kind, format: file.format, role: file.spec.role };
-    const done = byFile.get(file);
-    if (done?.outcome.status === 'captured' && done.blob !== null) {
-      const { outcome: c, blob } = done;
-      entries.push({ status: 'captured', file, sha256: c.sha256, size: c.size, storedSize: blob.storedSize, chunks: blob.chunks, capturedAt: c.capturedAt, modifiedAt: c.modifiedAt, schemaFingerprint: c.schemaFingerprint, tables: c.tables });
-      sources.push({
-        ...common,
-        status: 'captured',
-        size: c.size,
-        sha256: c.sha256,
-        chunks: blob.chunks.length,
-        newChunks: blob.newBlobs.length,
-        newBlob: blob.newBlobs.length > 0,
-        uploadedBytes: blob.uploadedBytes,
-        skippedBytes: blob.existingBytes,
-        tables: c.tables,
-        warnings: c.warnings,
-      });
-      continue;
-    }
-    const status = file.state === 'missing' ? 'missing' : 'failed';
-    const reason = withoutLocalPaths(done?.outcome.status === 'failed' ? done.outcome.reason : (file.problem?.message ?? `${file.path}: could not be captured`), localRoots);
-    const code = done?.outcome.status === 'failed' ? done.outcome.code : file.problem?.code;
-    entries.push({ status, file, reason, code: status === 'missing' ? undefined : code });
-    sources.push({ ...common, status, size: 0, chunks: 0, newChunks: 0, newBlob: false, uploadedBytes: 0, skippedBytes: 0, tables: [], warnings: [], reason, ...(status === 'failed' && code ? { code } : {}) });
-  }
-
-  // no host name unless configured (AQE_HOST / "host"): it is not the cloud's business
-  const manifest = planManifest({ snapshotId, env: config.env, createdAt, tool: { name: TOOL_NAME, version: toolVersion() }, host: config.host }, entries);
-  let bytes: Buffer;
-  try {
-    bytes = serialiseManifest(manifest);
-  } catch (err) {
-    throw new AppError('INTERNAL', `the snapshot manifest did not pass its own schema (${errorMessage(err)}); this is a bug in aqe-upload, please report it`, { cause: err });
-  }
-
-  let previousSnapshotId: string | null = null;
-  let unchanged = false;
-  if (options.skipUnchanged) {
-    const previous = await findLatestManifest(store, config.env);
-    previousSnapshotId = previous?.manifest.snapshotId ?? null;
-    unchanged = previous !== null && sameContent(previous.manifest, manifest);
-  }
-
-  let key: string | null = null;
-  if (!dryRun && !unchanged) {
-    progress({ phase: 'manifest' });
-    key = manifestKey(config.env, snapshotId);
-    // Written last, create-only: its arrival commits the snapshot.
-    try {
-      await store.put(key, bytes, { ifAbsent: true, contentType: 'application/json' });
-    } catch (err) {
-      const base = err instanceof AppError ? err : new AppError('BUCKET_UNREACHABLE', errorMessage(err), { cause: err, transient: true });
-      throw new AppError(base.code, `${base.message}\nThe manifest was not written, so no snapshot was committed; run the push again (blobs already stored are not sent twice)`, {
-        cause: err,
-        transient: base.transient,
-        ...(base.details ? { details: base.details } : {}),
-      });
-    }
-  }
-
-  const capturedSources = sources.filter((s) => s.status === 'captured');
-  return {
-    snapshotId,
-    env: config.env,
-    bucket: store.url,
-    dryRun,
-    manifestKey: key,
-    manifestSha256: key === null ? null : manifestSha256(bytes),
-    manifestWritten: key !== null,
-    unchanged,
-    previousSnapshotId,
-    partial: sources.some((s) => s.status === 'failed'),
-    manifest,
-    sources,
-    skipped: discovered
-      .filter((f): f is DiscoveredFile & { state: 'excluded' | 'disabled' } => f.state === 'excluded' || f.state === 'disabled')
-      .map((f) => ({ sourceId: f.sourceId, path: f.path, state: f.state, ...(f.problem ? { reason: f.problem.message } : {}) })),
-    totals: {
-      files: sources.length,
-      captured: capturedSources.length,
-      missing: sources.filter((s) => s.status === 'missing').length,
-      failed: sources.filter((s) => s.status === 'failed').length,
-      bytes: sum(capturedSources.map((s) => s.size)),
-      newBytes: sum(capturedSources.map((s) => s.size - s.skippedBytes)),
-      skippedBytes: sum(capturedSources.map((s) => s.skippedBytes)),
-      uploadedBytes: sum(capturedSources.map((s) => s.uploadedBytes)),
-      newBlobs: new Set(captured.flatMap((c) => c.blob?.newBlobs ?? [])).size,
-    },
-    durationMs: Math.round(performance.now() - started),
-  };
-}
-
-interface CapturedAndStored {
-  outcome: CaptureOutcome;
-  blob: FileBlobsOutcome | null;
-}
-
-/**
- * Captures each file into `dir` and stores its blob right away (the copy is then deleted with the
- * folder), a few files at a time. The first blob failure stops new work and is thrown once the
- * files in flight are done.
- */
-async function captureAndStore(
-  files: readonly DiscoveredFile[],
-  dir: string,
-  store: BlobStore,
-  blobOptions: { dryRun: boolean; codec: BlobCodec; pool: CompressPool; wholeFileMaxBytes?: number },
-  concurrency: number,
-  progress: (event: PushProgress) => void,
-): Promise<CapturedAndStored[]> {
-  const results: CapturedAndStored[] = new Array(files.length);
-  // The same content may appear twice (two identical files, or repeated in a file): store its blob once.
-  const seen = new Map<string, Promise<BlobOutcome>>();
-  const files_ = new Map<string, Promise<FileBlobsOutcome>>();
-  let next = 0;
-  let done = 0;
-  let failure: unknown = null;
-  const worker = async () => {
-    while (failure === null && next < files.length) {
-      const i = next++;
-      const file = files[i]!;
-      const outcome = await captureFile(file, join(dir, `${i}.copy`));
-      let blob: FileBlobsOutcome | null = null;
-      if (outcome.status === 'captured') {
-        try {
-          let pending = files_.get(outcome.sha256);
-          if (pending === undefined) {
-            pending = storeFileChunks(store, outcome.tempPath, { ...blobOptions, seen });
-            files_.set(outcome.sha256, pending);
-          }
-          blob = await pending;
-        } catch (err) {
-          failure ??= err;
-        }
-      }
-      results[i] = { outcome, blob };
-      progress({ phase: 'capture', path: file.path, done: ++done, total: files.length });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, files.length)) }, worker));
-  if (failure !== null) {
-    const cause = failure;
-    const base = cause instanceof AppError ? cause : new AppError('BUCKET_UNREACHABLE', errorMessage(cause), { cause, transient: true });
-    throw new AppError(base.code, `${base.message}\nNo manifest was written, so no snapshot was committed; run the push again (blobs already stored are not sent twice)`, {
-      cause,
-      transient: base.transient,
-      ...(base.details ? { details: base.details } : {}),
+  return withTempDir(async (dir) => {
+    // read
+    const captures = await captureAll(present, dir, {
+      ...capture,
+      concurrency: options.concurrency ?? 3,
+      onCaptured: (file, done) => progress({ phase: 'capture', path: file.path, done, total: present.length }),
     });
-  }
-  return results;
+    const chunkShas = [...captures.values()].flatMap((c) => (c.status === 'captured' ? c.chunks.map((ch) => ch.sha256) : []));
+    const readout: PushReadout = {
+      // no host name unless configured (AQE_HOST / "host"): it is not the cloud's business
+      header: { snapshotId, env: config.env, createdAt, tool: { name: TOOL_NAME, version: toolVersion() }, host: config.host },
+      discovered,
+      captures,
+      stored: await lookupStoredBlobs(store, chunkShas, codec),
+      previous: options.skipUnchanged ? await latestManifest(store, config.env) : null,
+      localRoots,
+    };
+    // plan
+    const plan = planPush(readout, { dryRun, skipUnchanged: options.skipUnchanged === true, codec, nowMs: Date.now(), touchAfterMs: TOUCH_AFTER_MS });
+    // write
+    let written = new Map<string, never>() as Awaited<ReturnType<typeof writeBlobs>>;
+    if (plan.actions.length > 0) {
+      const pool = new CompressPool(options.compressThreads);
+      try {
+        written = await writeBlobs(store, plan.actions, pool);
+      } finally {
+        await pool.close();
+      }
+    }
+    const done = completePush(plan, readout, written, codec);
+    let bytes: Buffer;
+    try {
+      bytes = serialiseManifest(done.manifest);
+    } catch (err) {
+      throw new AppError('INTERNAL', `the snapshot manifest did not pass its own schema (${errorMessage(err)}); this is a bug in aqe-upload, please report it`, { cause: err });
+    }
+    let key: string | null = null;
+    if (plan.writeManifest) {
+      progress({ phase: 'manifest' });
+      key = manifestKey(config.env, snapshotId);
+      await writeManifest(store, key, bytes);
+    }
+
+    const sources: PushSourceResult[] = plan.sources.map((s, i) => {
+      const common = { sourceId: s.file.sourceId, path: s.file.path, kind: s.file.kind, format: s.file.format, role: s.file.spec.role };
+      if (s.status === 'captured') {
+        const c = s.capture;
+        const f = done.figures[i]!;
+        return { ...common, status: 'captured', size: c.size, sha256: c.sha256, chunks: f.chunks, newChunks: f.newChunks, newBlob: f.newChunks > 0, uploadedBytes: f.uploadedBytes, skippedBytes: f.skippedBytes, tables: c.tables, warnings: c.warnings };
+      }
+      return { ...common, status: s.status, size: 0, chunks: 0, newChunks: 0, newBlob: false, uploadedBytes: 0, skippedBytes: 0, tables: [], warnings: [], reason: s.reason, ...(s.status === 'failed' && s.code ? { code: s.code } : {}) };
+    });
+    const capturedSources = sources.filter((s) => s.status === 'captured');
+    const result: PushResult = {
+      snapshotId,
+      env: config.env,
+      bucket: store.url,
+      dryRun,
+      manifestKey: key,
+      manifestSha256: key === null ? null : manifestSha256(bytes),
+      manifestWritten: key !== null,
+      unchanged: plan.unchanged,
+      previousSnapshotId: plan.previousSnapshotId,
+      partial: sources.some((s) => s.status === 'failed'),
+      manifest: done.manifest as Manifest,
+      sources,
+      skipped: discovered
+        .filter((f): f is DiscoveredFile & { state: 'excluded' | 'disabled' } => f.state === 'excluded' || f.state === 'disabled')
+        .map((f) => ({ sourceId: f.sourceId, path: f.path, state: f.state, ...(f.problem ? { reason: f.problem.message } : {}) })),
+      totals: {
+        files: sources.length,
+        captured: capturedSources.length,
+        missing: sources.filter((s) => s.status === 'missing').length,
+        failed: sources.filter((s) => s.status === 'failed').length,
+        bytes: sum(capturedSources.map((s) => s.size)),
+        newBytes: sum(capturedSources.map((s) => s.size - s.skippedBytes)),
+        skippedBytes: sum(capturedSources.map((s) => s.skippedBytes)),
+        uploadedBytes: done.uploadedBytes,
+        newBlobs: done.newBlobs,
+      },
+      durationMs: Math.round(performance.now() - started),
+    };
+    return result;
+  });
 }
 
 function sum(values: readonly number[]): number {

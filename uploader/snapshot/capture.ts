@@ -3,7 +3,6 @@
 // captured becomes a value saying why; it never stops the others.
 
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeScratchDir } from '../../functions/runtime/scratch-dir.js';
@@ -17,7 +16,9 @@ import { STREAM_JSON_ABOVE_BYTES } from '../../functions/loader/read/json-source
 import { openStreamedJson } from '../../functions/loader/read/json-stream.js';
 import { mapContext } from '../../schema/sources/mappings/map-context.js';
 import { copyRedbFile, countRedbVectors } from './redb-snapshot.js';
+import { SqlitePageCensus } from './sqlite-page-census.js';
 import { copySqliteConsistently, readSqliteInventory } from './sqlite-snapshot.js';
+import { type ChunkerSettings, type ChunkSpan, CHUNKING, scanFile, WHOLE_FILE_MAX_BYTES } from './content-chunks.js';
 
 /** A file copied into the temp folder, ready to upload. */
 export interface CapturedFile {
@@ -27,6 +28,8 @@ export interface CapturedFile {
   tempPath: string;
   sha256: string;
   size: number;
+  /** The copy's content-defined chunks, in order (one for a file of at most the whole-file size), read in the same pass as sha256. */
+  chunks: ChunkSpan[];
   capturedAt: Date;
   modifiedAt: Date | undefined;
   schemaFingerprint: string;
@@ -64,27 +67,40 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T
   }
 }
 
+/** How captureFile cuts a copy into chunks (the push's settings; the defaults are the push's defaults). */
+export interface CaptureOptions {
+  chunking?: ChunkerSettings;
+  /** Files up to this size are one chunk (default WHOLE_FILE_MAX_BYTES; Infinity: never cut). */
+  wholeFileMaxBytes?: number;
+}
+
 /**
- * Copies one present file to `copyPath` (a fresh path in a temp folder) and describes the copy.
- * Never throws for a problem with the file itself: it returns a FailedFile.
+ * Copies one present file to `copyPath` (a fresh path in a temp folder) and describes the copy:
+ * one read pass of the copy gives its sha256 and its chunks. Never throws for a problem with the
+ * file itself: it returns a FailedFile.
  */
-export async function captureFile(file: DiscoveredFile, copyPath: string): Promise<CaptureOutcome> {
+export async function captureFile(file: DiscoveredFile, copyPath: string, options: CaptureOptions = {}): Promise<CaptureOutcome> {
+  const scan = (path: string, observe?: (block: Buffer, offset: number) => void) => scanFile(path, options.chunking ?? CHUNKING, options.wholeFileMaxBytes ?? WHOLE_FILE_MAX_BYTES, observe);
   try {
     const warnings: string[] = [];
     let tables: TableCount[];
     let schemaFingerprint: string;
+    let scanned: { sha256: string; chunks: ChunkSpan[] } | null = null;
     let sha256: string;
     const capturedAt = new Date();
     if (file.kind === 'sqlite') {
       await copySqliteConsistently(file.absPath, copyPath, file.path);
-      // Hash before anything opens the copy.
-      sha256 = await sha256File(copyPath);
-      const inventory = readSqliteInventory(copyPath, { check: true, label: file.path, ourCopy: true });
+      // Hash (and cut) before anything opens the copy; the same pass notes the pages row counts come from.
+      const census = new SqlitePageCensus();
+      scanned = await scan(copyPath, (block, offset) => census.add(block, offset));
+      sha256 = scanned.sha256;
+      const inventory = readSqliteInventory(copyPath, { check: true, label: file.path, ourCopy: true, rowsOf: (root) => census.rows(root) });
       tables = inventory.tables;
       schemaFingerprint = inventory.schemaFingerprint;
     } else if (file.kind === 'redb') {
       await copyRedbFile(file.absPath, copyPath, file.path);
-      sha256 = await sha256File(copyPath);
+      scanned = await scan(copyPath);
+      sha256 = scanned.sha256;
       schemaFingerprint = createHash('sha256').update('redb:@ruvector/core').digest('hex');
       // read-only parse of the copy (nothing written): counted after hashing all the same
       const counted = await countRedbVectors(copyPath);
@@ -114,7 +130,9 @@ export async function captureFile(file: DiscoveredFile, copyPath: string): Promi
       );
     }
     const size = (await stat(copyPath)).size;
-    return { status: 'captured', file, tempPath: copyPath, sha256, size, capturedAt, modifiedAt: file.modifiedAt, schemaFingerprint, tables, warnings };
+    // JSON copies were hashed while written; a large one is cut here (a second read, of a rare file)
+    const chunks = scanned?.chunks ?? (size > (options.wholeFileMaxBytes ?? WHOLE_FILE_MAX_BYTES) ? (await scan(copyPath)).chunks : [{ offset: 0, size, sha256 }]);
+    return { status: 'captured', file, tempPath: copyPath, sha256, size, chunks, capturedAt, modifiedAt: file.modifiedAt, schemaFingerprint, tables, warnings };
   } catch (err) {
     return failed(file, err);
   }
@@ -140,13 +158,6 @@ export async function inspectFile(file: DiscoveredFile): Promise<FileInventory> 
     const f = failed(file, err);
     return { tables: null, warnings: [], problem: { code: f.code, message: f.reason } };
   }
-}
-
-/** sha256 (hex) of a file, streamed. */
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 function failed(file: DiscoveredFile, err: unknown): FailedFile {

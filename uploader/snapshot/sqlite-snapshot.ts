@@ -3,7 +3,8 @@
 // Sources are opened read-only and their journal mode is never touched.
 
 import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fstatSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { copyFile, type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { makeScratchDirSync } from '../../functions/runtime/scratch-dir.js';
@@ -21,32 +22,131 @@ export interface SqliteInventory {
 }
 
 /**
- * Copies the database at `sourcePath` (with what its -wal holds) to a new file `destPath` in ONE
- * backup step: the default 100-page steps restart on every commit of another process and never
- * finish under a busy writer (DESIGN.md §4). The copy is one point in time.
+ * Copies the database at `sourcePath` (with what its -wal holds) to a new file `destPath`, as one
+ * point in time. The copy is what a push hashes, cuts and stores, byte for byte what SQLite's
+ * backup API would write, by the cheapest way that is still consistent:
+ * - a WAL database the tool closed cleanly (no -wal, no -shm): the file copied while it did not
+ *   change (readableInPlace) holds every commit: that copy is the snapshot;
+ * - a rollback-journal database: the file copied while a read transaction holds its SHARED lock
+ *   (no writer can change the file meanwhile); the copy is read through a file handle kept open
+ *   until SQLite has let go of its lock (closing another handle on the file would drop SQLite's
+ *   POSIX locks);
+ * - otherwise (a live WAL database: its newest pages are in the -wal) SQLite's backup API in ONE
+ *   step: the default 100-page steps restart on every commit of another process and never finish
+ *   under a busy writer (DESIGN.md §4).
+ * Either file copy then gets the two header fields the backup API rewrites (the change counter and
+ * "version valid for" both 1), so every way gives the same bytes and an unchanged database the
+ * same chunks. A copy whose header does not describe it (a legacy writer) is taken by backup.
  * @example await copySqliteConsistently('/ws/v3/.agentic-qe/memory.db', '/tmp/x/0.db')
  */
 export async function copySqliteConsistently(sourcePath: string, destPath: string, label = sourcePath): Promise<void> {
   const readable = readableInPlace(sourcePath, label);
   try {
-    const db = openReadOnly(readable.path, label);
-    try {
-      await db.backup(destPath, { progress: () => 1_000_000_000 });
-      // a source locked by another process (an exclusive lock held past the busy timeout) ends the
-      // backup without an error and without a copy: say so, not "ENOENT" on the temp copy
-      if (!existsSync(destPath)) {
-        throw new AppError('SNAPSHOT_FAILED', `${label}: cannot copy the SQLite database: another process holds an exclusive lock on it (it stayed locked for 5 s); run again in a moment, or when the tool writing it is idle`, {
-          transient: true,
-          details: { sqliteCode: 'SQLITE_BUSY' },
-        });
-      }
-    } catch (err) {
-      throw sqliteError(err, label, 'copy');
-    } finally {
-      db.close();
+    if (readable.standalone && normaliseHeader(readable.path)) {
+      // our scratch copy: moved into place, or copied where a rename cannot go
+      await rename(readable.path, destPath).catch(() => copyFile(readable.path, destPath));
+      return;
     }
+    if (!readable.standalone && !isWalDatabase(readable.path)) {
+      if (await copyUnderReadLock(readable.path, destPath, label)) return;
+      await rm(destPath, { force: true });
+    }
+    await backupCopy(readable.path, destPath, label);
   } finally {
     readable.done();
+  }
+}
+
+/** SQLite's backup API, in one step (see copySqliteConsistently). */
+async function backupCopy(sourcePath: string, destPath: string, label: string): Promise<void> {
+  const db = openReadOnly(sourcePath, label);
+  try {
+    await db.backup(destPath, { progress: () => 1_000_000_000 });
+    // a source locked by another process (an exclusive lock held past the busy timeout) ends the
+    // backup without an error and without a copy: say so, not "ENOENT" on the temp copy
+    if (!existsSync(destPath)) throw lockedError(label);
+  } catch (err) {
+    throw sqliteError(err, label, 'copy');
+  } finally {
+    db.close();
+  }
+}
+
+/** A source another process kept locked past the busy timeout (its exclusive lock: a write in progress). */
+function lockedError(label: string): AppError {
+  return new AppError('SNAPSHOT_FAILED', `${label}: cannot copy the SQLite database: another process holds an exclusive lock on it (it stayed locked for 5 s); run again in a moment, or when the tool writing it is idle`, {
+    transient: true,
+    details: { sqliteCode: 'SQLITE_BUSY' },
+  });
+}
+
+/** Bytes copied at once by copyUnderReadLock. */
+const COPY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Copies a rollback-journal database file while a read transaction holds its SHARED lock. false
+ * when the database turned out to be in WAL mode (then the caller takes a backup).
+ */
+async function copyUnderReadLock(sourcePath: string, destPath: string, label: string): Promise<boolean> {
+  const db = openReadOnly(sourcePath, label);
+  let source: FileHandle | null = null;
+  try {
+    try {
+      db.exec('BEGIN');
+      // the first read takes the SHARED lock (waiting out a writer's lock, rolling back nothing:
+      // a hot journal fails here as it would in a backup)
+      db.prepare('SELECT COUNT(*) FROM sqlite_schema').get();
+      if (String(db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal') return false;
+    } catch (err) {
+      const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
+      throw code.startsWith('SQLITE_BUSY') ? lockedError(label) : sqliteError(err, label, 'copy');
+    }
+    source = await open(sourcePath, 'r');
+    const dest = await open(destPath, 'wx');
+    try {
+      const buffer = Buffer.allocUnsafe(COPY_BYTES);
+      for (let at = 0; ; ) {
+        const { bytesRead } = await source.read(buffer, 0, buffer.length, at);
+        if (bytesRead === 0) break;
+        await dest.write(buffer, 0, bytesRead, at);
+        at += bytesRead;
+      }
+    } finally {
+      await dest.close();
+    }
+    db.exec('COMMIT');
+  } finally {
+    db.close();
+    // only now: closing a handle on the file drops every POSIX lock this process holds on it
+    await source?.close();
+  }
+  return normaliseHeader(destPath);
+}
+
+/**
+ * Sets the change counter (offset 24) and "version valid for" (offset 92) of a copied database
+ * file to 1, as SQLite's backup API does for its copy. Only when the header describes the file
+ * (both fields equal, and the in-header page count times the page size is the file's size: "SQLite
+ * Database File Format" §1.3); false otherwise (nothing is changed).
+ */
+function normaliseHeader(path: string): boolean {
+  const fd = openSync(path, 'r+');
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return true;
+    const head = Buffer.alloc(100);
+    if (readSync(fd, head, 0, 100, 0) !== 100) return false;
+    const rawPageSize = head.readUInt16BE(16);
+    const pageSize = rawPageSize === 1 ? 65536 : rawPageSize;
+    const counter = head.readUInt32BE(24);
+    if (counter !== head.readUInt32BE(92) || head.readUInt32BE(28) * pageSize !== size) return false;
+    const one = Buffer.alloc(4);
+    one.writeUInt32BE(1, 0);
+    writeSync(fd, one, 0, 4, 24);
+    writeSync(fd, one, 0, 4, 92);
+    return true;
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -57,10 +157,11 @@ export async function copySqliteConsistently(sourcePath: string, destPath: strin
  * copy of it in a scratch folder is read instead (copied again if a writer changed it meanwhile;
  * if a writer keeps it busy, its own -wal/-shm are there and the file is read in place). A WAL
  * file left without its -shm (the tool crashed) is copied with its -wal. Otherwise (rollback
- * journal, or a live WAL database with both files) the file is read in place.
+ * journal, or a live WAL database with both files) the file is read in place. `standalone`: the
+ * path is a scratch copy that holds the whole database by itself (no -wal beside it).
  */
-export function readableInPlace(path: string, label = path): { path: string; done: () => void } {
-  const inPlace = { path, done: () => undefined };
+export function readableInPlace(path: string, label = path): { path: string; done: () => void; standalone: boolean } {
+  const inPlace = { path, done: () => undefined, standalone: false };
   if (!isWalDatabase(path)) return inPlace;
   const hasWal = existsSync(`${path}-wal`);
   if (hasWal && existsSync(`${path}-shm`)) return inPlace;
@@ -74,7 +175,8 @@ export function readableInPlace(path: string, label = path): { path: string; don
       if (hasWal) copyFileSync(`${path}-wal`, `${copy}-wal`);
       const after = statSync(path);
       const walAppeared = !hasWal && existsSync(`${path}-wal`);
-      if (before.size === after.size && before.mtimeMs === after.mtimeMs && !walAppeared) return { path: copy, done };
+      // without a -wal, the copy alone holds every commit (standalone: the caller may keep it)
+      if (before.size === after.size && before.mtimeMs === after.mtimeMs && !walAppeared) return { path: copy, done, standalone: !hasWal };
       // a writer started: its -wal/-shm now exist, so reading in place leaves nothing of ours
       if (walAppeared && existsSync(`${path}-shm`)) {
         done();
@@ -106,22 +208,26 @@ function isWalDatabase(path: string): boolean {
 /**
  * Tables, row counts and schema fingerprint of a database file, read in one read transaction.
  * With `check`, runs `PRAGMA quick_check` first and fails with SOURCE_CORRUPT when it is not "ok".
+ * `rowsOf` gives a table's rows from its root page where known (else COUNT(*)).
  * A workspace file is read without leaving -wal/-shm files beside it (readableInPlace); `ourCopy`
  * says the file is a scratch copy of ours, read where it is.
  */
-export function readSqliteInventory(path: string, options: { check?: boolean; label?: string; ourCopy?: boolean } = {}): SqliteInventory {
+export function readSqliteInventory(path: string, options: { check?: boolean; label?: string; ourCopy?: boolean; rowsOf?: RowsOf } = {}): SqliteInventory {
   const label = options.label ?? path;
   // a copy of ours (in a scratch folder) is read where it is; a workspace file never leaves -wal/-shm
-  if (options.ourCopy) return readInventory(path, label, options.check === true);
+  if (options.ourCopy) return readInventory(path, label, options.check === true, options.rowsOf);
   const readable = readableInPlace(path, label);
   try {
-    return readInventory(readable.path, label, options.check === true);
+    return readInventory(readable.path, label, options.check === true, options.rowsOf);
   } finally {
     readable.done();
   }
 }
 
-function readInventory(path: string, label: string, check: boolean): SqliteInventory {
+/** Rows of the b-tree at a root page, known without SQL (sqlite-page-census.ts), or null. */
+export type RowsOf = (rootPage: number) => number | null;
+
+function readInventory(path: string, label: string, check: boolean, rowsOf: RowsOf | undefined): SqliteInventory {
   const db = openReadOnly(path, label);
   try {
     return db.transaction(() => {
@@ -132,12 +238,15 @@ function readInventory(path: string, label: string, check: boolean): SqliteInven
         }
       }
       const names = (db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").pluck().all() as string[]).sort();
+      const roots = new Map((db.prepare("SELECT name, rootpage FROM sqlite_schema WHERE type = 'table'").raw().all() as Array<[string, number]>).map(([n, r]) => [n, r]));
       const lines: string[] = [];
       const tables: TableCount[] = [];
       for (const name of names) {
         const cols = db.prepare('SELECT name, type FROM pragma_table_info(?)').all(name) as Array<{ name: string; type: string }>;
         for (const c of cols) lines.push(`${name}.${c.name} ${c.type.toUpperCase()}`);
-        const rows = db.prepare(`SELECT COUNT(*) FROM ${quoteIdent(name)}`).pluck().get() as number | bigint;
+        const root = roots.get(name);
+        const known = root === undefined || rowsOf === undefined ? null : rowsOf(root);
+        const rows = known ?? (db.prepare(`SELECT COUNT(*) FROM ${quoteIdent(name)}`).pluck().get() as number | bigint);
         tables.push({ name, rows: Number(rows) });
       }
       lines.sort();

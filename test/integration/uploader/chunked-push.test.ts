@@ -13,7 +13,7 @@ import { LocalDirBlobStore } from '../../../functions/storage/local-dir-blob-sto
 import { type CapturedSourceV2, type ManifestV2, parseManifest, sourceChunks } from '../../../schema/snapshot/manifest.js';
 import { parseBlobKeyParts } from '../../../schema/snapshot/object-keys.js';
 import { loadConfig } from '../../../uploader/config.js';
-import { WHOLE_FILE_MAX_BYTES } from '../../../uploader/push/content-chunks.js';
+import { WHOLE_FILE_MAX_BYTES } from '../../../uploader/snapshot/content-chunks.js';
 import { type PushOptions, runPush } from '../../../uploader/push/run-push.js';
 import { rowsForSize, writeLargeSqlite } from '../../support/large-sources.js';
 import { buildWorkspace } from '../../support/workspace-builder.js';

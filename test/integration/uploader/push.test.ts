@@ -11,13 +11,13 @@ import type { BlobStore } from '../../../functions/storage/blob-store.js';
 import { LocalDirBlobStore } from '../../../functions/storage/local-dir-blob-store.js';
 import { openBlobStore } from '../../../functions/storage/open-blob-store.js';
 import type { CapturedSource, Manifest } from '../../../schema/snapshot/manifest.js';
+import { sourceChunks } from '../../../schema/snapshot/manifest.js';
 import { manifestSha256, parseManifest } from '../../../schema/snapshot/manifest.js';
 import { parseManifestKey } from '../../../schema/snapshot/object-keys.js';
 import type { UploaderConfig } from '../../../uploader/config.js';
 import { loadConfig } from '../../../uploader/config.js';
 import { runPush } from '../../../uploader/push/run-push.js';
-import { storeFileChunks, TOUCH_AFTER_MS } from '../../../uploader/push/store-blob.js';
-import { CompressPool } from '../../../uploader/push/compress-pool.js';
+import { TOUCH_AFTER_MS } from '../../../uploader/push/write-push.js';
 import type { GcsServer } from '../../support/gcs-server.js';
 import { startGcsServer } from '../../support/gcs-server.js';
 import type { BuiltWorkspace } from '../../support/workspace-builder.js';
@@ -181,35 +181,41 @@ describe.each(BACKENDS)('push to a $name bucket', (backend) => {
 
 describe('a reused blob', () => {
   it('is touched when last updated over TOUCH_AFTER_MS ago (so retention spares it), and left alone when fresh', async () => {
-    const t = await tempFolder();
-    try {
-      const store = new LocalDirBlobStore(join(t.dir, 'bucket'));
-      const file = join(t.dir, 'source.json');
-      await writeFile(file, '{"a":1}');
-      const pool = new CompressPool(0);
-      const storeBlob = (opts: { dryRun?: boolean } = {}) => storeFileChunks(store, file, { codec: 'gzip', pool, ...opts });
-      const first = await storeBlob();
-      expect(first).toMatchObject({ newBlobs: [first.chunks[0]!.blobKey], existingBytes: 0 });
-      const key = first.chunks[0]!.blobKey;
-      const path = join(t.dir, 'bucket', key);
+    const dir = await folder();
+    const ws = join(dir, 'ws');
+    await buildWorkspace(ws, { volume: 'small', seed: 3 });
+    const bucket = join(dir, 'bucket');
+    const store = new LocalDirBlobStore(bucket);
+    const config = loadConfig({ flags: { workspace: ws, env: 'touch', bucket: `file://${bucket}` }, env: {}, workspace: ws, configText: null });
+    const first = await runPush({ config, store });
+    const keys = [...new Set(first.manifest.sources.flatMap((s) => (s.status === 'captured' ? sourceChunks(s).map((c) => c.blobKey) : [])))];
+    expect(keys.length).toBeGreaterThan(1);
+    const setAll = async (d: Date) => {
+      for (const key of keys) await utimes(join(bucket, key), d, d);
+    };
 
-      const recent = new Date(Math.floor((Date.now() - TOUCH_AFTER_MS / 2) / 1000) * 1000);
-      await utimes(path, recent, recent);
-      expect(await storeBlob()).toMatchObject({ newBlobs: [], existingBytes: 7, uploadedBytes: 0 });
-      expect((await store.stat(key))!.updated.getTime()).toBe(recent.getTime());
+    const recent = new Date(Math.floor((Date.now() - TOUCH_AFTER_MS / 2) / 1000) * 1000);
+    await setAll(recent);
+    expect((await runPush({ config, store })).totals).toMatchObject({ uploadedBytes: 0, newBlobs: 0 });
+    for (const key of keys) expect((await store.stat(key))!.updated.getTime()).toBe(recent.getTime());
 
-      const old = new Date(Math.floor((Date.now() - 100 * 24 * 3600 * 1000) / 1000) * 1000);
-      await utimes(path, old, old);
-      const before = Date.now();
-      expect(await storeBlob()).toMatchObject({ newBlobs: [], existingBytes: 7, uploadedBytes: 0 });
-      expect((await store.stat(key))!.updated.getTime()).toBeGreaterThanOrEqual(before - 1000);
+    const old = new Date(Math.floor((Date.now() - 100 * 24 * 3600 * 1000) / 1000) * 1000);
+    await setAll(old);
+    const before = Date.now();
+    const again = await runPush({ config, store });
+    expect(again.totals).toMatchObject({ uploadedBytes: 0, newBlobs: 0 });
+    expect(again.totals.skippedBytes).toBe(again.totals.bytes);
+    for (const key of keys) expect((await store.stat(key))!.updated.getTime()).toBeGreaterThanOrEqual(before - 1000);
 
-      // a dry run only looks
-      await utimes(path, old, old);
-      await storeBlob({ dryRun: true });
-      expect((await store.stat(key))!.updated.getTime()).toBe(old.getTime());
-    } finally {
-      await t.remove();
-    }
+    // a dry run only looks
+    await setAll(old);
+    await runPush({ config, store, dryRun: true });
+    for (const key of keys) expect((await store.stat(key))!.updated.getTime()).toBe(old.getTime());
+
+    // a blob retention deleted is stored again
+    await rm(join(bucket, keys[0]!));
+    const healed = await runPush({ config, store });
+    expect(healed.totals.newBlobs).toBe(1);
+    expect(await store.stat(keys[0]!)).not.toBeNull();
   });
 });
