@@ -75,7 +75,7 @@ async function kills(opts: BenchOptions, server: GcsServer): Promise<BenchFigure
         bucketUrl: 'gs://bench-kill',
         auditStore: new GcsBlobStore({ bucket: 'bench-kill', storageOptions: { apiEndpoint: server.endpoint, projectId: 'bench' }, retry: { maxRetries: 0 } }),
         cliEnv: { STORAGE_EMULATOR_HOST: front.endpoint },
-        writesStarted: () => server.resumableSessions,
+        writesStarted: () => server.uploadsStarted,
         kills: opts.quick ? 5 : 25,
         seed: 17_171,
         completeEvery: 10,

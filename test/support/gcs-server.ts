@@ -56,6 +56,8 @@ export interface GcsServer {
   readonly bytesReceived: number;
   /** Resumable upload sessions opened so far. */
   readonly resumableSessions: number;
+  /** Upload requests (any upload type, a resumable session's chunks included) whose headers arrived so far, counted before their body is read. */
+  readonly uploadsStarted: number;
 }
 
 interface StoredObject {
@@ -155,6 +157,7 @@ export async function startGcsServer(options: { faults?: FaultOptions } = {}): P
   let faultsInjected = 0;
   let bytesReceived = 0;
   let resumableSessions = 0;
+  let uploadsStarted = 0;
   let generationSeq = 0;
   const sockets = new Set<Socket>();
 
@@ -580,6 +583,7 @@ export async function startGcsServer(options: { faults?: FaultOptions } = {}): P
 
   const server = createServer((req, res) => {
     requests++;
+    if ((req.url ?? '').startsWith('/upload/')) uploadsStarted++;
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => {
       bytesReceived += chunk.length;
@@ -653,6 +657,9 @@ export async function startGcsServer(options: { faults?: FaultOptions } = {}): P
     },
     get bytesReceived() {
       return bytesReceived;
+    },
+    get uploadsStarted() {
+      return uploadsStarted;
     },
     get resumableSessions() {
       return resumableSessions;
