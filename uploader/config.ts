@@ -1,6 +1,7 @@
-// The uploader's resolved configuration: flags > environment variables > aqe-sync.config.json >
-// defaults. Pure: given the argv-derived flags, an env map and the config file text, it returns
-// one frozen config or throws one AppError listing every problem. Nothing else reads process.env.
+// The workspace's resolved configuration: flags > environment variables (their settings, read by
+// config/env-settings.ts) > aqe-sync.config.json > defaults. Pure: given the flags, the settings
+// (or an env map) and the config file text, it returns one frozen config or throws one AppError
+// listing every problem. Only the config modules read the environment.
 
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,14 +12,13 @@ import type { SourceFormat, SourceKind, SourceRole } from '../schema/sources/cat
 import { CATALOGUE, ENV_NAME_PATTERN } from '../schema/sources/catalogue.js';
 import { type OpenBlobStoreOptions, parseBucketUrl } from '../functions/storage/open-blob-store.js';
 import type { LoadLimits } from '../functions/loader/policy/load-limits.js';
-import { type EnvMap, type EnvSettings, readEnvSettings, settingsFrom } from './config/env-settings.js';
+import { CLI_ENV, type EnvMap, type EnvSettings, readEnvSettings, settingsFrom } from './config/env-settings.js';
 import { chooseDatabase, type DatabaseSetting } from './config/database-url.js';
 
 export type { EnvMap, EnvSettings, EnvProblem } from './config/env-settings.js';
-import { CLI_ENV } from './config/env-settings.js';
 export { CLI_ENV, DEFAULT_PULL_KEEP_BACKUPS, LOCAL_LOAD_LIMITS, MAX_STORAGE_RETRIES, loadEnvSettings, readEnvSettings } from './config/env-settings.js';
 export type { DatabaseSetting } from './config/database-url.js';
-export { chooseDatabase, defaultDatabaseUrl as defaultDatabaseUrlOf } from './config/database-url.js';
+export { chooseDatabase, defaultDatabaseUrl } from './config/database-url.js';
 
 /**
  * AQE_LOAD_MAX_SOURCE_BYTES, AQE_LOAD_MAX_SNAPSHOT_BYTES, AQE_LOAD_MAX_SOURCES over
