@@ -16,9 +16,10 @@ describe('loadConfig precedence', () => {
       bucket: 'file:///home/me/project/.aqe-sync/bucket',
       bucketOrigin: 'default',
       localBucket: true,
-      databaseUrl: undefined,
+      database: { url: 'pglite:///home/me/project/.aqe-sync/db', origin: 'default' },
     });
-    expect(loadConfig({ flags: {}, env: { AQE_DATABASE_URL: 'postgres://x' }, workspace: ws, configText: null }).databaseUrl).toBe('postgres://x');
+    expect(loadConfig({ flags: {}, env: { AQE_DATABASE_URL: 'postgres://x' }, workspace: ws, configText: null }).database).toEqual({ url: 'postgres://x', origin: 'env' });
+    expect(loadConfig({ flags: { database: 'pglite://memory' }, env: { AQE_DATABASE_URL: 'postgres://x' }, workspace: ws, configText: null }).database).toEqual({ url: 'pglite://memory', origin: 'flag' });
   });
 
   it('resolves the workspace from the flag, then AQE_WORKSPACE, then the current folder', () => {

@@ -1,6 +1,7 @@
-// The uploader's resolved configuration: flags > environment variables > aqe-sync.config.json >
-// defaults. Pure: given the argv-derived flags, an env map and the config file text, it returns
-// one frozen config or throws one AppError listing every problem. Nothing else reads process.env.
+// The workspace's resolved configuration: flags > environment variables (their settings, read by
+// config/env-settings.ts) > aqe-sync.config.json > defaults. Pure: given the flags, the settings
+// (or an env map) and the config file text, it returns one frozen config or throws one AppError
+// listing every problem. Only the config modules read the environment.
 
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,77 +12,22 @@ import type { SourceFormat, SourceKind, SourceRole } from '../schema/sources/cat
 import { CATALOGUE, ENV_NAME_PATTERN } from '../schema/sources/catalogue.js';
 import { type OpenBlobStoreOptions, parseBucketUrl } from '../functions/storage/open-blob-store.js';
 import type { LoadLimits } from '../functions/loader/policy/load-limits.js';
-import { parseDatabaseUrl } from '../functions/db/open-database.js';
+import { CLI_ENV, type EnvMap, type EnvSettings, readEnvSettings, settingsFrom } from './config/env-settings.js';
+import { chooseDatabase, type DatabaseSetting } from './config/database-url.js';
 
-/** Environment variables the uploader reads (through loadConfig only). */
-export const UPLOADER_ENV = {
-  env: 'AQE_ENV',
-  bucket: 'AQE_BUCKET',
-  workspace: 'AQE_WORKSPACE',
-  databaseUrl: 'AQE_DATABASE_URL',
-  debug: 'AQE_DEBUG',
-  storageRetries: 'AQE_STORAGE_RETRIES',
-  pullKeepBackups: 'AQE_PULL_KEEP_BACKUPS',
-  loadMaxSourceBytes: 'AQE_LOAD_MAX_SOURCE_BYTES',
-  loadMaxSnapshotBytes: 'AQE_LOAD_MAX_SNAPSHOT_BYTES',
-  loadMaxSources: 'AQE_LOAD_MAX_SOURCES',
-  host: 'AQE_HOST',
-} as const;
-
-/** Backups `pull` keeps by default (the newest; older ones are removed after each pull). */
-export const DEFAULT_PULL_KEEP_BACKUPS = 5;
-
-/** AQE_PULL_KEEP_BACKUPS: how many pull backups to keep (1-1000). A problem string for a bad value. */
-export function parsePullKeepBackups(raw: string | undefined, label: string = UPLOADER_ENV.pullKeepBackups): { value: number | undefined; problem: string | null } {
-  const text = nonEmpty(raw);
-  if (text === undefined) return { value: undefined, problem: null };
-  const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || n < 1 || n > 1000) return { value: undefined, problem: `${label}: "${text}" is not a backup count; expected a whole number from 1 to 1000 (default ${DEFAULT_PULL_KEEP_BACKUPS})` };
-  return { value: n, problem: null };
-}
-
-/**
- * What a load in this process may expand (the CLI's local loads: the scratch folder is on disk,
- * not in memory as in the Cloud Function, so the defaults are larger than DEFAULT_LOAD_LIMITS).
- */
-export const LOCAL_LOAD_LIMITS: Readonly<LoadLimits> = Object.freeze({ maxSourceBytes: 16 * 1024 ** 3, maxSnapshotBytes: 32 * 1024 ** 3, maxSources: 10_000 });
+export type { EnvMap, EnvSettings, EnvProblem } from './config/env-settings.js';
+export { CLI_ENV, DEFAULT_PULL_KEEP_BACKUPS, LOCAL_LOAD_LIMITS, MAX_STORAGE_RETRIES, loadEnvSettings, readEnvSettings } from './config/env-settings.js';
+export type { DatabaseSetting } from './config/database-url.js';
+export { chooseDatabase, defaultDatabaseUrl } from './config/database-url.js';
 
 /**
  * AQE_LOAD_MAX_SOURCE_BYTES, AQE_LOAD_MAX_SNAPSHOT_BYTES, AQE_LOAD_MAX_SOURCES over
- * LOCAL_LOAD_LIMITS, with a problem string per bad value.
+ * LOCAL_LOAD_LIMITS, with a problem string per bad value (for callers outside the CLI, e.g. the
+ * benchmarks' child processes).
  */
 export function parseLoadLimits(env: EnvMap): { value: LoadLimits; problems: string[] } {
-  const value: LoadLimits = { ...LOCAL_LOAD_LIMITS };
-  const problems: string[] = [];
-  const read = (name: string, key: keyof LoadLimits) => {
-    const raw = nonEmpty(env[name]);
-    if (raw === undefined) return;
-    const n = Number(raw);
-    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < 1) problems.push(`${name}: "${raw}" is not a whole number >= 1 (default ${LOCAL_LOAD_LIMITS[key]})`);
-    else value[key] = n;
-  };
-  read(UPLOADER_ENV.loadMaxSourceBytes, 'maxSourceBytes');
-  read(UPLOADER_ENV.loadMaxSnapshotBytes, 'maxSnapshotBytes');
-  read(UPLOADER_ENV.loadMaxSources, 'maxSources');
-  return { value, problems };
-}
-
-/** Most retries per Cloud Storage request AQE_STORAGE_RETRIES accepts (the default is 6). */
-export const MAX_STORAGE_RETRIES = 20;
-
-/**
- * AQE_STORAGE_RETRIES: retries per Cloud Storage request after the first attempt (default 6,
- * which rides out ~80-100 s of outage; 0 fails at the first error, e.g. in CI). A problem string
- * for a bad value.
- */
-export function parseStorageRetries(env: EnvMap): { value: number | undefined; problem: string | null } {
-  const raw = nonEmpty(env[UPLOADER_ENV.storageRetries]);
-  if (raw === undefined) return { value: undefined, problem: null };
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n > MAX_STORAGE_RETRIES) {
-    return { value: undefined, problem: `${UPLOADER_ENV.storageRetries}: "${raw}" is not a retry count; expected a whole number from 0 to ${MAX_STORAGE_RETRIES} (default 6)` };
-  }
-  return { value: n, problem: null };
+  const { value, problems } = readEnvSettings(env);
+  return { value: { ...value.loadLimits }, problems: problems.filter((p) => p.variable.startsWith('AQE_LOAD_MAX_')).map((p) => p.message) };
 }
 
 /** Options for openBlobStore from a retry count (undefined: the store's default budget). */
@@ -99,8 +45,6 @@ export interface ConfigFlags {
   bucket?: string | undefined;
   database?: string | undefined;
 }
-
-export type EnvMap = Readonly<Record<string, string | undefined>>;
 
 /** Where a setting came from, for messages (`remembered`: the workspace's first push with --env). */
 export type SettingOrigin = 'flag' | 'env' | 'config' | 'remembered' | 'default';
@@ -134,11 +78,14 @@ export interface UploaderConfig {
   bucketOrigin: SettingOrigin;
   /** True for a local directory bucket (file://…: the workspace default or an explicit one); see bucketOrigin. */
   localBucket: boolean;
-  databaseUrl: string | undefined;
+  /** The database the command uses (--database, AQE_DATABASE_URL, else the workspace's embedded one: config/database-url.ts). */
+  database: DatabaseSetting;
   /** AQE_STORAGE_RETRIES (undefined: the default budget). */
   storageRetries: number | undefined;
   /** AQE_PULL_KEEP_BACKUPS: backups of the v3 database `pull` keeps (default 5). */
   pullKeepBackups: number;
+  /** The settings of the environment this config was resolved with. */
+  settings: Readonly<EnvSettings>;
   /** The machine label manifests record (AQE_HOST, or "host" in the config file); none by default. */
   host: string | undefined;
   /** Absolute path of the config file that was read, or null. */
@@ -149,10 +96,11 @@ export interface UploaderConfig {
 
 /**
  * The workspace root: --workspace, else AQE_WORKSPACE, else the current directory (absolute).
+ * `env`: the settings (or, for tests and tools, an env map read through them).
  * @example resolveWorkspace({ workspace: 'ws' }, {}, '/home/me') // '/home/me/ws'
  */
-export function resolveWorkspace(flags: ConfigFlags, env: EnvMap, cwd: string): string {
-  const given = nonEmpty(flags.workspace) ?? nonEmpty(env[UPLOADER_ENV.workspace]);
+export function resolveWorkspace(flags: Pick<ConfigFlags, 'workspace'>, env: Readonly<EnvSettings> | EnvMap, cwd: string): string {
+  const given = nonEmpty(flags.workspace) ?? settingsFrom(env).value.workspace;
   return given === undefined ? cwd : resolve(cwd, given);
 }
 
@@ -163,7 +111,8 @@ export function defaultBucketUrl(workspace: string): string {
 
 export interface LoadConfigInput {
   flags: ConfigFlags;
-  env: EnvMap;
+  /** The settings of the environment (from loadEnvSettings at the entry), or an env map to read them from (tests, tools). */
+  env: Readonly<EnvSettings> | EnvMap;
   /** Absolute workspace root (from resolveWorkspace). */
   workspace: string;
   /** The config file's text, or null when the workspace has none. */
@@ -177,8 +126,11 @@ export interface LoadConfigInput {
  * with their JSON path, bad variables by name), or BUCKET_URL_INVALID when only the bucket is wrong.
  */
 export function loadConfig(input: LoadConfigInput): Readonly<UploaderConfig> {
-  const { flags, env, workspace } = input;
+  const { flags, workspace } = input;
   const problems: string[] = [];
+  const read = settingsFrom(input.env);
+  const settings = read.value;
+  problems.push(...read.problems.map((p) => p.message));
   const configPath = join(workspace, WORKSPACE_CONFIG_FILE);
   let file: WorkspaceConfig = {};
   if (input.configText !== null) {
@@ -189,7 +141,7 @@ export function loadConfig(input: LoadConfigInput): Readonly<UploaderConfig> {
 
   const envSetting = pick<string>([
     [nonEmpty(flags.env), 'flag', '--env'],
-    [nonEmpty(env[UPLOADER_ENV.env]), 'env', UPLOADER_ENV.env],
+    [settings.env, 'env', CLI_ENV.env],
     [file.env, 'config', `${configPath}: env`],
     [input.remembered?.env, 'remembered', `${input.remembered?.file ?? ''}: env (remembered from the first push with --env)`],
   ]) ?? { value: DEFAULT_ENV, origin: 'default' as const, label: 'default' };
@@ -199,7 +151,7 @@ export function loadConfig(input: LoadConfigInput): Readonly<UploaderConfig> {
 
   const bucketSetting = pick<string>([
     [nonEmpty(flags.bucket), 'flag', '--bucket'],
-    [nonEmpty(env[UPLOADER_ENV.bucket]), 'env', UPLOADER_ENV.bucket],
+    [settings.bucket, 'env', CLI_ENV.bucket],
     [file.bucket, 'config', `${configPath}: bucket`],
   ]) ?? { value: defaultBucketUrl(workspace), origin: 'default' as const, label: 'default' };
   let bucketError: AppError | null = null;
@@ -211,22 +163,11 @@ export function loadConfig(input: LoadConfigInput): Readonly<UploaderConfig> {
     problems.push(`${bucketSetting.label}: ${bucketError.message.split('\n')[0]}`);
   }
 
-  const retries = parseStorageRetries(env);
-  const keepBackups = parsePullKeepBackups(env[UPLOADER_ENV.pullKeepBackups]);
-  if (keepBackups.problem) problems.push(keepBackups.problem);
-  if (retries.problem !== null) problems.push(retries.problem);
-  problems.push(...parseLoadLimits(env).problems);
-  const host = nonEmpty(env[UPLOADER_ENV.host]) ?? file.host;
-  if (host !== undefined && !/^[A-Za-z0-9_.-]{1,63}$/.test(host)) problems.push(`${UPLOADER_ENV.host}: "${host}" is not a host label; expected letters, digits, ".", "_" or "-" (at most 63)`);
+  const host = settings.host ?? file.host;
+  if (settings.host === undefined && host !== undefined && !/^[A-Za-z0-9_.-]{1,63}$/.test(host)) problems.push(`${configPath}: host: "${host}" is not a host label; expected letters, digits, ".", "_" or "-" (at most 63)`);
 
-  const databaseUrl = nonEmpty(flags.database) ?? nonEmpty(env[UPLOADER_ENV.databaseUrl]);
-  if (databaseUrl !== undefined) {
-    try {
-      parseDatabaseUrl(databaseUrl);
-    } catch (err) {
-      problems.push(`${nonEmpty(flags.database) !== undefined ? '--database' : UPLOADER_ENV.databaseUrl}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
+  const database = chooseDatabase(flags.database, settings.databaseUrl, workspace);
+  if (database.problem !== null) problems.push(database.problem);
 
   if (problems.length > 0) {
     if (problems.length === 1 && bucketError !== null) throw bucketError;
@@ -242,9 +183,10 @@ export function loadConfig(input: LoadConfigInput): Readonly<UploaderConfig> {
     bucket: bucketSetting.value,
     bucketOrigin: bucketSetting.origin,
     localBucket,
-    databaseUrl,
-    storageRetries: retries.value,
-    pullKeepBackups: keepBackups.value ?? DEFAULT_PULL_KEEP_BACKUPS,
+    database: database.value,
+    storageRetries: settings.storageRetries,
+    pullKeepBackups: settings.pullKeepBackups,
+    settings,
     host,
     configFile: input.configText === null ? null : configPath,
     sources: Object.freeze(planSourceSpecs(file)),

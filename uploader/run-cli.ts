@@ -6,11 +6,13 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { ErrorCode } from '../schema/errors.js';
 import { AppError, errorMessage } from '../schema/errors.js';
-import type { CliIo, CommandOutcome } from './commands/command.js';
+import type { CliIo, CommandOutcome } from './cli-io.js';
+import { parseFlags } from './commands/command.js';
 import { COMMANDS } from './commands/index.js';
-import { UPLOADER_ENV } from './config.js';
+import { loadCliConfig } from './config/cli-config.js';
+import { CLI_ENV, readEnvSettings } from './config/env-settings.js';
 import { describeHolder } from './local/database-lock.js';
-import { LOCK_TIMEOUT_VARIABLE, parseLockTimeout, runWithLocalDatabaseContext } from './local/local-database.js';
+import { LOCK_TIMEOUT_VARIABLE, runWithLocalDatabaseContext } from './local/local-database.js';
 import { suggestCommand } from './ui/did-you-mean.js';
 import type { Verbosity } from './ui/messages.js';
 import { TOOL_NAME, toolVersion } from './tool-info.js';
@@ -82,20 +84,22 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       self.registeredArguments.forEach((a, i) => {
         opts[a.name()] = self.processedArgs[i];
       });
-      const lockTimeout = parseLockTimeout(io.env);
-      if (lockTimeout.problem !== null) throw new AppError('CONFIG_INVALID', `${lockTimeout.problem}\nTry: ${LOCK_TIMEOUT_VARIABLE}=300 ${TOOL_NAME} ${command.name}`);
+      // Flags, then the environment, each with every problem at once, before any I/O.
+      const flags = parseFlags(command, opts);
+      const config = loadCliConfig(io.env, io.cwd, command.name);
+      const lockTimeoutMs = config.lockTimeoutMs;
       outcome = await runWithLocalDatabaseContext(
         {
           owner: `${TOOL_NAME} ${command.name}`,
-          timeoutMs: lockTimeout.ms,
+          timeoutMs: lockTimeoutMs,
           onWait: (holder) => {
-            if (verbosity !== 'quiet') io.stderr.write(`waiting for the local database (held by ${describeHolder(holder)})… up to ${Math.round(lockTimeout.ms / 1000)} s (${LOCK_TIMEOUT_VARIABLE})\n`);
+            if (verbosity !== 'quiet') io.stderr.write(`waiting for the local database (held by ${describeHolder(holder)})… up to ${Math.round(lockTimeoutMs / 1000)} s (${LOCK_TIMEOUT_VARIABLE})\n`);
           },
           onAcquired: (waitedMs, dataDir) => {
             if (verbosity === 'verbose') io.stderr.write(`${TOOL_NAME}: local database ${dataDir} taken after ${(waitedMs / 1000).toFixed(2)} s of waiting\n`);
           },
         },
-        () => command.run(opts, runIo),
+        () => command.run(flags, config, runIo),
       );
     });
   }
@@ -119,8 +123,9 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
 }
 
 function reportError(err: unknown, io: CliIo, json: boolean): void {
-  const debug = io.env[UPLOADER_ENV.debug] === '1' || io.verbosity === 'verbose';
-  const message = err instanceof AppError ? err.message : `unexpected error: ${errorMessage(err)} (set ${UPLOADER_ENV.debug}=1 or -v to see details)`;
+  // The settings may be what failed: AQE_DEBUG alone is read from them here, whatever else is wrong.
+  const debug = readEnvSettings(io.env).value.debug || io.verbosity === 'verbose';
+  const message = err instanceof AppError ? err.message : `unexpected error: ${errorMessage(err)} (set ${CLI_ENV.debug}=1 or -v to see details)`;
   io.stderr.write(`${TOOL_NAME}: ${message}\n`);
   if (debug) io.stderr.write(`${stackChain(err)}\n`);
   if (json) {

@@ -76,7 +76,8 @@ interface OpenedDb {
 }
 
 export function createFunctionContext(overrides: ContextOverrides = {}): FunctionRuntime {
-  const config = loadConfig(overrides.env ?? process.env);
+  // no env override: the config module reads process.env itself (the only reader)
+  const config = loadConfig(overrides.env);
   const log = overrides.log ?? createLogger({ minSeverity: config.logLevel === 'WARNING' ? 'WARNING' : config.logLevel });
   const now = overrides.now ?? (() => new Date());
   const authRetryWaitMs = overrides.authRetryWaitMs ?? 10_000;

@@ -2,8 +2,9 @@
 // options, generated from the same command definitions the CLI parses (never out of date).
 
 import { Command } from 'commander';
-import { AppError } from '../../schema/errors.js';
-import type { CliCommand } from './command.js';
+import { z } from 'zod';
+import { type CliCommand, defineCommand } from './command.js';
+import { parsed, usage } from './flags.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];
@@ -142,18 +143,20 @@ function firstSentence(s: string): string {
 
 /** `completion` itself: it needs the full list, which imports it, hence the getter. */
 export function completionCommand(commands: () => readonly CliCommand[]): CliCommand {
-  return {
+  return defineCommand({
     name: 'completion',
+    flags: z.object({
+      shell: parsed((v) => ((SHELLS as readonly string[]).includes(v) ? (v as Shell) : usage(`completion ${v}: expected one of ${SHELLS.join(', ')}`, 'source <(aqe-upload completion bash)'))).pipe(z.enum(SHELLS)),
+    }),
+    example: 'source <(aqe-upload completion bash)',
     define: (cmd) =>
       cmd
         .description('print a shell completion script: source <(aqe-upload completion bash); zsh and fish too')
         .argument('<shell>', SHELLS.join(' | ')),
-    async run(opts, io) {
-      const shell = String(opts['shell'] ?? '');
-      if (!(SHELLS as readonly string[]).includes(shell)) throw new AppError('USAGE', `completion ${shell}: expected one of ${SHELLS.join(', ')}\nTry: source <(aqe-upload completion bash)`);
-      const script = completionScript(shell as Shell, commandSpecs(commands()));
-      io.stdout.write(opts['json'] === true ? `${JSON.stringify({ shell, script }, null, 2)}\n` : script);
+    async run(flags, _config, io) {
+      const script = completionScript(flags.shell, commandSpecs(commands()));
+      io.stdout.write(flags.json ? `${JSON.stringify({ shell: flags.shell, script }, null, 2)}\n` : script);
       return 'ok';
     },
-  };
+  });
 }

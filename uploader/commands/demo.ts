@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
+import { z } from 'zod';
 import { AppError } from '../../schema/errors.js';
 import { searchByText, searchByVector } from '../../functions/search/search.js';
 import { loadConfig } from '../config.js';
@@ -15,23 +16,28 @@ import { chooseEmbedder, type EmbedderChoice, runLocalLoad, STANDIN_MODEL_DIR, S
 import { runPush } from '../push/run-push.js';
 import { loadWarnings, renderLoadOutcome, renderSearchResult } from '../ui/load-report.js';
 import { warn } from '../ui/messages.js';
-import type { CliCommand } from './command.js';
-import { stringOpt } from './command.js';
+import { defineCommand } from './command.js';
+import { negatable, parsed, toggle, usage } from './flags.js';
 
 const DEMO_QUERIES = ['flaky test retry with backoff', 'coverage gap in authentication'];
 
-export const demoCommand: CliCommand = {
+export const demoCommand = defineCommand({
   name: 'demo',
+  flags: z.object({
+    volume: parsed((v) => (v === 'small' || v === 'plan' ? v : usage(`--volume ${v}: expected small or plan`, 'aqe-upload demo --volume small'))).pipe(z.enum(['small', 'plan'])),
+    keep: toggle(),
+    embed: negatable(),
+  }),
+  example: 'aqe-upload demo --volume small',
   define: (cmd: Command) =>
     cmd
       .description('build a sample workspace, push it, load it into an embedded database and search it (one command, nothing to set up)')
       .option('--volume <v>', 'small | plan (the sizes of a real workspace; default plan)', 'plan')
       .option('--keep', 'keep the temporary folder so you can explore it with the other commands')
       .option('--no-embed', 'skip embeddings (search falls back to full text)'),
-  async run(opts, io) {
-    const volume = stringOpt(opts, 'volume');
-    if (volume !== 'small' && volume !== 'plan') throw new AppError('USAGE', `--volume ${volume}: expected small or plan\nTry: aqe-upload demo --volume small`);
-    const json = opts['json'] === true;
+  async run(flags, config, io) {
+    const volume = flags.volume;
+    const json = flags.json;
     const say = (line: string) => {
       if (!json) io.stdout.write(`${line}\n`);
     };
@@ -42,21 +48,20 @@ export const demoCommand: CliCommand = {
     const report: Record<string, unknown> = { root, bucket, databaseUrl, environments: [] as unknown[] };
     try {
       let embedder: EmbedderChoice | null = null;
-      if (opts['embed'] !== false) {
-        embedder = io.env['AQE_MODEL_DIR']
-          ? await chooseEmbedder(io.env)
-          : await chooseEmbedder(io.env, { modelDir: STANDIN_MODEL_DIR, modelId: STANDIN_MODEL_ID });
+      if (flags.embed) {
+        embedder = config.modelDir !== undefined ? await chooseEmbedder(config) : await chooseEmbedder(config, { modelDir: STANDIN_MODEL_DIR, modelId: STANDIN_MODEL_ID });
         say(
-          io.env['AQE_MODEL_DIR']
-            ? `model: ${io.env['AQE_MODEL_DIR']}`
+          config.modelDir !== undefined
+            ? `model: ${config.modelDir}`
             : 'model: the bundled stand-in (bag-of-words vectors, for the demo only); set AQE_MODEL_DIR to use all-MiniLM-L6-v2',
         );
       }
       for (const [env, seed, vol] of [['laptop', 1, volume], ['ci', 2, 'small']] as const) {
         const workspace = join(root, env);
         await buildWorkspace(workspace, { volume: vol, seed });
-        const config = loadConfig({ flags: { workspace, env, bucket }, env: {}, workspace, configText: null });
-        const push = await runPush({ config });
+        // the demo's own workspaces: none of the caller's settings apply
+        const pushConfig = loadConfig({ flags: { workspace, env, bucket }, env: {}, workspace, configText: null });
+        const push = await runPush({ config: pushConfig });
         say(`\n[${env}] pushed ${push.totals.captured} files (${push.totals.uploadedBytes} bytes sent) as ${push.manifestKey}`);
         if (!push.manifestKey) throw new AppError('SNAPSHOT_FAILED', `demo push for ${env} wrote no manifest`);
         const load = await runLocalLoad({ bucket, manifestKey: push.manifestKey, databaseUrl, embedder, embedBudgetMs: 120_000 });
@@ -78,13 +83,13 @@ export const demoCommand: CliCommand = {
       report['searches'] = searches;
       report['durationMs'] = Math.round(performance.now() - started);
       say(`\ndone in ${(Number(report['durationMs']) / 1000).toFixed(1)} s`);
-      if (opts['keep'] === true) {
+      if (flags.keep) {
         say(`kept ${root}; try:\n  npx aqe-upload search "retry" --database ${databaseUrl}\n  npx aqe-upload duplicates --database ${databaseUrl} --threshold 0.8`);
       }
       if (json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       return 'ok';
     } finally {
-      if (opts['keep'] !== true) await rm(root, { recursive: true, force: true });
+      if (!flags.keep) await rm(root, { recursive: true, force: true });
     }
   },
-};
+});

@@ -3,6 +3,7 @@
 // schema up to date?) and the embedding model. Changes nothing; exit 1 when something is wrong.
 
 import type { Command } from 'commander';
+import { z } from 'zod';
 import type { Queryable } from '../../functions/db/database.js';
 import { loadMigrations } from '../../functions/db/migrate.js';
 import { openBlobStore } from '../../functions/storage/open-blob-store.js';
@@ -15,9 +16,10 @@ import { chooseEmbedder } from '../local/local-sync.js';
 import { bucketSnapshots } from '../ops/environments.js';
 import { formatCount } from '../ui/format.js';
 import { discoverSources } from '../workspace/discover.js';
-import type { CliCommand } from './command.js';
-import { resolveDatabaseUrl, withDatabaseOptions } from './database-option.js';
-import { commandConfig } from './shared.js';
+import { defineCommand } from './command.js';
+import { DATABASE_FLAGS, withDatabaseOptions } from './database-option.js';
+import { text } from './flags.js';
+import { commandDatabaseUrl, workspaceConfig } from './shared.js';
 
 export interface DoctorCheck {
   name: string;
@@ -27,8 +29,10 @@ export interface DoctorCheck {
   fix?: string;
 }
 
-export const doctorCommand: CliCommand = {
+export const doctorCommand = defineCommand({
   name: 'doctor',
+  flags: z.object({ ...DATABASE_FLAGS, bucket: text(), env: text() }),
+  example: 'aqe-upload doctor',
   define: (cmd: Command) =>
     withDatabaseOptions(
       cmd
@@ -36,11 +40,11 @@ export const doctorCommand: CliCommand = {
         .option('--bucket <url>', 'bucket to check (default: $AQE_BUCKET, the config file, else the workspace bucket)')
         .option('--env <name>', 'environment to check (default: the one the workspace uses)'),
     ),
-  async run(opts, io) {
+  async run(flags, cliConfig, io) {
     const checks: DoctorCheck[] = [];
     let config: Readonly<UploaderConfig> | null = null;
     try {
-      config = await commandConfig(opts, io);
+      config = await workspaceConfig(flags, cliConfig);
       checks.push({ name: 'configuration', status: 'ok', detail: `workspace ${config.workspace}${config.configFile ? `, ${config.configFile}` : ''}; environment "${config.env}" (${config.envOrigin})` });
     } catch (err) {
       checks.push({ name: 'configuration', status: 'problem', detail: errorMessage(err).split('\n')[0]!, fix: errorMessage(err).split('\n').find((l) => l.startsWith('Try:'))?.slice(5) ?? 'fix the settings above' });
@@ -56,15 +60,21 @@ export const doctorCommand: CliCommand = {
       );
       checks.push(await checkBucket(config));
     }
-    checks.push(await checkDatabase(resolveDatabaseUrl(opts, io)));
-    const model = await chooseEmbedder(io.env);
+    let databaseUrl: string | null = null;
+    try {
+      databaseUrl = config?.database.url ?? commandDatabaseUrl(flags, cliConfig);
+    } catch (err) {
+      checks.push({ name: 'database', status: 'problem', detail: errorMessage(err).split('\n')[0]!, fix: 'check --database / AQE_DATABASE_URL' });
+    }
+    if (databaseUrl !== null) checks.push(await checkDatabase(databaseUrl));
+    const model = await chooseEmbedder(cliConfig);
     checks.push(
       model.embedder
         ? { name: 'embedding model', status: 'ok', detail: model.embedder.modelId }
         : { name: 'embedding model', status: 'warning', detail: `unavailable (${model.reason ?? 'unknown'}): rows stay pending, search uses full text`, fix: 'set AQE_MODEL_DIR to a folder of Xenova/all-MiniLM-L6-v2 (README: Embeddings and search)' },
     );
     const failed = checks.some((c) => c.status === 'problem');
-    if (opts['json'] === true) io.stdout.write(`${JSON.stringify({ ok: !failed, checks }, null, 2)}\n`);
+    if (flags.json) io.stdout.write(`${JSON.stringify({ ok: !failed, checks }, null, 2)}\n`);
     else {
       for (const c of checks) {
         io.stdout.write(`${c.status === 'ok' ? 'ok     ' : c.status === 'warning' ? 'warning' : 'PROBLEM'}  ${c.name}: ${c.detail}\n`);
@@ -73,7 +83,7 @@ export const doctorCommand: CliCommand = {
     }
     return failed ? 'failure' : 'ok';
   },
-};
+});
 
 async function checkBucket(config: Readonly<UploaderConfig>): Promise<DoctorCheck> {
   try {

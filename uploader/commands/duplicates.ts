@@ -2,17 +2,25 @@
 // at least --threshold similar (what the old similarity view gave users).
 
 import type { Command } from 'commander';
-import { AppError } from '../../schema/errors.js';
+import { z } from 'zod';
 import { findDuplicates } from '../../functions/search/search.js';
 import { withDatabase } from '../local/local-sync.js';
 import { renderTable } from '../ui/format.js';
 import { hint } from '../ui/messages.js';
-import type { CliCommand } from './command.js';
-import { stringOpt } from './command.js';
-import { resolveDatabaseUrl, withDatabaseOptions } from './database-option.js';
+import { defineCommand } from './command.js';
+import { DATABASE_FLAGS, withDatabaseOptions } from './database-option.js';
+import { parsed, usage } from './flags.js';
+import { commandDatabaseUrl } from './shared.js';
 
-export const duplicatesCommand: CliCommand = {
+export const duplicatesCommand = defineCommand({
   name: 'duplicates',
+  flags: z.object({
+    ...DATABASE_FLAGS,
+    table: z.string(),
+    threshold: parsed((v) => (Number(v) >= 0 && Number(v) <= 1 ? Number(v) : usage(`--threshold ${v}: expected 0..1`, 'aqe-upload duplicates --threshold 0.95'))).pipe(z.number()),
+    limit: parsed((v) => (Number(v) >= 1 ? Number(v) : usage(`--limit ${v}: expected a positive number`, 'aqe-upload duplicates --limit 50'))).pipe(z.number()),
+  }),
+  example: 'aqe-upload duplicates --threshold 0.95',
   define: (cmd: Command) =>
     withDatabaseOptions(
       cmd
@@ -21,18 +29,15 @@ export const duplicatesCommand: CliCommand = {
         .option('--threshold <x>', 'minimum cosine similarity (default 0.9)', '0.9')
         .option('--limit <n>', 'most pairs to list (default 100)', '100'),
     ),
-  async run(opts, io) {
-    const threshold = Number(stringOpt(opts, 'threshold'));
-    const limit = Number(stringOpt(opts, 'limit'));
-    if (!(threshold >= 0 && threshold <= 1)) throw new AppError('USAGE', `--threshold ${stringOpt(opts, 'threshold')}: expected 0..1\nTry: aqe-upload duplicates --threshold 0.95`);
-    if (!(limit >= 1)) throw new AppError('USAGE', `--limit ${stringOpt(opts, 'limit')}: expected a positive number\nTry: aqe-upload duplicates --limit 50`);
-    return withDatabase(resolveDatabaseUrl(opts, io), async (db, dialect): Promise<'ok'> => {
+  async run(flags, config, io) {
+    const { threshold, limit } = flags;
+    return withDatabase(commandDatabaseUrl(flags, config), async (db, dialect): Promise<'ok'> => {
       // one more than shown: tells whether the listing is cut short
-      const found = await findDuplicates(db, dialect, { table: stringOpt(opts, 'table')!, threshold, limit: limit + 1 });
+      const found = await findDuplicates(db, dialect, { table: flags.table, threshold, limit: limit + 1 });
       const truncated = found.length > limit;
       const pairs = found.slice(0, limit);
-      if (truncated) hint(io, opts, `showing the ${limit} most similar pairs; more: aqe-upload duplicates --table ${stringOpt(opts, 'table')} --threshold ${threshold} --limit ${limit * 5}`);
-      if (opts['json'] === true) io.stdout.write(`${JSON.stringify({ pairs, truncated }, null, 2)}\n`);
+      if (truncated) hint(io, flags, `showing the ${limit} most similar pairs; more: aqe-upload duplicates --table ${flags.table} --threshold ${threshold} --limit ${limit * 5}`);
+      if (flags.json) io.stdout.write(`${JSON.stringify({ pairs, truncated }, null, 2)}\n`);
       else if (pairs.length === 0) io.stdout.write(`no pairs at or above similarity ${threshold}\n`);
       else
         io.stdout.write(
@@ -45,4 +50,4 @@ export const duplicatesCommand: CliCommand = {
       return 'ok';
     });
   },
-};
+});

@@ -2,13 +2,13 @@
 // exporting a CliCommand, and list it here. Every command that defines --database also gets
 // --iap <instance> (a tunnel opened for the command; uploader/iap/), here, in one place.
 
-import { withIapTunnelOption } from '../iap/with-iap-tunnel.js';
 import type { CliCommand } from './command.js';
 import { completionCommand } from './completion.js';
 import { demoCommand } from './demo.js';
 import { doctorCommand } from './doctor.js';
 import { duplicatesCommand } from './duplicates.js';
 import { embedCommand } from './embed.js';
+import { withIapTunnelOption } from './iap-option.js';
 import { loadCommand } from './load.js';
 import { migrateCommand } from './migrate.js';
 import { patternsCommand } from './patterns.js';

@@ -2,19 +2,35 @@
 // per event), from the workspace's bucket unless --bucket names another.
 
 import { type Command, Option } from 'commander';
-import { parseLoadLimits } from '../config.js';
+import { z } from 'zod';
 import { AppError } from '../../schema/errors.js';
 import { parseManifestKey } from '../../schema/snapshot/object-keys.js';
 import { chooseEmbedder, parseSeconds, runLocalLoad } from '../local/local-sync.js';
 import { loadOutcomeJson, loadWarnings, renderLoadOutcome, showLoadProgress } from '../ui/load-report.js';
 import { commandProgress, warn } from '../ui/messages.js';
-import type { CliCommand } from './command.js';
-import { stringOpt } from './command.js';
-import { resolveDatabaseUrl } from './database-option.js';
-import { commandConfig } from './shared.js';
+import { defineCommand } from './command.js';
+import { parsed, text } from './flags.js';
+import { workspaceConfig } from './shared.js';
 
-export const loadCommand: CliCommand = {
+const manifestKeyFlag = (v: string) => {
+  const parts = parseManifestKey(v);
+  if (parts === null || parts.prefix !== '') {
+    throw new AppError('USAGE', `--manifest ${v}: expected a manifest key snapshots/<env>/<snapshotId>/manifest.json (relative to the bucket)\nTry: aqe-upload snapshots   (lists the keys)`);
+  }
+  return v;
+};
+
+export const loadCommand = defineCommand({
   name: 'load',
+  flags: z.object({
+    manifest: parsed(manifestKeyFlag).pipe(z.string()),
+    bucket: text(),
+    database: text(),
+    workspace: text(),
+    budget: parsed((v) => parseSeconds(v, 60, '--budget', 'load --manifest KEY')),
+    embedBudget: parsed((v) => parseSeconds(v, 60, '--embed-budget', 'load --manifest KEY')),
+  }),
+  example: 'aqe-upload load --manifest snapshots/<env>/<snapshotId>/manifest.json',
   define: (cmd: Command) =>
     cmd
       .description('load one pushed snapshot into the database (idempotent; a bad snapshot is quarantined)')
@@ -24,35 +40,26 @@ export const loadCommand: CliCommand = {
       .option('-w, --workspace <dir>', 'workspace whose bucket and embedded database are the defaults')
       .option('--budget <seconds>', 'time for embedding new text after the load (default 60; 0 = none)')
       .addOption(new Option('--embed-budget <seconds>', 'old name of --budget').hideHelp()),
-  async run(opts, io) {
-    const manifest = stringOpt(opts, 'manifest')!;
-    const parts = parseManifestKey(manifest);
-    if (parts === null || parts.prefix !== '') {
-      throw new AppError('USAGE', `--manifest ${manifest}: expected a manifest key snapshots/<env>/<snapshotId>/manifest.json (relative to the bucket)\nTry: aqe-upload snapshots   (lists the keys)`);
-    }
-    const config = await commandConfig(opts, io);
-    const databaseUrl = resolveDatabaseUrl(opts, io);
-    const budgetFlag = stringOpt(opts, 'budget') !== undefined ? '--budget' : '--embed-budget';
-    const budget = parseSeconds(stringOpt(opts, 'budget') ?? stringOpt(opts, 'embedBudget'), 60, budgetFlag, 'load --manifest KEY');
-    const progress = commandProgress(io, opts);
-    const limits = parseLoadLimits(io.env);
-    if (limits.problems.length > 0) throw new AppError('CONFIG_INVALID', limits.problems.join('\n'));
+  async run(flags, cliConfig, io) {
+    const config = await workspaceConfig(flags, cliConfig);
+    const budget = flags.budget ?? flags.embedBudget ?? 60;
+    const progress = commandProgress(io, flags);
     const outcome = await runLocalLoad({
-      loadLimits: limits.value,
+      loadLimits: config.settings.loadLimits,
       storageRetries: config.storageRetries,
       bucket: config.bucket,
-      manifestKey: manifest,
-      databaseUrl,
-      embedder: budget > 0 ? await chooseEmbedder(io.env) : null,
+      manifestKey: flags.manifest,
+      databaseUrl: config.database.url,
+      embedder: budget > 0 ? await chooseEmbedder(config.settings) : null,
       embedBudgetMs: budget * 1000,
       onProgress: (p) => showLoadProgress(progress, p),
     }).finally(() => progress.done());
     for (const w of loadWarnings(outcome)) warn(io, w);
-    io.stdout.write(opts['json'] === true ? `${JSON.stringify(loadOutcomeJson(outcome), null, 2)}\n` : renderLoadOutcome(outcome));
+    io.stdout.write(flags.json ? `${JSON.stringify(loadOutcomeJson(outcome), null, 2)}\n` : renderLoadOutcome(outcome));
     if (outcome.status === 'quarantined') {
       io.stderr.write(`aqe-upload: snapshot ${outcome.manifestKey} was quarantined: ${outcome.reason}\n`);
       return 'failure';
     }
     return 'ok';
   },
-};
+});

@@ -3,15 +3,19 @@
 // byte is written; a load that cannot run after the commit is reported as pending (exit 3).
 
 import type { Command } from 'commander';
+import { z } from 'zod';
 import { pushAndLoad } from '../local/push-and-load.js';
 import { loadOutcomeJson, loadWarnings, renderLoadOutcome, showLoadProgress } from '../ui/load-report.js';
 import { commandProgress, note, warn } from '../ui/messages.js';
 import { pushResultJson, pushWarnings, renderPushResult } from '../ui/push-report.js';
-import type { CliCommand } from './command.js';
-import { assertHasSources, commandConfig, rememberEnvAfterPush } from './shared.js';
+import { defineCommand } from './command.js';
+import { negatable, text, toggle } from './flags.js';
+import { assertHasSources, rememberEnvAfterPush, workspaceConfig } from './shared.js';
 
-export const pushCommand: CliCommand = {
+export const pushCommand = defineCommand({
   name: 'push',
+  flags: z.object({ workspace: text(), env: text(), bucket: text(), dryRun: toggle(), skipUnchanged: toggle(), load: negatable(), database: text() }),
+  example: 'aqe-upload push --dry-run',
   isDefault: true,
   define: (cmd: Command) =>
     cmd
@@ -23,18 +27,17 @@ export const pushCommand: CliCommand = {
       .option('--skip-unchanged', 'write no manifest when the content equals the latest snapshot of the environment')
       .option('--no-load', 'with a local bucket: do not load the snapshot into the local database')
       .option('--database <url>', 'database for the local load (default: $AQE_DATABASE_URL, else the embedded one)'),
-  async run(opts, io) {
-    const config = await commandConfig(opts, io);
+  async run(flags, cliConfig, io) {
+    const config = await workspaceConfig(flags, cliConfig);
     await assertHasSources(config, 'push');
-    const json = opts['json'] === true;
-    const progress = commandProgress(io, opts);
+    const json = flags.json;
+    const progress = commandProgress(io, flags);
     const { push: result, load, pendingLoad } = await pushAndLoad({
       config,
-      dryRun: opts['dryRun'] === true,
-      skipUnchanged: opts['skipUnchanged'] === true,
+      dryRun: flags.dryRun,
+      skipUnchanged: flags.skipUnchanged,
       onProgress: (e) => (e.phase === 'capture' ? progress.step('capturing', e.done, e.total, e.path) : progress.update(e.phase === 'discover' ? 'looking for sources…' : 'writing the manifest…')),
-      load: opts['load'] !== false,
-      env: io.env,
+      load: flags.load,
       onLoading: () => progress.update('loading into the local database…'),
       onLoadProgress: (p) => showLoadProgress(progress, p),
     }).finally(() => progress.done());
@@ -56,4 +59,4 @@ export const pushCommand: CliCommand = {
     }
     return result.partial ? 'partial' : 'ok';
   },
-};
+});

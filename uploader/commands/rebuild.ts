@@ -2,6 +2,7 @@
 // damaged one); the old folder is kept aside.
 
 import type { Command } from 'commander';
+import { z } from 'zod';
 import { openBlobStore } from '../../functions/storage/open-blob-store.js';
 import { AppError } from '../../schema/errors.js';
 import { storeOptions } from '../config.js';
@@ -10,13 +11,14 @@ import { chooseEmbedder, parseSeconds } from '../local/local-sync.js';
 import { rebuildDatabase, type RebuildResult } from '../local/rebuild-database.js';
 import { formatCount } from '../ui/format.js';
 import { commandProgress, note } from '../ui/messages.js';
-import type { CliCommand } from './command.js';
-import { stringOpt } from './command.js';
-import { resolveDatabaseUrl } from './database-option.js';
-import { commandConfig } from './shared.js';
+import { defineCommand } from './command.js';
+import { parsed, text } from './flags.js';
+import { commandDatabaseUrl, workspaceConfig } from './shared.js';
 
-export const rebuildCommand: CliCommand = {
+export const rebuildCommand = defineCommand({
   name: 'rebuild',
+  flags: z.object({ workspace: text(), bucket: text(), database: text(), budget: parsed((v) => parseSeconds(v, 60, '--budget', 'rebuild')) }),
+  example: 'aqe-upload rebuild',
   define: (cmd: Command) =>
     cmd
       .description("recreate the embedded database from the bucket's snapshots (the fix for a damaged one); the old folder is kept aside")
@@ -24,30 +26,30 @@ export const rebuildCommand: CliCommand = {
       .option('--bucket <url>', 'gs://bucket[/prefix] or file:///dir (default: $AQE_BUCKET, the config file, else the workspace bucket)')
       .option('--database <url>', 'pglite://<folder> to rebuild (default: $AQE_DATABASE_URL, else <workspace>/.aqe-sync/db)')
       .option('--budget <seconds>', 'time for embedding the text afterwards (default 60; 0 = none, then: aqe-upload embed)'),
-  async run(opts, io) {
-    const databaseUrl = resolveDatabaseUrl(opts, io);
+  async run(flags, cliConfig, io) {
+    const databaseUrl = commandDatabaseUrl(flags, cliConfig);
     const dataDir = pgliteDataDir(databaseUrl);
     if (dataDir === null) {
       throw new AppError('USAGE', `rebuild recreates an embedded database folder (pglite://<folder>), not ${databaseUrl.replace(/\/\/[^@/]*@/, '//…@')}; a PostgreSQL server catches up with reconcile\nTry: aqe-upload reconcile`);
     }
-    const budget = parseSeconds(stringOpt(opts, 'budget'), 60, '--budget', 'rebuild');
-    const config = await commandConfig(opts, io);
+    const budget = flags.budget ?? 60;
+    const config = await workspaceConfig(flags, cliConfig);
     const store = await openBlobStore(config.bucket, storeOptions(config.storageRetries));
-    const progress = commandProgress(io, opts);
+    const progress = commandProgress(io, flags);
     const result = await rebuildDatabase({
       databaseUrl,
       dataDir,
       store,
-      embedder: () => chooseEmbedder(io.env),
+      embedder: () => chooseEmbedder(config.settings),
       embedBudgetMs: budget * 1000,
       onProgress: (p) => progress.step('rebuilding: loading snapshots', p.done, p.total),
     }).finally(() => progress.done());
-    if (opts['json'] === true) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    if (flags.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else io.stdout.write(renderRebuild(result));
     if (result.previousFolder !== null) note(io, `The previous folder is kept as ${result.previousFolder}; delete it once you are satisfied.`);
     return result.failed.length > 0 ? 'partial' : 'ok';
   },
-};
+});
 
 function renderRebuild(r: RebuildResult): string {
   const out = [

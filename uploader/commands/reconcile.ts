@@ -3,20 +3,30 @@
 
 import { storeOptions } from '../config.js';
 import type { Command } from 'commander';
+import { z } from 'zod';
 import { AppError } from '../../schema/errors.js';
 import { applyReconcile, type ReconcileReport } from '../../functions/reconcile/apply-reconcile.js';
 import { RECONCILE_STEPS, type ReconcileStep } from '../../functions/reconcile/plan-reconcile.js';
 import { createLogger, silentLogger } from '../../functions/observability/logger.js';
 import { openBlobStore } from '../../functions/storage/open-blob-store.js';
 import { chooseEmbedder, parseSeconds, withDatabase } from '../local/local-sync.js';
-import type { CliCommand } from './command.js';
-import { stringOpt } from './command.js';
-import { resolveDatabaseUrl } from './database-option.js';
-import { commandConfig } from './shared.js';
+import { defineCommand } from './command.js';
+import { parsed, text, toggle } from './flags.js';
+import { workspaceConfig } from './shared.js';
 import { commandProgress, isVerbose } from '../ui/messages.js';
 
-export const reconcileCommand: CliCommand = {
+export const reconcileCommand = defineCommand({
   name: 'reconcile',
+  flags: z.object({
+    bucket: text(),
+    database: text(),
+    workspace: text(),
+    dryRun: toggle(),
+    only: parsed(parseSteps),
+    retentionDays: parsed(parseDays),
+    budget: parsed((v) => parseSeconds(v, 600, '--budget', 'reconcile')),
+  }),
+  example: 'aqe-upload reconcile --dry-run',
   define: (cmd: Command) =>
     cmd
       .description('catch up like the scheduled function: load missed snapshots, retry transient failures, embed pending rows, apply retention, report stale environments')
@@ -27,42 +37,40 @@ export const reconcileCommand: CliCommand = {
       .option('--only <steps>', `comma-separated steps: ${RECONCILE_STEPS.join(',')}`)
       .option('--retention-days <days>', 'delete manifests older than this (default: $AQE_RETENTION_DAYS, else 90)')
       .option('--budget <seconds>', 'work budget (default 600)'),
-  async run(opts, io) {
-    const config = await commandConfig(opts, io);
-    const only = parseSteps(stringOpt(opts, 'only'));
-    const retentionDays = parseDays(stringOpt(opts, 'retentionDays') ?? io.env['AQE_RETENTION_DAYS']);
-    const budget = parseSeconds(stringOpt(opts, 'budget'), 600, '--budget', 'reconcile');
+  async run(flags, cliConfig, io) {
+    const config = await workspaceConfig(flags, cliConfig);
+    const only = flags.only;
+    const retentionDays = flags.retentionDays ?? config.settings.retentionDays;
+    const budget = flags.budget ?? 600;
     const store = await openBlobStore(config.bucket, storeOptions(config.storageRetries));
     // -v: the structured log lines the Cloud Function writes
     const log = isVerbose(io) ? createLogger({ write: (l) => io.stderr.write(`${l}\n`) }) : silentLogger;
-    const progress = commandProgress(io, opts);
-    const report = await withDatabase(resolveDatabaseUrl(opts, io), (db) =>
+    const progress = commandProgress(io, flags);
+    const report = await withDatabase(config.database.url, (db) =>
       applyReconcile(
         {
           store,
           withDb: (fn) => fn(db),
-          embedder: () => chooseEmbedder(io.env),
+          embedder: () => chooseEmbedder(config.settings),
           log,
           onProgress: (p) => progress.step(p.step === 'load' ? 'loading missed snapshots' : 'retrying', p.done, p.total),
           policy: { retentionDays, safetyWindowMs: 24 * 3600_000, budgetMs: budget * 1000 },
         },
-        { dryRun: opts['dryRun'] === true, ...(only ? { only } : {}) },
+        { dryRun: flags.dryRun, ...(only ? { only } : {}) },
       ),
     ).finally(() => progress.done());
-    io.stdout.write(opts['json'] === true ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report));
+    io.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report));
     return report.errors.length > 0 ? 'partial' : 'ok';
   },
-};
+});
 
-function parseDays(value: string | undefined): number {
-  if (value === undefined) return 90;
+function parseDays(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new AppError('USAGE', `--retention-days ${value}: expected a whole number of days >= 1\nTry: aqe-upload reconcile --retention-days 90 --dry-run`);
   return n;
 }
 
-function parseSteps(value: string | undefined): ReconcileStep[] | undefined {
-  if (value === undefined) return undefined;
+function parseSteps(value: string): ReconcileStep[] {
   const steps = value.split(',').map((s) => s.trim()).filter(Boolean);
   const bad = steps.filter((s) => !(RECONCILE_STEPS as readonly string[]).includes(s));
   if (bad.length > 0 || steps.length === 0) {

@@ -2,59 +2,75 @@
 // recorded, in one transaction, mark the runs rolled back, and report what changed.
 
 import type { Command } from 'commander';
+import { z } from 'zod';
 import { rollbackRuns } from '../../functions/ops/rollback.js';
 import { AppError } from '../../schema/errors.js';
-import { withOpsDatabase, withOpsDatabaseOptions } from '../ops/ops-database.js';
+import { withDatabase } from '../local/local-sync.js';
 import { renderRollback } from '../ui/ops-report.js';
 import { databaseEnvironments, unknownEnvironmentNote } from '../ops/environments.js';
-import type { CliCommand } from './command.js';
-import { stringOpt } from './command.js';
+import { defineCommand } from './command.js';
+import { DATABASE_FLAGS, withDatabaseOptions } from './database-option.js';
+import { collect, parsed, text, toggle, usage } from './flags.js';
+import { IAP_FLAGS } from './iap-option.js';
+import { commandDatabaseUrl } from './shared.js';
 
 const TRY = 'Try: aqe-upload rollback --env laptop --last 1 --dry-run';
 
-export const rollbackCommand: CliCommand = {
+export const rollbackCommand = defineCommand({
   name: 'rollback',
+  flags: z.object({
+    ...DATABASE_FLAGS,
+    ...IAP_FLAGS.shape,
+    env: text(),
+    run: z
+      .array(z.string())
+      .optional()
+      .transform((runs, ctx) =>
+        (runs ?? []).flatMap((r) => {
+          if (/^\d+$/.test(r)) return [Number(r)];
+          ctx.addIssue({ code: 'custom', message: `--run ${r}: expected a run id (a whole number)` });
+          return [];
+        }),
+      ),
+    last: parsed((v) => (/^\d+$/.test(v) ? Number(v) : usage(`--last ${v}: expected a whole number >= 1`, TRY.slice('Try: '.length)))),
+    dryRun: toggle(),
+  }),
+  example: TRY.slice('Try: '.length),
   define: (cmd: Command) =>
-    withOpsDatabaseOptions(
+    withDatabaseOptions(
       cmd
         .description('undo loads of one environment: restore the rows they changed, delete the rows they inserted, in one transaction')
         .option('--env <name>', 'the environment whose runs are rolled back (required)')
-        .option('--run <id>', 'a run id (repeatable; see aqe-upload status)', (v: string, prev: string[] = []) => [...prev, v])
+        .option('--run <id>', 'a run id (repeatable; see aqe-upload status)', collect)
         .option('--last <n>', 'the last N succeeded runs of the environment')
         .option('--dry-run', 'report what would change; change nothing'),
     ),
-  async run(opts, io) {
-    const env = stringOpt(opts, 'env');
+  async run(flags, config, io) {
+    const env = flags.env;
     if (!env) throw new AppError('USAGE', `rollback needs --env\n${TRY}`);
-    const runs = (opts['run'] as string[] | undefined) ?? [];
-    const last = stringOpt(opts, 'last');
-    if ((runs.length > 0) === (last !== undefined)) throw new AppError('USAGE', `rollback needs either --run <id> or --last <n> (not both)\n${TRY}`);
-    const runIds = runs.map((r) => {
-      if (!/^\d+$/.test(r)) throw new AppError('USAGE', `--run ${r}: expected a run id (a whole number)\n${TRY}`);
-      return Number(r);
-    });
-    if (last !== undefined && !/^\d+$/.test(last)) throw new AppError('USAGE', `--last ${last}: expected a whole number >= 1\n${TRY}`);
-    const report = await withOpsDatabase(opts, io, async (db) => {
+    const runIds = flags.run;
+    const last = flags.last;
+    if ((runIds.length > 0) === (last !== undefined)) throw new AppError('USAGE', `rollback needs either --run <id> or --last <n> (not both)\n${TRY}`);
+    const report = await withDatabase(commandDatabaseUrl(flags, config), async (db) => {
       const known = await databaseEnvironments(db);
       const unknown = unknownEnvironmentNote(env, known, db.description);
       if (unknown !== null) throw new AppError('USAGE', `nothing to roll back: ${unknown}\nTry: aqe-upload rollback --env ${known[0] ?? 'laptop'} --last 1 --dry-run`);
-      return rollbackRuns(db, { env, ...(runIds.length > 0 ? { runIds } : { last: Number(last) }), dryRun: opts['dryRun'] === true });
+      return rollbackRuns(db, { env, ...(runIds.length > 0 ? { runIds } : { last: last! }), dryRun: flags.dryRun });
     });
-    io.stdout.write(opts['json'] === true ? `${JSON.stringify(report, null, 2)}\n` : renderRollback(report, reapplyFlags(opts)));
+    io.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderRollback(report, reapplyFlags(flags)));
     return 'ok';
   },
-};
+});
 
 /** The flags that point a `load` at the same workspace and database (never a password). */
-function reapplyFlags(opts: Record<string, unknown>): string {
+function reapplyFlags(given: { workspace?: string | undefined; database?: string | undefined; iap?: string | undefined; iapZone?: string | undefined; iapProject?: string | undefined }): string {
   const flags: string[] = [];
-  const workspace = stringOpt(opts, 'workspace');
-  const database = stringOpt(opts, 'database');
+  const { workspace, database, iap } = given;
   if (workspace) flags.push(`--workspace ${workspace}`);
-  const iap = stringOpt(opts, 'iap');
   if (iap !== undefined) {
     flags.push(`--iap ${iap}`);
-    for (const [key, flag] of [['iapZone', '--iap-zone'], ['iapProject', '--iap-project']] as const) if (stringOpt(opts, key)) flags.push(`${flag} ${stringOpt(opts, key)}`);
+    if (given.iapZone) flags.push(`--iap-zone ${given.iapZone}`);
+    if (given.iapProject) flags.push(`--iap-project ${given.iapProject}`);
   } else if (database) flags.push(`--database ${/:\/\/[^/@]*:[^/@]*@/.test(database) ? "'<your --database URL>'" : database}`);
   return flags.map((f) => ` ${f}`).join('');
 }

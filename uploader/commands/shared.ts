@@ -1,23 +1,33 @@
-// Steps several commands share: resolve the workspace, read its config file and remembered
-// environment, load the config; refuse a workspace with no source at all; remember the
-// environment of the first push with --env.
+// Steps several commands share: resolve the workspace and its settings (config file, remembered
+// environment) over the run's configuration; pick the database by the one rule; refuse a workspace
+// with no source at all; remember the environment of the first push with --env.
 
 import { parseWorkspaceConfig } from '../../schema/config/workspace-config.js';
 import { AppError } from '../../schema/errors.js';
-import type { UploaderConfig } from '../config.js';
+import type { CliIo } from '../cli-io.js';
+import type { CliConfig } from '../config/cli-config.js';
+import { chooseDatabase } from '../config/database-url.js';
+import type { ConfigFlags, UploaderConfig } from '../config.js';
 import { loadConfig, resolveWorkspace } from '../config.js';
 import { note } from '../ui/messages.js';
 import { assertWorkspace, discoverSources, readConfigText } from '../workspace/discover.js';
 import { decideRemember, readRememberedEnv, REMEMBERED_FILE, writeRememberedEnv } from '../workspace/remembered-env.js';
-import type { CliIo } from './command.js';
-import { stringOpt } from './command.js';
 
-/** The configuration for a command, from its flags, the environment and the workspace's config file. */
-export async function commandConfig(opts: Record<string, unknown>, io: CliIo): Promise<Readonly<UploaderConfig>> {
-  const flags = { workspace: stringOpt(opts, 'workspace'), env: stringOpt(opts, 'env'), bucket: stringOpt(opts, 'bucket'), database: stringOpt(opts, 'database') };
-  const workspace = resolveWorkspace(flags, io.env, io.cwd);
+/** The workspace's configuration: the flags over the run's settings over its config file. */
+export async function workspaceConfig(flags: ConfigFlags, config: Readonly<CliConfig>): Promise<Readonly<UploaderConfig>> {
+  const workspace = resolveWorkspace(flags, config, config.cwd);
   await assertWorkspace(workspace);
-  return loadConfig({ flags, env: io.env, workspace, configText: await readConfigText(workspace), remembered: await readRememberedEnv(workspace) });
+  return loadConfig({ flags, env: config, workspace, configText: await readConfigText(workspace), remembered: await readRememberedEnv(workspace) });
+}
+
+/**
+ * The database URL of a command that needs no workspace: --database, else AQE_DATABASE_URL, else
+ * the embedded database of --workspace / AQE_WORKSPACE / the current folder (config/database-url.ts).
+ */
+export function commandDatabaseUrl(flags: Pick<ConfigFlags, 'database' | 'workspace'>, config: Readonly<CliConfig>): string {
+  const chosen = chooseDatabase(flags.database, config.databaseUrl, resolveWorkspace(flags, config, config.cwd));
+  if (chosen.problem !== null) throw new AppError('CONFIG_INVALID', `${chosen.problem}\nTry: aqe-upload migrate --database pglite://./.aqe-sync/db`);
+  return chosen.value.url;
 }
 
 /**

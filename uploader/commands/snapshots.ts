@@ -2,6 +2,7 @@
 // the latest few manifest keys: what `load --manifest` takes). Reads the bucket only.
 
 import type { Command } from 'commander';
+import { z } from 'zod';
 import { decodeTime } from 'ulid';
 import { openBlobStore } from '../../functions/storage/open-blob-store.js';
 import { AppError } from '../../schema/errors.js';
@@ -9,9 +10,9 @@ import { storeOptions } from '../config.js';
 import { bucketSnapshots, unknownEnvironmentNote } from '../ops/environments.js';
 import { formatBytes, formatTime, renderTable } from '../ui/format.js';
 import { hint } from '../ui/messages.js';
-import type { CliCommand } from './command.js';
-import { stringOpt } from './command.js';
-import { commandConfig } from './shared.js';
+import { defineCommand } from './command.js';
+import { parsed, text, usage } from './flags.js';
+import { workspaceConfig } from './shared.js';
 
 interface SnapshotRow {
   snapshotId: string;
@@ -30,8 +31,15 @@ interface EnvironmentListing {
   truncated: boolean;
 }
 
-export const snapshotsCommand: CliCommand = {
+export const snapshotsCommand = defineCommand({
   name: 'snapshots',
+  flags: z.object({
+    workspace: text(),
+    bucket: text(),
+    env: text(),
+    limit: parsed((v) => (/^[1-9]\d*$/.test(v) ? Number(v) : usage(`--limit ${v}: expected a whole number >= 1`, 'aqe-upload snapshots --limit 20'))),
+  }),
+  example: 'aqe-upload snapshots',
   define: (cmd: Command) =>
     cmd
       .description("list a bucket's snapshots per environment: how many, oldest and latest, and the latest manifest keys (for load --manifest)")
@@ -39,13 +47,11 @@ export const snapshotsCommand: CliCommand = {
       .option('--bucket <url>', 'gs://bucket[/prefix] or file:///dir (default: $AQE_BUCKET, the config file, else the workspace bucket)')
       .option('--env <name>', 'only this environment (and list more of its snapshots)')
       .option('--limit <n>', 'snapshots listed per environment, newest first (default 5; 20 with --env)'),
-  async run(opts, io) {
-    const env = stringOpt(opts, 'env');
-    const rawLimit = stringOpt(opts, 'limit');
-    if (rawLimit !== undefined && !/^[1-9]\d*$/.test(rawLimit)) throw new AppError('USAGE', `--limit ${rawLimit}: expected a whole number >= 1\nTry: aqe-upload snapshots --limit 20`);
-    const limit = rawLimit !== undefined ? Number(rawLimit) : env !== undefined ? 20 : 5;
+  async run(flags, cliConfig, io) {
+    const env = flags.env;
+    const limit = flags.limit ?? (env !== undefined ? 20 : 5);
     // no --env here: the listing covers every environment unless asked
-    const config = await commandConfig({ ...opts, env: undefined }, io);
+    const config = await workspaceConfig({ ...flags, env: undefined }, cliConfig);
     const store = await openBlobStore(config.bucket, storeOptions(config.storageRetries));
     const all = await bucketSnapshots(store);
     if (env !== undefined && !all.has(env)) {
@@ -64,7 +70,7 @@ export const snapshotsCommand: CliCommand = {
           .map((s) => ({ snapshotId: s.snapshotId, createdAt: createdAt(s.snapshotId), manifestKey: s.key, size: s.size })),
         truncated: list.length > limit,
       }));
-    if (opts['json'] === true) {
+    if (flags.json) {
       io.stdout.write(`${JSON.stringify({ bucket: store.url, environments: listings }, null, 2)}\n`);
       return 'ok';
     }
@@ -76,11 +82,11 @@ export const snapshotsCommand: CliCommand = {
       if (l.truncated) out.push(`  … ${l.count - l.snapshots.length} older; more: aqe-upload snapshots --env ${l.env} --limit ${Math.max(l.count, limit * 2)}`);
     }
     io.stdout.write(`${out.join('\n')}\n`);
-    const where = `${stringOpt(opts, 'workspace') ? ` --workspace ${config.workspace}` : ''}${stringOpt(opts, 'bucket') ? ` --bucket ${config.bucket}` : ''}`;
-    if (listings.length > 0) hint(io, opts, `load one by hand: aqe-upload load --manifest ${listings[0]!.snapshots[0]!.manifestKey}${where}`);
+    const where = `${flags.workspace ? ` --workspace ${config.workspace}` : ''}${flags.bucket ? ` --bucket ${config.bucket}` : ''}`;
+    if (listings.length > 0) hint(io, flags, `load one by hand: aqe-upload load --manifest ${listings[0]!.snapshots[0]!.manifestKey}${where}`);
     return 'ok';
   },
-};
+});
 
 function createdAt(snapshotId: string): string {
   return new Date(decodeTime(snapshotId)).toISOString();

@@ -2,20 +2,23 @@
 // and per-row content hashes. Exit 0 when equal, 1 with differences.
 
 import type { Command } from 'commander';
+import { z } from 'zod';
 import { AppError } from '../../schema/errors.js';
 import { databaseEnvironments, unknownEnvironmentNote } from '../ops/environments.js';
 import { verifyWorkspace } from '../ops/verify-workspace.js';
-import { withOpsDatabase, withOpsDatabaseOptions } from '../ops/ops-database.js';
+import { withDatabase } from '../local/local-sync.js';
 import { renderVerify } from '../ui/ops-report.js';
-import type { CliCommand } from './command.js';
-import { commandConfig } from './shared.js';
+import { defineCommand } from './command.js';
+import { DATABASE_FLAGS, withDatabaseOptions } from './database-option.js';
+import { collectList as list, repeated, text, toggle } from './flags.js';
+import { workspaceConfig } from './shared.js';
 
-const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
-
-export const verifyCommand: CliCommand = {
+export const verifyCommand = defineCommand({
   name: 'verify',
+  flags: z.object({ ...DATABASE_FLAGS, env: text(), details: toggle(), source: repeated(), table: repeated() }),
+  example: 'aqe-upload verify --details',
   define: (cmd: Command) =>
-    withOpsDatabaseOptions(
+    withDatabaseOptions(
       cmd
         .description('compare the local workspace with the cloud per (source, table): counts and per-row content hashes; exit 0 when equal, 1 with differences')
         .option('--env <name>', 'the environment the workspace pushes as (default: $AQE_ENV, the config file, the one the workspace remembers, else "local")')
@@ -23,9 +26,9 @@ export const verifyCommand: CliCommand = {
         .option('--source <id>', 'only this source (repeatable, or comma-separated)', list)
         .option('--table <name>', 'only this target table (repeatable, or comma-separated)', list),
     ),
-  async run(opts, io) {
-    const config = await commandConfig(opts, io);
-    const result = await withOpsDatabase(opts, io, async (db) => {
+  async run(flags, cliConfig, io) {
+    const config = await workspaceConfig(flags, cliConfig);
+    const result = await withDatabase(config.database.url, async (db) => {
       const known = await databaseEnvironments(db);
       const unknown = unknownEnvironmentNote(config.env, known, db.description);
       if (unknown !== null) {
@@ -35,13 +38,13 @@ export const verifyCommand: CliCommand = {
       return verifyWorkspace({
         config,
         db,
-        details: opts['details'] === true,
-        ...(opts['source'] ? { sourceIds: opts['source'] as string[] } : {}),
-        ...(opts['table'] ? { tables: opts['table'] as string[] } : {}),
+        details: flags.details,
+        ...(flags.source ? { sourceIds: flags.source } : {}),
+        ...(flags.table ? { tables: flags.table } : {}),
       });
     });
-    io.stdout.write(opts['json'] === true ? `${JSON.stringify(result, null, 2)}\n` : renderVerify(result));
+    io.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : renderVerify(result));
     if (!result.equal) return 'failure';
     return result.problems.length > 0 ? 'partial' : 'ok';
   },
-};
+});

@@ -2,20 +2,38 @@
 // --interval; failed pushes are retried with backoff; SIGINT/SIGTERM stop it cleanly (exit 0).
 
 import type { Command } from 'commander';
+import { z } from 'zod';
 import { AppError, type ErrorCode } from '../../schema/errors.js';
 import { withLocalDatabaseContext } from '../local/local-database.js';
 import { keepEmbedder, pushAndLoad } from '../local/push-and-load.js';
-import { formatDuration } from '../watch/duration.js';
+import { formatDuration, parseDuration } from '../watch/duration.js';
 import { renderWatchLine, watchReportJson } from '../watch/watch-report.js';
 import { runWatch } from '../watch/run-watch.js';
 import { watchSchedule } from '../watch/watch-policy.js';
 import { watchTargets } from '../watch/watch-targets.js';
-import type { CliCommand } from './command.js';
-import { stringOpt } from './command.js';
-import { assertHasSources, commandConfig, rememberEnvAfterPush } from './shared.js';
+import { defineCommand } from './command.js';
+import { negatable, parsed, text } from './flags.js';
+import { assertHasSources, rememberEnvAfterPush, workspaceConfig } from './shared.js';
 
-export const watchCommand: CliCommand = {
+/** A duration flag in ms (at least `min`). */
+const duration = (flag: string, min = 0) => parsed((v) => parseDuration(v, flag, { min }));
+
+export const watchCommand = defineCommand({
   name: 'watch',
+  flags: z.object({
+    workspace: text(),
+    env: text(),
+    bucket: text(),
+    interval: duration('--interval', 1000),
+    debounce: duration('--debounce'),
+    maxWait: duration('--max-wait', 100),
+    poll: duration('--poll', 100),
+    retryMin: duration('--retry-min', 100),
+    retryMax: duration('--retry-max', 100),
+    load: negatable(),
+    database: text(),
+  }),
+  example: 'aqe-upload watch --interval 15m',
   define: (cmd: Command) =>
     cmd
       .description('push whenever a source changes (debounced), or every --interval; retries failed pushes with backoff; stop with Ctrl-C')
@@ -30,12 +48,11 @@ export const watchCommand: CliCommand = {
       .option('--retry-max <duration>', 'longest retry delay', '5m')
       .option('--no-load', 'with a local bucket: do not load each snapshot into the local database')
       .option('--database <url>', 'database for the local load (default: $AQE_DATABASE_URL, else the embedded one)'),
-  async run(opts, io) {
-    const flag = (name: string) => stringOpt(opts, name);
-    const { policy, pollMs } = watchSchedule({ interval: flag('interval'), debounce: flag('debounce'), maxWait: flag('maxWait'), poll: flag('poll'), retryMin: flag('retryMin'), retryMax: flag('retryMax') }, io.env);
-    const config = await commandConfig(opts, io);
+  async run(flags, cliConfig, io) {
+    const { policy, pollMs } = watchSchedule(flags, cliConfig.syncIntervalMs);
+    const config = await workspaceConfig(flags, cliConfig);
     await assertHasSources(config, 'watch');
-    const json = opts['json'] === true;
+    const json = flags.json;
     const embedder = keepEmbedder();
     const targets = () => watchTargets(config);
 
@@ -57,7 +74,7 @@ export const watchCommand: CliCommand = {
     io.stderr.write(`aqe-upload watch: pushing ${config.workspace} as env "${config.env}" to ${config.bucket} ${what}; Ctrl-C to stop\n`);
     let remembered = false;
     const push = async () => {
-      const result = await pushAndLoad({ config, load: opts['load'] !== false, env: io.env, embedder });
+      const result = await pushAndLoad({ config, load: flags.load, embedder });
       if (result.push.manifestWritten && !remembered) {
         remembered = true;
         await rememberEnvAfterPush(config, io);
@@ -87,4 +104,4 @@ export const watchCommand: CliCommand = {
     io.stderr.write('aqe-upload watch: stopped\n');
     return 'ok';
   },
-};
+});

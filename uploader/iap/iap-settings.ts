@@ -1,9 +1,10 @@
-// What `--iap <instance>` needs, from the flags and AQE_* variables: the instance, zone and project
+// What `--iap <instance>` needs, from the flags over the settings of AQE_* variables (read by
+// config/env-settings.ts): the instance, zone and project
 // for `gcloud compute start-iap-tunnel`, the database user and name, and where the password comes
 // from. Pure: gcloud arguments and the database URL are built here, nothing is started.
 
 import { AppError } from '../../schema/errors.js';
-import type { EnvMap } from '../config.js';
+import { CLI_ENV, type EnvSettings } from '../config/env-settings.js';
 import { parseDuration } from '../watch/duration.js';
 
 /** The port the database VM listens on (infra: private-database-vm). */
@@ -14,15 +15,27 @@ export function defaultPasswordSecret(project: string): string {
   return `projects/${project}/secrets/aqe-db-password`;
 }
 
-/** Environment variables behind the --iap options' defaults. */
+/** Environment variables behind the --iap options' defaults (for help texts and messages). */
 export const IAP_ENV = {
-  zone: 'AQE_IAP_ZONE',
-  project: 'AQE_IAP_PROJECT',
-  dbUser: 'AQE_DB_USER',
-  dbName: 'AQE_DB_NAME',
-  passwordSecret: 'AQE_DB_PASSWORD_SECRET',
-  timeout: 'AQE_IAP_TIMEOUT',
+  zone: CLI_ENV.iapZone,
+  project: CLI_ENV.iapProject,
+  dbUser: CLI_ENV.dbUser,
+  dbName: CLI_ENV.dbName,
+  passwordSecret: CLI_ENV.dbPasswordSecret,
+  timeout: CLI_ENV.iapTimeout,
 } as const;
+
+/** The --iap flags (commander's camelCase names), as given. */
+export interface IapFlags {
+  iap?: string | undefined;
+  database?: string | undefined;
+  iapZone?: string | undefined;
+  iapProject?: string | undefined;
+  dbUser?: string | undefined;
+  dbName?: string | undefined;
+  dbPasswordSecret?: string | undefined;
+  iapTimeout?: string | undefined;
+}
 
 export interface IapSettings {
   instance: string;
@@ -39,37 +52,36 @@ export interface IapSettings {
 }
 
 /**
- * The settings of `--iap` (flags first, then AQE_* variables, then defaults), or null without
- * `--iap`. Every problem is reported at once.
+ * The settings of `--iap` (flags first, then the AQE_* settings, then defaults), or null without
+ * `--iap`. Every problem is reported at once (the variables were checked with the configuration).
  * Password: --db-password-secret, else AQE_DB_PASSWORD_SECRET, else PGPASSWORD when set, else the
  * stack's secret in --iap-project.
- * @example resolveIapSettings({ iap: 'aqe-db', iapZone: 'europe-west1-b', iapProject: 'p' }, {}) // password from projects/p/secrets/aqe-db-password
+ * @example resolveIapSettings({ iap: 'aqe-db', iapZone: 'europe-west1-b', iapProject: 'p' }, settings.iap) // password from projects/p/secrets/aqe-db-password
  */
-export function resolveIapSettings(opts: Record<string, unknown>, env: EnvMap): IapSettings | null {
-  const instance = str(opts['iap']);
+export function resolveIapSettings(flags: IapFlags, env: EnvSettings['iap']): IapSettings | null {
+  const instance = str(flags.iap);
   if (instance === undefined) return null;
   const problems: string[] = [];
   if (!/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(instance)) problems.push(`--iap ${JSON.stringify(instance)}: expected a Compute Engine instance name (lower-case letters, digits and hyphens), e.g. aqe-db`);
-  if (str(opts['database']) !== undefined) problems.push('--iap and --database both given: --iap builds the database URL through the tunnel; give one of them');
-  const zone = str(opts['iapZone']) ?? str(env[IAP_ENV.zone]);
-  const project = str(opts['iapProject']) ?? str(env[IAP_ENV.project]);
-  const dbUser = str(opts['dbUser']) ?? str(env[IAP_ENV.dbUser]) ?? 'aqe';
-  const dbName = str(opts['dbName']) ?? str(env[IAP_ENV.dbName]) ?? 'aqe';
-  const secretFlag = str(opts['dbPasswordSecret']);
-  const secretGiven = secretFlag ?? str(env[IAP_ENV.passwordSecret]);
+  if (str(flags.database) !== undefined) problems.push('--iap and --database both given: --iap builds the database URL through the tunnel; give one of them');
+  const zone = str(flags.iapZone) ?? env.zone;
+  const project = str(flags.iapProject) ?? env.project;
+  const dbUser = str(flags.dbUser) ?? env.dbUser ?? 'aqe';
+  const dbName = str(flags.dbName) ?? env.dbName ?? 'aqe';
+  const secretFlag = str(flags.dbPasswordSecret);
   let password: IapSettings['password'] | null = null;
-  if (secretGiven !== undefined) {
-    const name = secretFlag !== undefined ? '--db-password-secret' : IAP_ENV.passwordSecret;
-    if (/^projects\/[^/\s]+\/secrets\/[^/\s]+$/.test(secretGiven)) password = { from: 'secret', secret: secretGiven };
-    else problems.push(`${name} ${JSON.stringify(secretGiven)}: expected projects/<project>/secrets/<secret>, e.g. projects/my-project/secrets/aqe-db-password`);
-  } else if (str(env['PGPASSWORD']) !== undefined) password = { from: 'pg-env' };
+  if (secretFlag !== undefined) {
+    if (/^projects\/[^/\s]+\/secrets\/[^/\s]+$/.test(secretFlag)) password = { from: 'secret', secret: secretFlag };
+    else problems.push(`--db-password-secret ${JSON.stringify(secretFlag)}: expected projects/<project>/secrets/<secret>, e.g. projects/my-project/secrets/aqe-db-password`);
+  } else if (env.passwordSecret !== undefined) password = { from: 'secret', secret: env.passwordSecret };
+  else if (env.pgPasswordSet) password = { from: 'pg-env' };
   else if (project !== undefined) password = { from: 'secret', secret: defaultPasswordSecret(project) };
   else problems.push(`--iap: no database password source: give --db-password-secret projects/<project>/secrets/<secret> (or ${IAP_ENV.passwordSecret}), --iap-project (or ${IAP_ENV.project}) to use projects/<project>/secrets/aqe-db-password, or set PGPASSWORD`);
-  let timeoutMs = 30_000;
-  const timeout = str(opts['iapTimeout']) ?? str(env[IAP_ENV.timeout]);
+  let timeoutMs = env.timeoutMs ?? 30_000;
+  const timeout = str(flags.iapTimeout);
   if (timeout !== undefined) {
     try {
-      timeoutMs = parseDuration(timeout, str(opts['iapTimeout']) !== undefined ? '--iap-timeout' : IAP_ENV.timeout, { min: 100 });
+      timeoutMs = parseDuration(timeout, '--iap-timeout', { min: 100 });
     } catch (err) {
       problems.push((err as Error).message.split('\n')[0] ?? String(err));
     }

@@ -1,11 +1,11 @@
-// `--iap <instance>` for every command that takes --database: the command runs with --database set
-// to a URL through an IAP tunnel opened for it (password from Secret Manager), and the tunnel is
-// always closed: on success, on errors, and on Ctrl-C / SIGTERM.
+// `--iap <instance>`: its options, and a run with a database URL through an IAP tunnel opened for
+// it (password from Secret Manager), the tunnel always closed: on success, on errors, and on
+// Ctrl-C / SIGTERM. commands/iap-option.ts adds it to every command that takes --database.
 
 import type { Command } from 'commander';
 import type { SecretSource } from '../../functions/secrets/secret-source.js';
 import { createGcpSecretSource } from '../../functions/secrets/secret-source.js';
-import type { CliCommand, CliIo } from '../commands/command.js';
+import type { CliIo } from '../cli-io.js';
 import { IAP_ENV, resolveIapSettings, tunnelDatabaseUrl } from './iap-settings.js';
 import type { IapTunnel } from './iap-tunnel.js';
 import { openIapTunnel } from './iap-tunnel.js';
@@ -27,26 +27,6 @@ export function withIapOptions(cmd: Command): Command {
     .option('--db-name <name>', `database name through the tunnel (default: $${IAP_ENV.dbName}, else aqe)`)
     .option('--db-password-secret <name>', `projects/P/secrets/S holding the password (default: $${IAP_ENV.passwordSecret}, else $PGPASSWORD if set, else projects/<iap-project>/secrets/aqe-db-password)`)
     .option('--iap-timeout <duration>', `how long the tunnel may take to come up (default: $${IAP_ENV.timeout}, else 30s)`);
-}
-
-/**
- * The command with --iap: options added when it defines --database, and `run` wrapped so that,
- * given --iap, it runs with --database pointing through a tunnel that is closed afterwards.
- * @example export const COMMANDS = [pushCommand, statusCommand].map((c) => withIapTunnelOption(c));
- */
-export function withIapTunnelOption(command: CliCommand, deps: IapDeps = {}): CliCommand {
-  return {
-    ...command,
-    define(cmd) {
-      const defined = command.define(cmd);
-      return defined.options.some((o) => o.long === '--database') ? withIapOptions(defined) : defined;
-    },
-    run(opts, io) {
-      const settings = resolveIapSettings(opts, io.env);
-      if (settings === null) return command.run(opts, io);
-      return withIapDatabaseUrl(settings, io, deps, (url) => command.run({ ...opts, database: url }, io));
-    },
-  };
 }
 
 /**

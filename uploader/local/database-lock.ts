@@ -14,6 +14,7 @@ import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { AppError, errorMessage } from '../../schema/errors.js';
+import { CLI_ENV } from '../config/env-settings.js';
 
 /** Who holds (or last held) a database folder's lock. */
 export interface LockHolder {
@@ -180,7 +181,7 @@ function lockedError(dataDir: string, holder: LockHolder | null, options: Databa
   if (options.signal?.aborted) {
     return new AppError('DB_LOCKED', `stopped while waiting for the local database ${dataDir} (held by ${describeHolder(holder)})`);
   }
-  const setting = options.timeoutSetting ?? 'AQE_LOCK_TIMEOUT';
+  const setting = options.timeoutSetting ?? CLI_ENV.lockTimeout;
   return new AppError(
     'DB_LOCKED',
     `the local database ${dataDir} is still in use by ${describeHolder(holder)} after waiting ${waited} s (the limit, ${setting}=${Math.round(options.timeoutMs / 1000)}).\n` +

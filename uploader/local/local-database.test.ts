@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../schema/errors.js';
-import { damageReason, parseLockTimeout, pgliteDataDir, rebuildHint } from './local-database.js';
+import { readEnvSettings } from '../config/env-settings.js';
+import { damageReason, pgliteDataDir, rebuildHint } from './local-database.js';
 import { pendingLoadOf } from './push-and-load.js';
 
 describe('local database helpers', () => {
@@ -13,10 +14,11 @@ describe('local database helpers', () => {
   });
 
   it('reads AQE_LOCK_TIMEOUT in seconds, and names a bad value', () => {
-    expect(parseLockTimeout({})).toEqual({ ms: 120_000, problem: null });
-    expect(parseLockTimeout({ AQE_LOCK_TIMEOUT: '0' })).toEqual({ ms: 0, problem: null });
-    expect(parseLockTimeout({ AQE_LOCK_TIMEOUT: '2.5' })).toEqual({ ms: 2500, problem: null });
-    expect(parseLockTimeout({ AQE_LOCK_TIMEOUT: '-1' }).problem).toContain('AQE_LOCK_TIMEOUT: "-1" is not a number of seconds');
+    const lockTimeout = (v?: string) => readEnvSettings(v === undefined ? {} : { AQE_LOCK_TIMEOUT: v });
+    expect(lockTimeout().value.lockTimeoutMs).toBe(120_000);
+    expect(lockTimeout('0').value.lockTimeoutMs).toBe(0);
+    expect(lockTimeout('2.5').value.lockTimeoutMs).toBe(2500);
+    expect(lockTimeout('-1').problems[0]?.message).toContain('AQE_LOCK_TIMEOUT: "-1" is not a number of seconds');
   });
 
   it('names the rebuild command of a folder in workspace form when it is a workspace default', () => {
@@ -28,11 +30,11 @@ describe('local database helpers', () => {
   });
 
   it('a pending load points at reconcile (or rebuild for damage), never printing a password', () => {
-    const config = { workspace: '/w', bucket: 'file:///w/.aqe-sync/bucket', databaseUrl: 'postgres://u:pw@h:5432/db' };
-    const pending = pendingLoadOf(new AppError('DB_CONNECTION', 'connect ECONNREFUSED (postgres://u:pw@h:5432/db)', { transient: true }), config, config.databaseUrl);
+    const config = { workspace: '/w', bucket: 'file:///w/.aqe-sync/bucket', database: { url: 'postgres://u:pw@h:5432/db', origin: 'flag' as const } };
+    const pending = pendingLoadOf(new AppError('DB_CONNECTION', 'connect ECONNREFUSED (postgres://u:pw@h:5432/db)', { transient: true }), config);
     expect(pending.fix).toBe("aqe-upload reconcile --workspace /w --database '<your --database URL>'");
     expect(JSON.stringify(pending)).not.toContain(':pw@');
-    const damaged = pendingLoadOf(new AppError('DB_DAMAGED', 'damaged'), { workspace: '/w', bucket: 'gs://b', databaseUrl: undefined, bucketOrigin: 'flag' }, 'pglite:///w/.aqe-sync/db');
+    const damaged = pendingLoadOf(new AppError('DB_DAMAGED', 'damaged'), { workspace: '/w', bucket: 'gs://b', database: { url: 'pglite:///w/.aqe-sync/db', origin: 'default' }, bucketOrigin: 'flag' });
     expect(damaged.fix).toBe('aqe-upload rebuild --workspace /w --bucket gs://b');
   });
 });

@@ -12,9 +12,10 @@ import { openDatabase, parseDatabaseUrl } from '../../functions/db/open-database
 import { AppError, errorMessage, isAppError } from '../../schema/errors.js';
 import { acquireDatabaseLock, type HeldLock, type LockHolder } from './database-lock.js';
 
-/** Seconds a command waits for the embedded database by default (AQE_LOCK_TIMEOUT). */
-export const DEFAULT_LOCK_TIMEOUT_SECONDS = 120;
-export const LOCK_TIMEOUT_VARIABLE = 'AQE_LOCK_TIMEOUT';
+import { CLI_ENV, DEFAULT_LOCK_TIMEOUT_SECONDS } from '../config/env-settings.js';
+
+/** The variable that sets how long a command waits (named in the lock's messages). */
+export const LOCK_TIMEOUT_VARIABLE = CLI_ENV.lockTimeout;
 
 /** What the running command says about itself to the lock. */
 export interface LocalDatabaseContext {
@@ -44,20 +45,6 @@ export function localDatabaseContext(): LocalDatabaseContext {
 /** The same context with one field changed, for the span of `fn` (e.g. watch adds its stop signal). */
 export function withLocalDatabaseContext<T>(patch: Partial<LocalDatabaseContext>, fn: () => T): T {
   return contextStore.run({ ...localDatabaseContext(), ...patch }, fn);
-}
-
-/**
- * Parses AQE_LOCK_TIMEOUT (seconds, 0 = do not wait). A problem string for a bad value.
- * @example parseLockTimeout({ AQE_LOCK_TIMEOUT: '30' }) // { ms: 30000, problem: null }
- */
-export function parseLockTimeout(env: Readonly<Record<string, string | undefined>>): { ms: number; problem: string | null } {
-  const raw = env[LOCK_TIMEOUT_VARIABLE]?.trim();
-  if (raw === undefined || raw === '') return { ms: DEFAULT_LOCK_TIMEOUT_SECONDS * 1000, problem: null };
-  const n = Number(raw);
-  if (!/^\d+(\.\d+)?$/.test(raw) || !Number.isFinite(n) || n > 86_400) {
-    return { ms: DEFAULT_LOCK_TIMEOUT_SECONDS * 1000, problem: `${LOCK_TIMEOUT_VARIABLE}: "${raw}" is not a number of seconds; expected 0 to 86400 (default ${DEFAULT_LOCK_TIMEOUT_SECONDS})` };
-  }
-  return { ms: Math.round(n * 1000), problem: null };
 }
 
 /** The PGlite folder a URL names, or null (a server, or in memory). */

@@ -3,7 +3,6 @@
 // warning), and the in-process load after a push.
 
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppError, isAppError } from '../../schema/errors.js';
 import type { Database } from '../../functions/db/database.js';
@@ -13,16 +12,11 @@ import { ensureMigrated } from '../../functions/db/migrate.js';
 import { type LoadOutcome, type LoadProgress, loadSnapshot } from '../../functions/loader/load-snapshot.js';
 import type { Logger } from '../../functions/observability/logger.js';
 import { openBlobStore } from '../../functions/storage/open-blob-store.js';
-import { type EnvMap, LOCAL_LOAD_LIMITS, storeOptions } from '../config.js';
+import { LOCAL_LOAD_LIMITS, storeOptions } from '../config.js';
 import type { LoadLimits } from '../../functions/loader/policy/load-limits.js';
 import { withOpenDatabase } from './local-database.js';
 
-export const WORKSPACE_DB_DIR = join('.aqe-sync', 'db');
-
-/** The embedded database of a workspace: pglite://<workspace>/.aqe-sync/db */
-export function defaultDatabaseUrl(workspace: string): string {
-  return `pglite://${join(workspace, WORKSPACE_DB_DIR)}`;
-}
+export { WORKSPACE_DB_DIR, defaultDatabaseUrl } from '../config/database-url.js';
 
 /**
  * Runs `fn` with an open, migrated database, always closing it. The embedded (PGlite) folder is
@@ -69,12 +63,14 @@ export function shortModelReason(err: AppError): string {
 }
 
 /**
- * The embedder for CLI work: AQE_MODEL_DIR when set; else the library's download (which fails
- * fast offline). Never throws for an unavailable model: returns null + reason (sync completes,
- * rows stay pending). A model of the wrong dimension is refused (that is a configuration error).
+ * The embedder for CLI work: the configured model folder (AQE_MODEL_DIR, `settings.modelDir`) when
+ * set; else the library's download (which fails fast offline). Never throws for an unavailable
+ * model: returns null + reason (sync completes, rows stay pending). A model of the wrong dimension
+ * is refused (that is a configuration error). `options.modelDir` overrides the setting (the demo's stand-in).
+ * @example await chooseEmbedder(config) // config.modelDir from AQE_MODEL_DIR
  */
-export async function chooseEmbedder(env: EnvMap, options: { modelDir?: string; modelId?: string } = {}): Promise<EmbedderChoice> {
-  const modelDir = options.modelDir ?? env['AQE_MODEL_DIR'];
+export async function chooseEmbedder(settings: { modelDir?: string | undefined }, options: { modelDir?: string; modelId?: string } = {}): Promise<EmbedderChoice> {
+  const modelDir = options.modelDir ?? settings.modelDir;
   try {
     const embedder = await loadEmbedder({
       ...(modelDir ? { modelDir } : {}),

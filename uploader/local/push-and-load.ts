@@ -6,21 +6,20 @@
 import type { LoadOutcome, LoadProgress } from '../../functions/loader/load-snapshot.js';
 import { AppError, errorMessage } from '../../schema/errors.js';
 import { redactSecrets } from '../../schema/redact.js';
-import { type EnvMap, parseLoadLimits, type UploaderConfig } from '../config.js';
+import type { UploaderConfig } from '../config.js';
 import type { PushOptions, PushResult } from '../push/run-push.js';
 import { runPush } from '../push/run-push.js';
 import { pgliteDataDir, rebuildHint } from './local-database.js';
 import type { EmbedderChoice } from './local-sync.js';
-import { chooseEmbedder, defaultDatabaseUrl, parseSeconds, runLocalLoad } from './local-sync.js';
+import { chooseEmbedder, runLocalLoad } from './local-sync.js';
 
 export interface PushAndLoadOptions extends Omit<PushOptions, 'config'> {
-  config: Pick<UploaderConfig, 'workspace' | 'env' | 'bucket' | 'sources' | 'exclude' | 'localBucket' | 'databaseUrl'> & Partial<Pick<UploaderConfig, 'storageRetries' | 'bucketOrigin'>>;
+  /** The embedding budget, model folder and load limits come from `config.settings`. */
+  config: Pick<UploaderConfig, 'workspace' | 'env' | 'bucket' | 'sources' | 'exclude' | 'localBucket' | 'database' | 'settings'> & Partial<Pick<UploaderConfig, 'storageRetries' | 'bucketOrigin' | 'host'>>;
   /** false: a pure push even with a local bucket (--no-load). */
   load: boolean;
-  /** AQE_EMBED_BUDGET_SECONDS and AQE_MODEL_DIR are read from here. */
-  env: EnvMap;
-  /** The embedder for the load (default: chosen from `env`); a long-running caller passes a memo so the model loads once. */
-  embedder?: (env: EnvMap) => Promise<EmbedderChoice>;
+  /** The embedder for the load (default: chosen from the settings); a long-running caller passes a memo so the model loads once. */
+  embedder?: (settings: { modelDir?: string | undefined }) => Promise<EmbedderChoice>;
   /** Called when the load starts (progress display). */
   onLoading?: () => void;
   onLoadProgress?: (p: LoadProgress) => void;
@@ -44,18 +43,17 @@ export interface PushAndLoadResult {
 
 /**
  * Pushes the workspace; with a local bucket (the embedded default) loads the snapshot just
- * committed, in this process, into `config.databaseUrl` or the workspace's embedded PGlite.
+ * committed, in this process, into `config.database` (by default the workspace's embedded PGlite).
  * A quarantined load is returned, not thrown: the snapshot is committed either way; so is a load
  * that could not run (database unreachable, busy or damaged): `pendingLoad` says how to finish it.
- * @example const { push, load, pendingLoad } = await pushAndLoad({ config, load: true, env: io.env })
+ * @example const { push, load, pendingLoad } = await pushAndLoad({ config, load: true })
  */
 export async function pushAndLoad(options: PushAndLoadOptions): Promise<PushAndLoadResult> {
-  const { config, load: wantLoad, env, embedder = chooseEmbedder, onLoading, onLoadProgress, ...pushOptions } = options;
+  const { config, load: wantLoad, embedder = chooseEmbedder, onLoading, onLoadProgress, ...pushOptions } = options;
   const willLoad = config.localBucket && wantLoad && pushOptions.dryRun !== true;
-  // Checked before the first byte is written.
-  const budget = willLoad ? parseSeconds(env['AQE_EMBED_BUDGET_SECONDS'], 60, 'AQE_EMBED_BUDGET_SECONDS', 'push') : 0;
-  const databaseUrl = config.databaseUrl ?? defaultDatabaseUrl(config.workspace);
-  if (willLoad) pgliteDataDir(databaseUrl); // throws CONFIG_INVALID for a bad URL
+  // The budget and the URL were checked with the configuration, before the first byte is written.
+  const budget = willLoad ? config.settings.embedBudgetSeconds : 0;
+  const databaseUrl = config.database.url;
 
   const push = await runPush({ ...pushOptions, config });
   if (!willLoad || push.manifestKey === null || !push.manifestWritten) return { push, load: null, pendingLoad: null };
@@ -65,27 +63,28 @@ export async function pushAndLoad(options: PushAndLoadOptions): Promise<PushAndL
       bucket: config.bucket,
       manifestKey: push.manifestKey,
       databaseUrl,
-      embedder: budget > 0 ? await embedder(env) : null,
+      embedder: budget > 0 ? await embedder(config.settings) : null,
       embedBudgetMs: budget * 1000,
       storageRetries: config.storageRetries,
-      loadLimits: parseLoadLimits(env).value,
+      loadLimits: config.settings.loadLimits,
       ...(onLoadProgress ? { onProgress: onLoadProgress } : {}),
     });
     return { push, load, pendingLoad: null };
   } catch (err) {
-    return { push, load: null, pendingLoad: pendingLoadOf(err, config, databaseUrl) };
+    return { push, load: null, pendingLoad: pendingLoadOf(err, config) };
   }
 }
 
 /** The pending load for a load error after the commit (pure). */
-export function pendingLoadOf(err: unknown, config: Pick<UploaderConfig, 'workspace' | 'bucket' | 'databaseUrl'> & Partial<Pick<UploaderConfig, 'bucketOrigin'>>, databaseUrl: string): PendingLoad {
+export function pendingLoadOf(err: unknown, config: Pick<UploaderConfig, 'workspace' | 'bucket' | 'database'> & Partial<Pick<UploaderConfig, 'bucketOrigin'>>): PendingLoad {
+  const databaseUrl = config.database.url;
   const code = err instanceof AppError ? err.code : 'INTERNAL';
   const message = redactSecrets(errorMessage(err));
   const dataDir = pgliteDataDir(databaseUrl);
   if (code === 'DB_DAMAGED' && dataDir !== null) return { code, message, fix: `${rebuildHint(dataDir)}${config.bucketOrigin === 'flag' ? ` --bucket ${config.bucket}` : ''}` };
   const flags = [`--workspace ${config.workspace}`];
   if (config.bucketOrigin === 'flag') flags.push(`--bucket ${config.bucket}`);
-  if (config.databaseUrl !== undefined) flags.push(`--database ${/:\/\/[^/@]*:[^/@]*@/.test(config.databaseUrl) ? "'<your --database URL>'" : config.databaseUrl}`);
+  if (config.database.origin !== 'default') flags.push(`--database ${/:\/\/[^/@]*:[^/@]*@/.test(databaseUrl) ? "'<your --database URL>'" : databaseUrl}`);
   return { code, message, fix: `aqe-upload reconcile ${flags.join(' ')}` };
 }
 
@@ -93,10 +92,10 @@ export function pendingLoadOf(err: unknown, config: Pick<UploaderConfig, 'worksp
  * An embedder chooser that loads the model on first use and keeps it (a failure is tried again
  * next time): for callers that push many times, like watch.
  */
-export function keepEmbedder(choose: (env: EnvMap) => Promise<EmbedderChoice> = chooseEmbedder): (env: EnvMap) => Promise<EmbedderChoice> {
+export function keepEmbedder(choose: (settings: { modelDir?: string | undefined }) => Promise<EmbedderChoice> = chooseEmbedder): (settings: { modelDir?: string | undefined }) => Promise<EmbedderChoice> {
   let chosen: Promise<EmbedderChoice> | null = null;
-  return (env) => {
-    chosen ??= choose(env).catch((err: unknown) => {
+  return (settings) => {
+    chosen ??= choose(settings).catch((err: unknown) => {
       chosen = null;
       throw err;
     });

@@ -1,7 +1,7 @@
 // Where a command's words go: results on stdout (the command writes them), everything else on
 // stderr — warnings and notes unless --quiet, details only with --verbose, progress on a TTY only.
 
-import type { CliIo } from '../commands/command.js';
+import type { CliIo } from '../cli-io.js';
 import { createProgress, type Progress } from './progress.js';
 
 /** How much a run says on stderr besides errors. */
@@ -32,11 +32,11 @@ export function isVerbose(io: CliIo): boolean {
 }
 
 /** The progress line of a command: on a TTY, not with --json, not with --quiet. */
-export function commandProgress(io: CliIo, opts: Record<string, unknown>): Progress {
-  return createProgress(io.stderr, io.stderr.isTTY === true && opts['json'] !== true && verbosityOf(io) !== 'quiet');
+export function commandProgress(io: CliIo, flags: { json: boolean }): Progress {
+  return createProgress(io.stderr, io.stderr.isTTY === true && !flags.json && verbosityOf(io) !== 'quiet');
 }
 
 /** A hint for a human (how to see more, what to run next) on stderr: not with --json or --quiet. */
-export function hint(io: CliIo, opts: Record<string, unknown>, text: string): void {
-  if (opts['json'] !== true) note(io, text);
+export function hint(io: CliIo, flags: { json: boolean }, text: string): void {
+  if (!flags.json) note(io, text);
 }

@@ -8,7 +8,7 @@ const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 /**
  * Milliseconds of a duration. `name` is the flag or variable the value came from (for the message).
  * @example parseDuration('15m', '--interval') // 900000
- * @example parseDuration('90', 'AQE_SYNC_INTERVAL') // 90000 (plain numbers are seconds)
+ * @example parseDuration('90', '--interval') // 90000 (plain numbers are seconds)
  */
 export function parseDuration(value: string, name: string, options: { min?: number } = {}): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(value);

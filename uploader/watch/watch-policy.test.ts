@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { formatDuration, parseDuration } from './duration.js';
+import { readEnvSettings } from '../config/env-settings.js';
 import { watchSchedule } from './watch-policy.js';
+
+/** AQE_SYNC_INTERVAL as the entry reads it. */
+const interval = (value: string) => readEnvSettings({ AQE_SYNC_INTERVAL: value }).value.syncIntervalMs;
 
 describe('watch schedule', () => {
   it('reads 30s, 15m, 1h, 500ms and plain numbers of seconds', () => {
@@ -10,23 +14,24 @@ describe('watch schedule', () => {
 
   it('rejects what is not a duration with the name of the flag and an example', () => {
     expect(() => parseDuration('soon', '--interval')).toThrow(/--interval "soon": expected a duration such as 30s, 15m, 1h or a number of seconds\nTry: aqe-upload watch/);
-    expect(() => parseDuration('0.5', 'AQE_SYNC_INTERVAL', { min: 1000 })).toThrow(/AQE_SYNC_INTERVAL "0.5": expected a duration of at least 1s/);
+    expect(() => parseDuration('0.5', '--interval', { min: 1000 })).toThrow(/--interval "0.5": expected a duration of at least 1s/);
+    expect(readEnvSettings({ AQE_SYNC_INTERVAL: '0.5' }).problems.map((p) => p.message)).toEqual(['AQE_SYNC_INTERVAL: "0.5" is not a duration; expected one of at least 1s such as 30s, 15m, 1h or a number of seconds']);
   });
 
   it('pushes on change by default, with the documented defaults', () => {
-    expect(watchSchedule({}, {})).toEqual({
+    expect(watchSchedule({}, undefined)).toEqual({
       policy: { mode: 'change', intervalMs: 0, debounceMs: 2000, maxWaitMs: 60_000, retryMinMs: 5000, retryMaxMs: 300_000 },
       pollMs: 5000,
     });
   });
 
   it('pushes every --interval, else every AQE_SYNC_INTERVAL; the flag wins', () => {
-    expect(watchSchedule({}, { AQE_SYNC_INTERVAL: '15m' }).policy).toMatchObject({ mode: 'interval', intervalMs: 900_000 });
-    expect(watchSchedule({ interval: '1h' }, { AQE_SYNC_INTERVAL: '15m' }).policy).toMatchObject({ mode: 'interval', intervalMs: 3_600_000 });
-    expect(watchSchedule({}, { AQE_SYNC_INTERVAL: '' }).policy.mode).toBe('change');
+    expect(watchSchedule({}, interval('15m')).policy).toMatchObject({ mode: 'interval', intervalMs: 900_000 });
+    expect(watchSchedule({ interval: parseDuration('1h', '--interval') }, interval('15m')).policy).toMatchObject({ mode: 'interval', intervalMs: 3_600_000 });
+    expect(watchSchedule({}, interval('')).policy.mode).toBe('change');
   });
 
   it('never lets the longest retry delay be shorter than the first', () => {
-    expect(watchSchedule({ retryMin: '10s', retryMax: '1s' }, {}).policy).toMatchObject({ retryMinMs: 10_000, retryMaxMs: 10_000 });
+    expect(watchSchedule({ retryMin: 10_000, retryMax: 1000 }, undefined).policy).toMatchObject({ retryMinMs: 10_000, retryMaxMs: 10_000 });
   });
 });

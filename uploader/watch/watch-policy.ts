@@ -1,36 +1,34 @@
-// The watch's schedule from its flags and AQE_SYNC_INTERVAL. Pure; bad values are usage errors.
+// The watch's schedule from its flags (durations already parsed, in ms) and the configured
+// interval (AQE_SYNC_INTERVAL, read by config/env-settings.ts). Pure.
 
-import type { EnvMap } from '../config.js';
-import { parseDuration } from './duration.js';
 import type { WatchPolicy } from './watch-scheduler.js';
 
-/** The flags of `aqe-upload watch` that shape the schedule (commander's camelCase names). */
+/** The flags of `aqe-upload watch` that shape the schedule, in ms (undefined: the default). */
 export interface WatchFlags {
-  interval?: string | undefined;
-  debounce?: string | undefined;
-  maxWait?: string | undefined;
-  poll?: string | undefined;
-  retryMin?: string | undefined;
-  retryMax?: string | undefined;
+  interval?: number | undefined;
+  debounce?: number | undefined;
+  maxWait?: number | undefined;
+  poll?: number | undefined;
+  retryMin?: number | undefined;
+  retryMax?: number | undefined;
 }
 
 /**
- * The schedule and poll period: --interval (else AQE_SYNC_INTERVAL) switches to periodic pushes.
- * @example watchSchedule({ interval: '15m' }, {}).policy.mode // 'interval'
+ * The schedule and poll period: --interval (else the configured interval) switches to periodic pushes.
+ * @example watchSchedule({ interval: 900_000 }, undefined).policy.mode // 'interval'
  */
-export function watchSchedule(flags: WatchFlags, env: EnvMap): { policy: WatchPolicy; pollMs: number } {
-  const fromEnv = env['AQE_SYNC_INTERVAL']?.trim() || undefined;
-  const interval = flags.interval ?? fromEnv;
-  const retryMinMs = parseDuration(flags.retryMin ?? '5s', '--retry-min', { min: 100 });
+export function watchSchedule(flags: WatchFlags, configuredIntervalMs: number | undefined): { policy: WatchPolicy; pollMs: number } {
+  const interval = flags.interval ?? configuredIntervalMs;
+  const retryMinMs = flags.retryMin ?? 5000;
   return {
     policy: {
       mode: interval === undefined ? 'change' : 'interval',
-      intervalMs: interval === undefined ? 0 : parseDuration(interval, flags.interval !== undefined ? '--interval' : 'AQE_SYNC_INTERVAL', { min: 1000 }),
-      debounceMs: parseDuration(flags.debounce ?? '2s', '--debounce'),
-      maxWaitMs: parseDuration(flags.maxWait ?? '1m', '--max-wait', { min: 100 }),
+      intervalMs: interval ?? 0,
+      debounceMs: flags.debounce ?? 2000,
+      maxWaitMs: flags.maxWait ?? 60_000,
       retryMinMs,
-      retryMaxMs: Math.max(retryMinMs, parseDuration(flags.retryMax ?? '5m', '--retry-max', { min: 100 })),
+      retryMaxMs: Math.max(retryMinMs, flags.retryMax ?? 300_000),
     },
-    pollMs: parseDuration(flags.poll ?? '5s', '--poll', { min: 100 }),
+    pollMs: flags.poll ?? 5000,
   };
 }

@@ -15,9 +15,11 @@ import { advisoryLockKey, LOCK_NAMES } from '../../../functions/db/advisory-lock
 import { Redacted } from '../../../functions/secrets/redacted.js';
 import { InMemorySecretSource } from '../../../functions/secrets/secret-source.js';
 import { AppError } from '../../../schema/errors.js';
-import type { CliIo } from '../../../uploader/commands/command.js';
+import type { CliIo } from '../../../uploader/cli-io.js';
+import { type CliCommand, runCommand } from '../../../uploader/commands/command.js';
+import { withIapTunnelOption } from '../../../uploader/commands/iap-option.js';
+import { loadCliConfig } from '../../../uploader/config/cli-config.js';
 import { statusCommand } from '../../../uploader/commands/status.js';
-import { withIapTunnelOption } from '../../../uploader/iap/with-iap-tunnel.js';
 import { STANDIN_MODEL_DIR } from '../../../uploader/local/local-sync.js';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.js';
 import { buildWorkspace } from '../../support/workspace-builder.js';
@@ -98,6 +100,8 @@ describe('--iap <instance>', () => {
     stderr.on('data', (c: Buffer) => (err += c.toString()));
     return { stdout, stderr, env, cwd: tmp, out: () => out, err: () => err };
   };
+  /** What run-cli.ts does for a command: flags through its schema, the configuration from the io's environment. */
+  const runIn = (command: CliCommand, opts: Record<string, unknown>, cli: CliIo) => runCommand(command, opts, loadCliConfig(cli.env, cli.cwd, command.name), cli);
   const secretsWith = (value: string) => {
     const secrets = new InMemorySecretSource();
     void secrets.addVersion(SECRET, new Redacted(value));
@@ -150,7 +154,7 @@ describe('--iap <instance>', () => {
     const { record, env } = standinEnv('forward');
     const status = withIapTunnelOption(statusCommand, { secretSource: secretsWith(password) });
     const cli = io(env);
-    await expect(status.run({ ...iapFlags(), json: true, local: false }, cli)).resolves.toBe('ok');
+    await expect(runIn(status, { ...iapFlags(), json: true, local: false }, cli)).resolves.toBe('ok');
     const report = JSON.parse(cli.out()) as { description: string; environments: Array<{ env: string }> };
     expect(report.environments.map((e) => e.env)).toContain('laptop');
     expect(report.description).not.toContain(password);
@@ -163,7 +167,7 @@ describe('--iap <instance>', () => {
   it('closes the tunnel when the command fails (wrong password in the secret)', async () => {
     const { record, env } = standinEnv('forward');
     const status = withIapTunnelOption(statusCommand, { secretSource: secretsWith('not-the-password') });
-    const err = await status.run({ ...iapFlags(), json: true, local: false }, io(env)).then(() => null, (e: unknown) => e);
+    const err = await runIn(status, { ...iapFlags(), json: true, local: false }, io(env)).then(() => null, (e: unknown) => e);
     expect(err).toBeInstanceOf(AppError);
     expect((err as AppError).code).toBe('DB_AUTH');
     const pids = await tunnelPids(record);
@@ -234,7 +238,7 @@ describe('--iap <instance>', () => {
     const { record, env } = standinEnv('silent');
     const status = withIapTunnelOption(statusCommand, { secretSource: secretsWith(password) });
     const started = Date.now();
-    const err = (await status.run({ ...iapFlags({ iapTimeout: '1500ms' }), local: false }, io(env)).catch((e: unknown) => e)) as AppError;
+    const err = (await runIn(status, { ...iapFlags({ iapTimeout: '1500ms' }), local: false }, io(env)).catch((e: unknown) => e)) as AppError;
     expect(Date.now() - started).toBeLessThan(6000);
     expect(err.code).toBe('DB_CONNECTION');
     expect(err.message).toContain('did not come up in 1.5s');
@@ -246,7 +250,7 @@ describe('--iap <instance>', () => {
   it('refuses a tunnel whose port answers with something that is not PostgreSQL (an SSH banner starts with "S" too)', async () => {
     const { record, env } = standinEnv('garbage');
     const status = withIapTunnelOption(statusCommand, { secretSource: secretsWith(password) });
-    const err = (await status.run({ ...iapFlags(), local: false }, io(env)).catch((e: unknown) => e)) as AppError;
+    const err = (await runIn(status, { ...iapFlags(), local: false }, io(env)).catch((e: unknown) => e)) as AppError;
     expect(err.code).toBe('DB_CONNECTION');
     expect(err.message).toMatch(/answered, but not like PostgreSQL: it sent "SSH-2\.0-OpenSSH_9\.6\\r\\n"/);
     expect(await survivors(await tunnelPids(record))).toEqual([]);
@@ -255,7 +259,7 @@ describe('--iap <instance>', () => {
   it('reports gcloud\'s own error when it exits before the tunnel is up', async () => {
     const { record, env } = standinEnv('fail');
     const status = withIapTunnelOption(statusCommand, { secretSource: secretsWith(password) });
-    const err = (await status.run({ ...iapFlags(), local: false }, io(env)).catch((e: unknown) => e)) as AppError;
+    const err = (await runIn(status, { ...iapFlags(), local: false }, io(env)).catch((e: unknown) => e)) as AppError;
     expect(err.message).toContain('the IAP tunnel ended before it was up (gcloud exited with code 1)');
     expect(err.message).toContain("| ERROR: (gcloud.compute.start-iap-tunnel) Error while connecting [4033: 'not authorized'].");
     expect(await survivors(await tunnelPids(record))).toEqual([]);
@@ -263,7 +267,7 @@ describe('--iap <instance>', () => {
 
   it('says how to install gcloud when it is not on PATH', async () => {
     const status = withIapTunnelOption(statusCommand, { secretSource: secretsWith(password) });
-    const err = (await status.run({ ...iapFlags(), local: false }, io({ PATH: join(tmp, 'empty') })).catch((e: unknown) => e)) as AppError;
+    const err = (await runIn(status, { ...iapFlags(), local: false }, io({ PATH: join(tmp, 'empty') })).catch((e: unknown) => e)) as AppError;
     expect(err.code).toBe('DB_CONNECTION');
     expect(err.message).toContain('"gcloud" was not found on PATH');
     expect(err.message).toContain('https://cloud.google.com/sdk/docs/install');

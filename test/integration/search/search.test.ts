@@ -222,7 +222,7 @@ describe('embedding work across syncs', () => {
   });
 
   it('loads without a model (rows pending, one warning), backfills later, and re-syncs with 0 inferences', async () => {
-    const missing = await chooseEmbedder({ AQE_MODEL_DIR: `${work.dir}/no-such-model` });
+    const missing = await chooseEmbedder({ modelDir: `${work.dir}/no-such-model` });
     expect(missing.embedder).toBeNull();
     expect(missing.reason).toMatch(/AQE_MODEL_DIR/);
 
