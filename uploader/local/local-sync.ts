@@ -18,8 +18,9 @@ import { withOpenDatabase } from './local-database.js';
 export { WORKSPACE_DB_DIR, defaultDatabaseUrl } from '../config/database-url.js';
 
 /**
- * Runs `fn` with an open, migrated database (carrying its dialect), always closing it. The embedded (PGlite) folder is
- * held by this process only for this span (local-database.ts: lock, damage check).
+ * Runs `fn` with an open, migrated database (carrying its dialect), always closing it. The
+ * embedded (PGlite) folder is held by this process only for this span (local-database.ts: lock,
+ * damage check).
  */
 export async function withDatabase<T>(url: string, fn: (db: Database) => Promise<T>): Promise<T> {
   return withOpenDatabase(url, async (connection) => fn(await ensureMigrated(connection)));
