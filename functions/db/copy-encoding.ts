@@ -257,9 +257,9 @@ function float4Text(x: number, value: unknown): string {
 }
 
 /**
- * The text literal of a vector, `'[x,y,…]'`, as both pgvector and ruvector parse it (cast per
- * dialect; see dialect.ts). Throws VALUE_INVALID for NaN/Infinity (neither extension accepts them)
- * and MODEL_DIMENSION when `dim` is given and differs.
+ * The text literal of a vector, `'[x,y,…]'`, as both pgvector and ruvector parse it (turned into
+ * the column type per dialect: castText / copyColumnText in dialects/). Throws VALUE_INVALID for
+ * NaN/Infinity (neither extension accepts them) and MODEL_DIMENSION when `dim` is given and differs.
  */
 export function encodeVectorLiteral(vector: ArrayLike<number>, dim?: number): string {
   if (dim !== undefined && vector.length !== dim) {

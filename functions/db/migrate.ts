@@ -6,9 +6,11 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Database, Queryable } from './database.js';
+import type { Database, DatabaseConnection, Queryable } from './database.js';
 import { LOCK_NAMES, advisoryXactLock } from './advisory-lock.js';
-import { type VectorDialect, VECTOR_DIALECTS, detectDialect, ensureDialectExtension, isVectorDialect } from './dialect.js';
+import { type VectorDialect, VECTOR_DIALECTS, dialectSql, isVectorDialect } from './dialect.js';
+import { detectDialect, ensureDialectExtension } from './dialects/detect-dialect.js';
+import { MigratedDatabase } from './migrated-database.js';
 import { AppError, errorMessage } from '../../schema/errors.js';
 import { expectedSchema, schemaDrift } from './schema-drift.js';
 
@@ -171,7 +173,7 @@ export function verifyHistory(applied: AppliedRow[], steps: MigrationStep[], dia
  *
  * @example const { applied, dialect } = await migrate(db); // dialect: 'pgvector' on PGlite
  */
-export async function migrate(db: Database, options: MigrateOptions = {}): Promise<MigrateResult> {
+export async function migrate(db: DatabaseConnection, options: MigrateOptions = {}): Promise<MigrateResult> {
   const dir = options.migrationsDir ?? defaultMigrationsDir();
   const steps = await loadMigrations(dir);
 
@@ -252,19 +254,21 @@ export async function readDialect(db: Queryable): Promise<VectorDialect | null> 
   return isVectorDialect(v) ? v : null;
 }
 
-const migrated = new WeakMap<Database, Promise<VectorDialect>>();
+const migrated = new WeakMap<DatabaseConnection, Promise<Database>>();
 
 /**
- * Migrates `db` once per process and returns its dialect (the migrator itself is idempotent and
- * locked; a failed attempt is tried again on the next call).
- * @example const dialect = await ensureMigrated(db);
+ * Migrates `connection` once per process and returns it as a `Database` carrying its dialect (the
+ * same handle on every call; a `Database` is returned as it is). The migrator itself is idempotent
+ * and locked; a failed attempt is tried again on the next call.
+ * @example const db = await ensureMigrated(connection); db.dialect.dialect // 'pgvector' on PGlite
  */
-export function ensureMigrated(db: Database): Promise<VectorDialect> {
-  let p = migrated.get(db);
+export function ensureMigrated(connection: DatabaseConnection): Promise<Database> {
+  if (connection instanceof MigratedDatabase) return Promise.resolve(connection);
+  let p = migrated.get(connection);
   if (!p) {
-    p = migrate(db).then((r) => r.dialect);
-    p.catch(() => migrated.delete(db));
-    migrated.set(db, p);
+    p = migrate(connection).then((r) => new MigratedDatabase(connection, dialectSql(r.dialect)));
+    p.catch(() => migrated.delete(connection));
+    migrated.set(connection, p);
   }
   return p;
 }

@@ -1,6 +1,8 @@
 // Opens a Database from a URL: postgres:// and postgresql:// → PgDatabase (a server);
-// pglite://memory → in-memory PGlite; pglite://<dir> → persistent PGlite in <dir>.
-import type { Database } from './database.js';
+// pglite://memory → in-memory PGlite; pglite://<dir> → persistent PGlite in <dir>. Migrated, it is
+// a Database carrying its dialect (openMigratedDatabase).
+import type { Database, DatabaseConnection } from './database.js';
+import { ensureMigrated } from './migrate.js';
 import { PgDatabase, type PgDatabaseOptions } from './pg-database.js';
 import { AppError } from '../../schema/errors.js';
 
@@ -36,12 +38,27 @@ export function parseDatabaseUrl(url: string): DatabaseTarget {
   );
 }
 
-/** Opens the database `url` points to (see parseDatabaseUrl). Close it when done. */
-export async function openDatabase(url: string, options: OpenDatabaseOptions = {}): Promise<Database> {
+/** Opens the database `url` points to (see parseDatabaseUrl), not yet migrated. Close it when done. */
+export async function openDatabase(url: string, options: OpenDatabaseOptions = {}): Promise<DatabaseConnection> {
   const target = parseDatabaseUrl(url);
   if (target.kind === 'pg') return new PgDatabase(target.url, options.pg);
   // loaded only when used: PGlite (PostgreSQL in wasm) costs ~45 MB of memory to import, and a
   // push (which reads this module through the configuration) never opens a database
   const { PgliteDatabase } = await import('./pglite-database.js');
   return PgliteDatabase.open({ ...(target.dataDir ? { dataDir: target.dataDir } : {}), ...(options.vector === false ? { vector: false } : {}) });
+}
+
+/**
+ * Opens the database `url` points to, migrates it (once per process: migrate.ts ensureMigrated)
+ * and returns it carrying its dialect. Closed again when the migration fails. Close it when done.
+ * @example const db = await openMigratedDatabase('pglite://memory'); db.dialect.dialect // 'pgvector'
+ */
+export async function openMigratedDatabase(url: string, options: OpenDatabaseOptions = {}): Promise<Database> {
+  const connection = await openDatabase(url, options);
+  try {
+    return await ensureMigrated(connection);
+  } catch (err) {
+    await connection.close().catch(() => undefined);
+    throw err;
+  }
 }

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { Database, QueryResult, Queryable, SqlParam } from './database.js';
+import type { DatabaseConnection, QueryResult, Queryable, SqlParam } from './database.js';
 import { copyLine, isAsyncIterable, quoteIdent, quoteQualified } from './copy-encoding.js';
 import { redactSecrets, toDbError } from './pg-error-kind.js';
 import { AppError } from '../../schema/errors.js';
@@ -126,7 +126,7 @@ class PgSession implements Queryable {
 }
 
 /** A Database on a PostgreSQL server (a pg Pool). */
-export class PgDatabase implements Database {
+export class PgDatabase implements DatabaseConnection {
   readonly kind = 'pg' as const;
   readonly description: string;
   private readonly pool: pg.Pool;

@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Extension, PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
-import type { Database, QueryResult, Queryable, SqlParam } from './database.js';
+import type { DatabaseConnection, QueryResult, Queryable, SqlParam } from './database.js';
 import { copySql } from './pg-database.js';
 import { copyLine, isAsyncIterable } from './copy-encoding.js';
 import { toDbError } from './pg-error-kind.js';
@@ -105,7 +105,7 @@ class PgliteSession implements Queryable {
 }
 
 /** A Database in this process (PGlite + pgvector). */
-export class PgliteDatabase implements Database {
+export class PgliteDatabase implements DatabaseConnection {
   readonly kind = 'pglite' as const;
   readonly description: string;
   private readonly mutex = new Mutex();

@@ -4,7 +4,6 @@
 
 import { TARGET_TABLES } from '../../schema/tables/target-tables.js';
 import type { Database } from '../db/database.js';
-import { dialectSql, type VectorDialect } from '../db/dialect.js';
 import { embedRows } from './embed-batch.js';
 import type { Embedder } from './embedder.js';
 import { DEFAULT_MODEL_ID } from './embedder.js';
@@ -50,10 +49,10 @@ interface PendingRow {
 }
 
 /** Fills pending embeddings; safe to run concurrently with loads (guarded by the text hash). */
-export async function backfillEmbeddings(db: Database, dialect: VectorDialect, options: BackfillOptions): Promise<BackfillResult> {
+export async function backfillEmbeddings(db: Database, options: BackfillOptions): Promise<BackfillResult> {
   const started = performance.now();
-  const cache = new PgEmbeddingCache(db, dialect);
-  const cast = dialectSql(dialect).castText('v.vec');
+  const cache = new PgEmbeddingCache(db);
+  const cast = db.dialect.castText('v.vec');
   const batch = options.batchSize ?? 256;
   const tables = TARGET_TABLES.filter((t) => t.embedded && (!options.tables || options.tables.includes(t.name)));
   const result: BackfillResult = { embedded: 0, cacheHits: 0, inferences: 0, pending: 0, budgetExhausted: false, warning: null };

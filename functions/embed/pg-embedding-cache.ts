@@ -1,16 +1,13 @@
 // The EmbeddingCache on the database (aqe.embedding_cache): shared by every load, every
 // environment and the reconcile backfill, so the same text is embedded once, ever.
 
-import type { Queryable } from '../db/database.js';
-import { dialectSql, type VectorDialect } from '../db/dialect.js';
+import type { DialectQueryable } from '../db/database.js';
 import type { EmbeddingCache } from './embedding-cache.js';
 import { parseVectorLiteral, toVectorLiteral } from './vector-literal.js';
 
 export class PgEmbeddingCache implements EmbeddingCache {
-  constructor(
-    private readonly db: Queryable,
-    private readonly dialect: VectorDialect,
-  ) {}
+  /** `db`: a migrated Database (or a transaction on one): its dialect casts the vectors. */
+  constructor(private readonly db: DialectQueryable) {}
 
   async getMany(hashes: readonly string[]): Promise<Map<string, Float32Array>> {
     const out = new Map<string, Float32Array>();
@@ -26,7 +23,7 @@ export class PgEmbeddingCache implements EmbeddingCache {
   }
 
   async putMany(entries: readonly { hash: string; vector: Float32Array }[], model: string): Promise<void> {
-    const cast = dialectSql(this.dialect).castText('v.vec');
+    const cast = this.db.dialect.castText('v.vec');
     for (let i = 0; i < entries.length; i += 500) {
       const chunk = entries.slice(i, i + 500);
       await this.db.query(

@@ -3,7 +3,7 @@
 // and the progress it reports.
 
 import type { ErrorCode } from '../../schema/errors.js';
-import type { Database } from '../db/database.js';
+import type { DatabaseConnection } from '../db/database.js';
 import type { Embedder } from '../embed/embedder.js';
 import type { Logger } from '../observability/logger.js';
 import type { BlobStore } from '../storage/blob-store.js';
@@ -21,7 +21,7 @@ export interface EmbeddingStage {
 
 export interface LoaderDeps {
   store: BlobStore;
-  db: Database;
+  db: DatabaseConnection;
   log?: Logger;
   /** Omit to skip the embedding stage (rows stay pending for reconcile / `aqe-upload embed`). */
   embedding?: EmbeddingStage;

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { rm } from 'node:fs/promises';
 import { AppError, errorMessage, isAppError } from '../../schema/errors.js';
 import { parseManifestKey } from '../../schema/snapshot/object-keys.js';
-import type { VectorDialect } from '../db/dialect.js';
+import type { Database } from '../db/database.js';
 import { ensureMigrated } from '../db/migrate.js';
 import { type BackfillResult, backfillEmbeddings } from '../embed/backfill-embeddings.js';
 import { silentLogger } from '../observability/logger.js';
@@ -52,10 +52,10 @@ export async function runLoad(deps: LoaderDeps, manifestKey: string): Promise<Lo
   // fetch: the manifest and its identity; a delivery of a manifest already done is acknowledged
   const ledger = new RunLedger(deps.db);
   let fetched: FetchedManifest;
-  let dialect: VectorDialect;
+  let db: Database;
   try {
     fetched = await fetchManifest(deps.store, manifestKey);
-    dialect = await ensureMigrated(deps.db);
+    db = await ensureMigrated(deps.db);
     const existing = await ledger.find(fetched.manifestSha);
     if (existing && !needsLoad(existing)) return { status: 'duplicate', manifestKey, manifestSha: fetched.manifestSha, runId: existing.id, previousStatus: existing.status };
   } catch (err) {
@@ -108,13 +108,12 @@ export async function runLoad(deps: LoaderDeps, manifestKey: string): Promise<Lo
   try {
     // every blob verified before anything is written
     const files = await fetchSources(deps.store, captured, scratch, (done, total) => deps.onProgress?.({ phase: 'verify', done, total }));
-    const written = await writeSnapshot(deps.db, {
+    const written = await writeSnapshot(db, {
       run: { manifestSha, ...where, snapshotCreatedAt: new Date(manifest.createdAt), orderedAt: orderAt },
       bound,
       sources: files.map(({ source, file }) => ({ source, read: () => readSnapshotSource(source, file) })),
       rowsFor: targetRows,
       describeWarning: formatWarning,
-      dialect,
       onProgress: (done, total) => deps.onProgress?.({ phase: 'merge', done, total }),
     });
     if (written.status === 'done') return { status: 'duplicate', manifestKey, manifestSha, runId: written.run.id, previousStatus: written.run.status };
@@ -133,7 +132,7 @@ export async function runLoad(deps: LoaderDeps, manifestKey: string): Promise<Lo
   if (deps.embedding) {
     deps.onProgress?.({ phase: 'embed', done: 0, total: 0 });
     try {
-      embedding = await backfillEmbeddings(deps.db, dialect, {
+      embedding = await backfillEmbeddings(db, {
         embedder: deps.embedding.embedder,
         budgetMs: deps.embedding.budgetMs,
         env,

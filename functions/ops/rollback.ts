@@ -5,7 +5,7 @@
 // disappear), rows it marked missing are present again; the runs become `rolled_back`.
 // A dry run does the same work and rolls the transaction back, so its counts are exact.
 
-import type { Queryable, Database } from '../db/database.js';
+import type { DatabaseConnection, Queryable } from '../db/database.js';
 import { type RollbackCandidate, RunLedger } from '../loader/write/run-ledger.js';
 import { AppError } from '../../schema/errors.js';
 import { TARGET_TABLES } from '../../schema/tables/target-tables.js';
@@ -47,7 +47,7 @@ class DryRunDone extends Error {
  * Rolls back runs of one environment.
  * @example const r = await rollbackRuns(db, { env: 'laptop', last: 1, dryRun: true }); r.totals.restored
  */
-export async function rollbackRuns(db: Database, request: RollbackRequest): Promise<RollbackReport> {
+export async function rollbackRuns(db: DatabaseConnection, request: RollbackRequest): Promise<RollbackReport> {
   const dryRun = request.dryRun === true;
   try {
     return await db.transaction(async (tx) => {

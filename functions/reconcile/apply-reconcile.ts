@@ -5,7 +5,7 @@
 
 import { AppError, errorMessage, isAppError } from '../../schema/errors.js';
 import { BLOB_PREFIX, QUARANTINE_PREFIX, SNAPSHOT_PREFIX, parseManifestKey } from '../../schema/snapshot/object-keys.js';
-import type { Database } from '../db/database.js';
+import type { DatabaseConnection } from '../db/database.js';
 import { type BackfillResult, backfillEmbeddings } from '../embed/backfill-embeddings.js';
 import type { Embedder } from '../embed/embedder.js';
 import { ensureMigrated } from '../db/migrate.js';
@@ -35,7 +35,7 @@ import {
 export interface ReconcileDeps {
   store: BlobStore;
   /** Runs `fn` with the database (the function runtime retries once with a fresh pool after a password rotation). */
-  withDb<T>(fn: (db: Database) => Promise<T>): Promise<T>;
+  withDb<T>(fn: (db: DatabaseConnection) => Promise<T>): Promise<T>;
   /** The embedder for the backfill step (null + reason when no model can be loaded). */
   embedder(): Promise<{ embedder: Embedder | null; reason?: string }>;
   log: Logger;
@@ -174,7 +174,7 @@ export async function applyReconcile(deps: ReconcileDeps, options: ReconcileOpti
         const choice = await deps.embedder();
         const budgetMs = Math.max(0, Math.floor((deadline - Date.now()) * 0.8));
         report.embedding = await deps.withDb(async (db) =>
-          backfillEmbeddings(db, await ensureMigrated(db), { embedder: choice.embedder, budgetMs, ...(choice.reason ? { unavailableReason: choice.reason } : {}) }),
+          backfillEmbeddings(await ensureMigrated(db), { embedder: choice.embedder, budgetMs, ...(choice.reason ? { unavailableReason: choice.reason } : {}) }),
         );
       } catch (err) {
         recordError('embed', err);

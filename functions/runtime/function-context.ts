@@ -4,7 +4,7 @@
 
 import { isAppError } from '../../schema/errors.js';
 import { type FunctionsConfig, loadConfig } from '../config/config.js';
-import type { Database } from '../db/database.js';
+import type { DatabaseConnection } from '../db/database.js';
 import { openDatabase } from '../db/open-database.js';
 import type { PgDatabaseOptions } from '../db/pg-database.js';
 import { type Embedder, loadEmbedder } from '../embed/embedder.js';
@@ -17,7 +17,7 @@ export interface FunctionContext {
   config: Readonly<FunctionsConfig>;
   log: Logger;
   store(): BlobStore;
-  db(): Promise<Database>;
+  db(): Promise<DatabaseConnection>;
   embedder(): Promise<{ embedder: Embedder | null; reason?: string }>;
   /**
    * Drops the cached database after an authentication failure (the password may have rotated).
@@ -27,7 +27,7 @@ export interface FunctionContext {
    * replaced (a concurrent caller refreshed it) nothing happens. The old pool is closed after a
    * drain delay, so work still running on its connections finishes.
    */
-  resetDb(stale?: Database): Promise<void>;
+  resetDb(stale?: DatabaseConnection): Promise<void>;
 }
 
 /** The context plus what the reconcile and rotation functions need. */
@@ -39,7 +39,7 @@ export interface FunctionRuntime extends FunctionContext {
    * Runs `fn` with the database; on DB_AUTH (SQLSTATE 28P01: the password rotated) re-reads the
    * secret, opens a fresh pool and runs `fn` once more. `fn` must be safe to repeat.
    */
-  withDb<T>(fn: (db: Database) => Promise<T>, log?: Logger): Promise<T>;
+  withDb<T>(fn: (db: DatabaseConnection) => Promise<T>, log?: Logger): Promise<T>;
   /** Closes the database pools (current and retired). */
   close(): Promise<void>;
 }
@@ -70,7 +70,7 @@ export async function databaseUrlFor(config: Readonly<FunctionsConfig>, secrets:
 const AUTH_ATTEMPTS = 3;
 
 interface OpenedDb {
-  db: Promise<Database>;
+  db: Promise<DatabaseConnection>;
   /** Secret version the password came from (null for a URL config). */
   version: Promise<string | null>;
 }
@@ -84,7 +84,7 @@ export function createFunctionContext(overrides: ContextOverrides = {}): Functio
   const poolDrainMs = overrides.poolDrainMs ?? 30_000;
   let store: BlobStore | undefined = overrides.store;
   let current: OpenedDb | undefined;
-  const retired = new Map<Database, NodeJS.Timeout>();
+  const retired = new Map<DatabaseConnection, NodeJS.Timeout>();
   let refreshing: Promise<void> | undefined;
   let embedder: Promise<{ embedder: Embedder | null; reason?: string }> | undefined;
   let secrets: Promise<SecretSource> | undefined;
@@ -104,7 +104,7 @@ export function createFunctionContext(overrides: ContextOverrides = {}): Functio
     version.catch(() => undefined);
     return { db, version };
   };
-  const retire = (old: Database) => {
+  const retire = (old: DatabaseConnection) => {
     if (retired.has(old)) return;
     const timer = setTimeout(() => {
       retired.delete(old);
@@ -163,7 +163,7 @@ export function createFunctionContext(overrides: ContextOverrides = {}): Functio
         });
       return embedder;
     },
-    resetDb(stale?: Database) {
+    resetDb(stale?: DatabaseConnection) {
       // concurrent callers share one refresh
       refreshing ??= (async () => {
         const entry = current;
@@ -178,7 +178,7 @@ export function createFunctionContext(overrides: ContextOverrides = {}): Functio
       });
       return refreshing;
     },
-    async withDb<T>(fn: (db: Database) => Promise<T>, fnLog: Logger = log): Promise<T> {
+    async withDb<T>(fn: (db: DatabaseConnection) => Promise<T>, fnLog: Logger = log): Promise<T> {
       // A rotation can overlap one attempt (the password changed after the pool read the secret,
       // before the new version was published): each retry first waits for a newer version.
       for (let attempt = 1; ; attempt++) {

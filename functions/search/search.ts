@@ -5,7 +5,7 @@
 
 import { AppError } from '../../schema/errors.js';
 import type { Database, Queryable } from '../db/database.js';
-import { dialectSql, EMBEDDING_DIM, type VectorDialect } from '../db/dialect.js';
+import { EMBEDDING_DIM, type VectorDialect } from '../db/dialect.js';
 import { fuseHits, hitOf, type SearchHit, type TableHit } from './fuse-hits.js';
 import { checkTables, duplicatesStatement, fullTextStatement, hasDomain, knnStatement, otherModelStatement, type RawHit, rowEmbeddingStatement, type SearchFilters } from './search-sql.js';
 
@@ -31,7 +31,6 @@ export interface SearchResult {
 /** Nearest neighbours of `queryVector` (384-d, normalised) across the embedded tables. */
 export async function searchByVector(
   db: Database,
-  dialect: VectorDialect,
   queryVector: ArrayLike<number>,
   options: SearchOptions & { queryText?: string } = {},
 ): Promise<SearchResult> {
@@ -41,7 +40,7 @@ export async function searchByVector(
   const limit = Math.max(1, Math.min(options.limit ?? 10, 1000));
   const threshold = options.threshold ?? 0;
   const tables = checkTables(options.tables);
-  const sql = dialectSql(dialect);
+  const sql = db.dialect;
   const vectorLiteral = sql.encodeVector(queryVector, EMBEDDING_DIM);
   const notes: string[] = [];
   let exact = true;
@@ -79,7 +78,7 @@ export async function searchByVector(
       for (const raw of await fullTextHits(db, table, options.queryText, options, limit * 2)) textHits.push({ table, raw });
     }
   }
-  if (dialect === 'none') notes.push('exact search: this database has no vector extension (dialect "none"), so every row is compared');
+  if (sql.searchNote !== null) notes.push(sql.searchNote);
   if (options.model !== undefined) {
     const other = await otherModelRows(db, searched, options);
     if (other.rows > 0) {
@@ -89,7 +88,7 @@ export async function searchByVector(
       );
     }
   }
-  return { hits: fuseHits(vectorHits, textHits, { hybrid: options.hybrid === true, limit }), exact, dialect, notes };
+  return { hits: fuseHits(vectorHits, textHits, { hybrid: options.hybrid === true, limit }), exact, dialect: sql.dialect, notes };
 }
 
 /** Rows of the searched tables whose vectors another model made (within the same filters). */
@@ -147,13 +146,12 @@ export interface DuplicatePair {
 /** Pairs of rows in different environments whose embeddings are at least `threshold` similar. */
 export async function findDuplicates(
   db: Database,
-  dialect: VectorDialect,
   options: { table: string; threshold?: number; limit?: number },
 ): Promise<DuplicatePair[]> {
   const [table] = checkTables([options.table]);
   const threshold = options.threshold ?? 0.9;
   const limit = Math.max(1, Math.min(options.limit ?? 100, 10_000));
-  const st = duplicatesStatement(dialectSql(dialect), table!, threshold, limit);
+  const st = duplicatesStatement(db.dialect, table!, threshold, limit);
   const res = await db.query<{ ae: string; ak: string; al: string | null; be: string; bk: string; bl: string | null; d: number | string }>(st.text, st.params);
   return res.rows.map((r) => ({
     table: table!,
@@ -164,7 +162,7 @@ export async function findDuplicates(
 }
 
 /** Full-text search only (no model available): ts_rank over search_text on every embedded table. */
-export async function searchByText(db: Database, dialect: VectorDialect, queryText: string, options: SearchOptions = {}): Promise<SearchResult> {
+export async function searchByText(db: Database, queryText: string, options: SearchOptions = {}): Promise<SearchResult> {
   const limit = Math.max(1, Math.min(options.limit ?? 10, 1000));
   const tables = checkTables(options.tables);
   const found: { table: string; raw: RawHit }[] = [];
@@ -174,5 +172,5 @@ export async function searchByText(db: Database, dialect: VectorDialect, queryTe
   }
   found.sort((a, b) => Number(b.raw.rank) - Number(a.raw.rank));
   const hits = found.slice(0, limit).map(({ table, raw }) => hitOf(table, raw, null, Number(raw.rank)));
-  return { hits, exact: true, dialect, notes: ['full-text search only: no embedding model is available (set AQE_MODEL_DIR)'] };
+  return { hits, exact: true, dialect: db.dialect.dialect, notes: ['full-text search only: no embedding model is available (set AQE_MODEL_DIR)'] };
 }

@@ -1,10 +1,9 @@
 // Load write path on native PostgreSQL: COPY + set-based merge of N narrow rows in one
 // transaction, against raw COPY into an unindexed table (ceiling) and one INSERT per row in
 // autocommit (the seed tool's write path). Reports, never fails.
-import type { Database } from '../../functions/db/database.js';
+import type { Database, DatabaseConnection } from '../../functions/db/database.js';
 import { encodeCopyValue } from '../../functions/db/copy-encoding.js';
-import type { VectorDialect } from '../../functions/db/dialect.js';
-import { migrate } from '../../functions/db/migrate.js';
+import { ensureMigrated } from '../../functions/db/migrate.js';
 import { PgDatabase } from '../../functions/db/pg-database.js';
 import { mergeTableRows, RunLedger } from '../../functions/loader/write/index.js';
 import { type TargetRow, targetTable } from '../../schema/tables/target-tables.js';
@@ -36,7 +35,7 @@ export interface MergeBenchResult {
   insertPerRowSample: number;
 }
 
-async function mergeOnce(db: Database, dialect: VectorDialect, env: string, n: number, version: number, sha: string): Promise<number> {
+async function mergeOnce(db: Database, env: string, n: number, version: number, sha: string): Promise<number> {
   const t0 = performance.now();
   await db.transaction(async (tx) => {
     const ledger = new RunLedger(tx);
@@ -44,7 +43,7 @@ async function mergeOnce(db: Database, dialect: VectorDialect, env: string, n: n
     const begun = await ledger.begin({ manifestSha: sha, env, snapshotId: sha, manifestKey: sha, snapshotCreatedAt: new Date(Date.UTC(2026, 1, version)) });
     if (begun.status !== 'begun') throw new Error(`${sha}: already run ${begun.run.id}`);
     const runId = begun.runId;
-    const counts = await mergeTableRows(tx, { runId, env, sourceId: 'bench', snapshotAt: new Date(Date.UTC(2026, 1, version)), table: targetTable('kv_entries'), rows: narrowRows(n, version), fullSourceTables: ['kv_store'], dialect });
+    const counts = await mergeTableRows(tx, { runId, env, sourceId: 'bench', snapshotAt: new Date(Date.UTC(2026, 1, version)), table: targetTable('kv_entries'), rows: narrowRows(n, version), fullSourceTables: ['kv_store'] });
     await ledger.finish(runId, { status: 'succeeded', tables: { kv_entries: counts } });
   });
   return n / ((performance.now() - t0) / 1000);
@@ -54,12 +53,12 @@ async function mergeOnce(db: Database, dialect: VectorDialect, env: string, n: n
  * Measures the write path on a migrated database `db` (any Database; figures in rows/s).
  * `insertSample` rows are used for the one-INSERT-per-row baseline (it is slow).
  */
-export async function benchMerge(db: Database, n: number, insertSample = Math.min(n, 20_000)): Promise<MergeBenchResult> {
-  const { dialect } = await migrate(db);
+export async function benchMerge(connection: DatabaseConnection, n: number, insertSample = Math.min(n, 20_000)): Promise<MergeBenchResult> {
+  const db = await ensureMigrated(connection);
   const env = `bench-${Date.now()}`;
-  const copyMergeRowsPerSec = await mergeOnce(db, dialect, env, n, 1, `${env}-1`);
-  const unchangedRowsPerSec = await mergeOnce(db, dialect, env, n, 1, `${env}-2`);
-  const updateRowsPerSec = await mergeOnce(db, dialect, env, n, 2, `${env}-3`);
+  const copyMergeRowsPerSec = await mergeOnce(db, env, n, 1, `${env}-1`);
+  const unchangedRowsPerSec = await mergeOnce(db, env, n, 1, `${env}-2`);
+  const updateRowsPerSec = await mergeOnce(db, env, n, 2, `${env}-3`);
 
   await db.exec('DROP TABLE IF EXISTS public.bench_raw; CREATE UNLOGGED TABLE public.bench_raw (namespace text, key text, value jsonb, created_at timestamptz)');
   let t0 = performance.now();

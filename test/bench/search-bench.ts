@@ -4,10 +4,10 @@
 // 'done'), the HNSW index built as migration 005 defines it, then timed top-10 queries. Recall@10
 // is measured against exact search (brute force in JS over the same vectors) in the same run.
 // Reports, never fails.
-import type { Database } from '../../functions/db/database.js';
+import type { Database, DatabaseConnection } from '../../functions/db/database.js';
 import { encodeVectorLiteral } from '../../functions/db/copy-encoding.js';
-import { EMBEDDING_DIM, type VectorDialect } from '../../functions/db/dialect.js';
-import { migrate } from '../../functions/db/migrate.js';
+import { EMBEDDING_DIM } from '../../functions/db/dialect.js';
+import { ensureMigrated } from '../../functions/db/migrate.js';
 import { PgliteDatabase } from '../../functions/db/pglite-database.js';
 import { searchByVector } from '../../functions/search/search.js';
 import type { BenchFigure, BenchOptions } from './bench-types.js';
@@ -99,7 +99,7 @@ function exactTopK(data: Float32Array, rows: number, q: Float32Array, k: number)
 
 const keyOf = (r: number) => `p-${r}`;
 
-async function fill(db: Database, data: Float32Array, rows: number): Promise<{ copyMs: number; indexMs: number }> {
+async function fill(db: DatabaseConnection, data: Float32Array, rows: number): Promise<{ copyMs: number; indexMs: number }> {
   const def = (await db.query<{ indexdef: string }>('SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = $2', ['aqe', INDEX])).rows[0]?.indexdef;
   if (!def) throw new Error(`search-bench: migration did not create ${INDEX}`);
   await db.exec(`DROP INDEX aqe.${INDEX}`);
@@ -133,13 +133,13 @@ interface Timed {
   hits: string[][];
 }
 
-async function timeQueries(db: Database, dialect: VectorDialect, queries: readonly Float32Array[], tables: readonly string[] | undefined): Promise<Timed> {
-  for (const q of queries.slice(0, WARMUP)) await searchByVector(db, dialect, q, { limit: K, ...(tables ? { tables } : {}) });
+async function timeQueries(db: Database, queries: readonly Float32Array[], tables: readonly string[] | undefined): Promise<Timed> {
+  for (const q of queries.slice(0, WARMUP)) await searchByVector(db, q, { limit: K, ...(tables ? { tables } : {}) });
   const times: number[] = [];
   const hits: string[][] = [];
   for (const q of queries) {
     const t0 = performance.now();
-    const res = await searchByVector(db, dialect, q, { limit: K, ...(tables ? { tables } : {}) });
+    const res = await searchByVector(db, q, { limit: K, ...(tables ? { tables } : {}) });
     times.push(performance.now() - t0);
     hits.push(res.hits.map((h) => h.key));
   }
@@ -160,9 +160,10 @@ function recall(hits: string[][], truth: number[][]): number {
 }
 
 async function scenario(opts: BenchOptions, rows: number, mode: 'clustered' | 'uniform', withRecall: boolean) {
-  const db = await PgliteDatabase.open();
+  const connection = await PgliteDatabase.open();
   try {
-    const { dialect } = await migrate(db);
+    const db = await ensureMigrated(connection);
+    const dialect = db.dialect.dialect;
     if (dialect !== 'pgvector') throw new Error(`search-bench: expected the pgvector dialect on PGlite, got ${dialect}`);
     const source = new VectorSource(mode, rows, 20261122 + rows);
     const data = source.many(rows);
@@ -171,8 +172,8 @@ async function scenario(opts: BenchOptions, rows: number, mode: 'clustered' | 'u
     // Queries come from the same distribution (new points, not stored ones).
     const queries = Array.from({ length: QUERIES + WARMUP }, () => source.next());
     const measured = queries.slice(WARMUP);
-    const one = await timeQueries(db, dialect, queries, [TABLE]);
-    const all = await timeQueries(db, dialect, queries, undefined);
+    const one = await timeQueries(db, queries, [TABLE]);
+    const all = await timeQueries(db, queries, undefined);
     opts.log(`search-bench ${rows} ${mode} rows: searchByVector p50 ${one.p50.toFixed(2)} ms / p95 ${one.p95.toFixed(2)} ms (table ${TABLE}); all ${8} embedded tables p50 ${all.p50.toFixed(2)} ms / p95 ${all.p95.toFixed(2)} ms`);
     let exactSql: Timed | null = null;
     let r: { hnsw: number } | null = null;
@@ -182,7 +183,7 @@ async function scenario(opts: BenchOptions, rows: number, mode: 'clustered' | 'u
       const jsMs = (performance.now() - t0) / measured.length;
       // Exact search in SQL too (index scans off), as a latency baseline and a check of the JS truth.
       await db.exec('SET enable_indexscan = off');
-      exactSql = await timeQueries(db, dialect, queries, [TABLE]);
+      exactSql = await timeQueries(db, queries, [TABLE]);
       await db.exec('RESET enable_indexscan');
       const hnswHits = one.hits.slice(WARMUP);
       r = { hnsw: recall(hnswHits, truth) };
@@ -190,7 +191,7 @@ async function scenario(opts: BenchOptions, rows: number, mode: 'clustered' | 'u
     }
     return { one, all, exactSql, recall: r, copyMs, indexMs };
   } finally {
-    await db.close();
+    await connection.close();
   }
 }
 

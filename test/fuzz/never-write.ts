@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { encodeCopyValue, escapeCopyText } from '../../functions/db/copy-encoding.js';
-import type { Database } from '../../functions/db/database.js';
+import type { DatabaseConnection } from '../../functions/db/database.js';
 import { ensureMigrated } from '../../functions/db/migrate.js';
 import { loadSnapshot } from '../../functions/loader/load-snapshot.js';
 import { QUARANTINE_CODES as LOADER_QUARANTINE_CODES } from '../../functions/loader/write/quarantine-snapshot.js';
@@ -78,7 +78,7 @@ export const SNAPSHOT_EXAMPLES: SnapshotInput[] = [
 ];
 
 export interface NeverWriteEnv {
-  db: Database;
+  db: DatabaseConnection;
   store: LocalDirBlobStore;
   dir: string;
   redbTemplate: Buffer;

@@ -40,7 +40,7 @@ afterAll(async () => {
 
 describe.sequential('the ruvector dialect on a stand-in of the extension', () => {
   it('is detected and migrated: ruvector(384) columns with the ruvector_dims CHECK, hnsw indexes with ruvector_cosine_ops, no pgvector', async () => {
-    expect(await ensureMigrated(db)).toBe('ruvector');
+    expect((await ensureMigrated(db)).dialect.dialect).toBe('ruvector');
     const ext = await db.query<{ extname: string }>(`SELECT extname FROM pg_extension WHERE extname IN ('vector', 'ruvector')`);
     expect(ext.rows).toEqual([{ extname: 'ruvector' }]);
     const cols = await db.query<{ t: string; n: string }>(
@@ -69,17 +69,17 @@ describe.sequential('the ruvector dialect on a stand-in of the extension', () =>
 
   it('searches through the hnsw index when unfiltered, exactly when filtered, and both agree on the nearest rows', async () => {
     const [query] = await embedder.embed(['flaky test retry with backoff']);
-    const indexed = await searchByVector(db, 'ruvector', query!, { limit: 5 });
+    const indexed = await searchByVector(await ensureMigrated(db), query!, { limit: 5 });
     expect(indexed.exact).toBe(false);
     expect(indexed.hits.length).toBeGreaterThan(0);
     const sims = indexed.hits.map((h) => h.similarity!);
     expect([...sims].sort((a, b) => b - a)).toEqual(sims);
-    const filtered = await searchByVector(db, 'ruvector', query!, { limit: 5, env: 'laptop' });
+    const filtered = await searchByVector(await ensureMigrated(db), query!, { limit: 5, env: 'laptop' });
     expect(filtered.exact).toBe(true);
     expect(filtered.hits.map((h) => h.key)).toEqual(indexed.hits.map((h) => h.key));
     // a table the index plan returns short of the limit is searched again: nothing is cut
-    const many = await searchByVector(db, 'ruvector', query!, { limit: 50 });
-    const manyExact = await searchByVector(db, 'ruvector', query!, { limit: 50, env: 'laptop' });
+    const many = await searchByVector(await ensureMigrated(db), query!, { limit: 50 });
+    const manyExact = await searchByVector(await ensureMigrated(db), query!, { limit: 50, env: 'laptop' });
     expect(many.hits.map((h) => `${h.table}/${h.key}`)).toEqual(manyExact.hits.map((h) => `${h.table}/${h.key}`));
     // the plan of an unfiltered k-NN query uses the index; `<=>` resolves to ruvector's (real)
     // (a table this small is cheaper to scan: the planner is told not to, to see the index chosen)

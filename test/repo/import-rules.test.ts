@@ -6,6 +6,8 @@
 // only lower floors: the configuration → what the workspace holds → a snapshot of it → the push →
 // the local database → operations → their rendering → watch / IAP → the commands (the top floor)
 // → the CLI entry. A new folder must be given a floor here.
+// And what differs per vector dialect lives in functions/db/dialects/ only: no other shipped file
+// branches on a dialect's name (it asks the dialect module its Database handle carries).
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -120,5 +122,32 @@ describe('the one-way import rule', () => {
       })
       .map((e) => `${e.from} → ${e.to}`);
     expect([...new Set(upward)]).toEqual([]);
+  });
+});
+
+/** A branch on a vector dialect's name: `dialect === 'none'`, `'ruvector' !== x.dialect`, `switch (dialect)`, `case 'pgvector'`, `dialectSql('none')`. */
+const DIALECT_BRANCH = [
+  /\bdialect\w*\s*[!=]==?\s*['"](?:none|pgvector|ruvector)['"]/i,
+  /['"](?:none|pgvector|ruvector)['"]\s*[!=]==?\s*[\w.]*dialect\b/i,
+  /\bswitch\s*\([^)]*dialect[^)]*\)/i,
+  /\bcase\s+['"](?:pgvector|ruvector)['"]/,
+  /\bdialectSql\(\s*['"]/,
+];
+
+function dialectBranches(file: string, text: string): string[] {
+  return text.split('\n').flatMap((line, i) => (!/^\s*(\/\/|\*)/.test(line) && DIALECT_BRANCH.some((re) => re.test(line)) ? [`${file}:${i + 1}: ${line.trim()}`] : []));
+}
+
+describe('dialect knowledge lives in functions/db/dialects/', () => {
+  it('recognises a branch on a dialect name (the check can fail)', () => {
+    const samples = ["if (dialect === 'none') x();", "if (direct && direct.dialect === 'none') y;", "'ruvector' !== db.dialect.dialect", 'switch (input.dialect) {', "    case 'pgvector':", "const sql = dialectSql('ruvector');"];
+    expect(samples.filter((s) => dialectBranches('sample.ts', s).length === 0)).toEqual([]);
+    expect(dialectBranches('sample.ts', "if (row.status === 'none') skip();\nconst sql = db.dialect.castText('v');")).toEqual([]);
+  });
+
+  it('no shipped file outside functions/db/dialects/ branches on a dialect name: it asks the dialect module on its Database', () => {
+    const files = ['schema', 'functions', 'uploader'].flatMap(sourceFiles).filter((f) => !f.startsWith('functions/db/dialects/'));
+    expect(files.length).toBeGreaterThan(100);
+    expect(files.flatMap((f) => dialectBranches(f, readFileSync(join(ROOT, f), 'utf8')))).toEqual([]);
   });
 });

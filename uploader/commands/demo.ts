@@ -70,11 +70,11 @@ export const demoCommand = defineCommand({
         (report['environments'] as unknown[]).push({ env, push: { manifestKey: push.manifestKey, totals: push.totals }, load });
       }
       const searches: unknown[] = [];
-      await withDatabase(databaseUrl, async (db, dialect) => {
+      await withDatabase(databaseUrl, async (db) => {
         for (const q of DEMO_QUERIES) {
           const result = embedder?.embedder
-            ? await searchByVector(db, dialect, (await embedder.embedder.embed([q]))[0]!, { limit: 5, queryText: q, hybrid: true, model: embedder.embedder.modelId })
-            : await searchByText(db, dialect, q, { limit: 5 });
+            ? await searchByVector(db, (await embedder.embedder.embed([q]))[0]!, { limit: 5, queryText: q, hybrid: true, model: embedder.embedder.modelId })
+            : await searchByText(db, q, { limit: 5 });
           say(`\nsearch "${q}":`);
           if (!json) io.stdout.write(renderSearchResult(result));
           searches.push({ query: q, ...result });

@@ -31,9 +31,9 @@ export const duplicatesCommand = defineCommand({
     ),
   async run(flags, config, io) {
     const { threshold, limit } = flags;
-    return withDatabase(commandDatabaseUrl(flags, config), async (db, dialect): Promise<'ok'> => {
+    return withDatabase(commandDatabaseUrl(flags, config), async (db): Promise<'ok'> => {
       // one more than shown: tells whether the listing is cut short
-      const found = await findDuplicates(db, dialect, { table: flags.table, threshold, limit: limit + 1 });
+      const found = await findDuplicates(db, { table: flags.table, threshold, limit: limit + 1 });
       const truncated = found.length > limit;
       const pairs = found.slice(0, limit);
       if (truncated) hint(io, flags, `showing the ${limit} most similar pairs; more: aqe-upload duplicates --table ${flags.table} --threshold ${threshold} --limit ${limit * 5}`);

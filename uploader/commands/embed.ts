@@ -32,9 +32,9 @@ export const embedCommand = defineCommand({
     if (!choice.embedder) throw new AppError('MODEL_UNAVAILABLE', choice.detail ?? choice.reason ?? 'no embedding model available; set AQE_MODEL_DIR');
     const progress = commandProgress(io, flags);
     const env = flags.env;
-    const result = await withDatabase(commandDatabaseUrl(flags, config), async (db, dialect) => {
+    const result = await withDatabase(commandDatabaseUrl(flags, config), async (db) => {
       const total = await countPending(db, env);
-      return backfillEmbeddings(db, dialect, {
+      return backfillEmbeddings(db, {
         embedder: choice.embedder,
         budgetMs: budget * 1000,
         ...(env ? { env } : {}),

@@ -57,8 +57,8 @@ export const searchCommand = defineCommand({
     const choice = await chooseEmbedder(config);
     const vector = choice.embedder ? (await choice.embedder.embed([query]))[0]! : null;
     if (vector === null) warn(io, noModelWarning(choice.reason, 'searching by full text only'));
-    const { result, envs } = await withDatabase(commandDatabaseUrl(flags, config), async (db, dialect) => ({
-      result: vector ? await searchByVector(db, dialect, vector, { ...options, queryText: query, model: choice.embedder!.modelId }) : await searchByText(db, dialect, query, options),
+    const { result, envs } = await withDatabase(commandDatabaseUrl(flags, config), async (db) => ({
+      result: vector ? await searchByVector(db, vector, { ...options, queryText: query, model: choice.embedder!.modelId }) : await searchByText(db, query, options),
       envs: options.env !== undefined ? await databaseEnvironments(db) : [],
     }));
     if (options.env !== undefined) {

@@ -34,10 +34,10 @@ export const similarCommand = defineCommand({
     const table = ref.slice(0, slash);
     const key = ref.slice(slash + 1);
     const base = searchOptions({ ...flags, env: flags.inEnv });
-    return withDatabase(commandDatabaseUrl(flags, config), async (db, dialect): Promise<'ok'> => {
+    return withDatabase(commandDatabaseUrl(flags, config), async (db): Promise<'ok'> => {
       const env = flags.env;
       const row = await rowEmbedding(db, { table, key, ...(env ? { env } : {}) });
-      const result = await searchByVector(db, dialect, row.vector, { ...base, ...(row.model ? { model: row.model } : {}), exclude: { table, env: row.env, sourceId: row.sourceId, sourceTable: row.sourceTable, key: row.key } });
+      const result = await searchByVector(db, row.vector, { ...base, ...(row.model ? { model: row.model } : {}), exclude: { table, env: row.env, sourceId: row.sourceId, sourceTable: row.sourceTable, key: row.key } });
       io.stdout.write(flags.json ? `${JSON.stringify({ row: { table, env: row.env, key: row.key }, ...result }, null, 2)}\n` : renderSearchResult(result));
       return 'ok';
     });

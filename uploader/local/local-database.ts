@@ -7,7 +7,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { Database } from '../../functions/db/database.js';
+import type { DatabaseConnection } from '../../functions/db/database.js';
 import { openDatabase, parseDatabaseUrl } from '../../functions/db/open-database.js';
 import { AppError, errorMessage, isAppError } from '../../schema/errors.js';
 import { acquireDatabaseLock, type HeldLock, type LockHolder } from './database-lock.js';
@@ -65,7 +65,7 @@ export function rebuildHint(dataDir: string): string {
  * PGlite folder: under its lock, checked at open (a damaged folder → AppError DB_DAMAGED);
  * `beforeOpen` runs under the lock before the folder is opened (rebuild moves it aside there).
  */
-export async function withOpenDatabase<T>(url: string, fn: (db: Database) => Promise<T>, options: { beforeOpen?: (dataDir: string) => Promise<void> } = {}): Promise<T> {
+export async function withOpenDatabase<T>(url: string, fn: (db: DatabaseConnection) => Promise<T>, options: { beforeOpen?: (dataDir: string) => Promise<void> } = {}): Promise<T> {
   const dataDir = pgliteDataDir(url);
   if (dataDir === null) {
     const db = await openDatabase(url);
@@ -117,9 +117,9 @@ function isDataFolder(dir: string): boolean {
   return existsSync(join(dir, 'PG_VERSION'));
 }
 
-async function openChecked(url: string, dataDir: string): Promise<Database> {
+async function openChecked(url: string, dataDir: string): Promise<DatabaseConnection> {
   const existed = isDataFolder(dataDir);
-  let db: Database;
+  let db: DatabaseConnection;
   try {
     db = await withTimeout(openDatabase(url), OPEN_TIMEOUT_MS, `opening the local database ${dataDir} took over ${OPEN_TIMEOUT_MS / 1000} s`);
   } catch (err) {
@@ -176,7 +176,7 @@ function firstLine(s: string): string {
   return s.split('\n')[0] ?? s;
 }
 
-async function closeWithin(db: Database, ms: number): Promise<void> {
+async function closeWithin(db: DatabaseConnection, ms: number): Promise<void> {
   await withTimeout(db.close(), ms, 'close').catch(() => undefined);
 }
 

@@ -6,7 +6,6 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AppError, isAppError } from '../../schema/errors.js';
 import type { Database } from '../../functions/db/database.js';
-import type { VectorDialect } from '../../functions/db/dialect.js';
 import { type Embedder, loadEmbedder } from '../../functions/embed/embedder.js';
 import { ensureMigrated } from '../../functions/db/migrate.js';
 import { type LoadOutcome, type LoadProgress, loadSnapshot } from '../../functions/loader/load-snapshot.js';
@@ -19,11 +18,12 @@ import { withOpenDatabase } from './local-database.js';
 export { WORKSPACE_DB_DIR, defaultDatabaseUrl } from '../config/database-url.js';
 
 /**
- * Runs `fn` with an open, migrated database, always closing it. The embedded (PGlite) folder is
- * held by this process only for this span (local-database.ts: lock, damage check).
+ * Runs `fn` with an open, migrated database (carrying its dialect), always closing it. The
+ * embedded (PGlite) folder is held by this process only for this span (local-database.ts: lock,
+ * damage check).
  */
-export async function withDatabase<T>(url: string, fn: (db: Database, dialect: VectorDialect) => Promise<T>): Promise<T> {
-  return withOpenDatabase(url, async (db) => fn(db, await ensureMigrated(db)));
+export async function withDatabase<T>(url: string, fn: (db: Database) => Promise<T>): Promise<T> {
+  return withOpenDatabase(url, async (connection) => fn(await ensureMigrated(connection)));
 }
 
 /**

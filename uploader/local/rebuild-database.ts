@@ -6,7 +6,7 @@
 
 import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
-import type { Database } from '../../functions/db/database.js';
+import type { DatabaseConnection } from '../../functions/db/database.js';
 import { backfillEmbeddings, type BackfillResult } from '../../functions/embed/backfill-embeddings.js';
 import { ensureMigrated } from '../../functions/db/migrate.js';
 import { runLoad } from '../../functions/loader/load-snapshot.js';
@@ -73,8 +73,8 @@ export async function rebuildDatabase(options: RebuildOptions): Promise<RebuildR
   };
   await withOpenDatabase(
     options.databaseUrl,
-    async (db: Database) => {
-      const dialect = await ensureMigrated(db);
+    async (connection: DatabaseConnection) => {
+      const db = await ensureMigrated(connection);
       for (const [i, m] of manifests.entries()) {
         options.onProgress?.({ done: i, total: manifests.length, manifestKey: m.key });
         const outcome = await runLoad({ store: options.store, db }, m.key);
@@ -88,7 +88,7 @@ export async function rebuildDatabase(options: RebuildOptions): Promise<RebuildR
       result.rows = await new RunLedger(db).rowsRead();
       const choice = options.embedBudgetMs > 0 ? await options.embedder() : null;
       if (choice !== null) {
-        result.embedding = await backfillEmbeddings(db, dialect, {
+        result.embedding = await backfillEmbeddings(db, {
           embedder: choice.embedder,
           budgetMs: options.embedBudgetMs,
           ...(choice.reason ? { unavailableReason: choice.reason } : {}),

@@ -24,6 +24,8 @@ export interface DialectSql {
   readonly dialect: VectorDialect;
   /** Extension to CREATE, or null. */
   readonly extension: 'ruvector' | 'vector' | null;
+  /** The extension's vector type (checked to exist once the extension is installed), or null. */
+  readonly vectorType: 'ruvector' | 'vector' | null;
   /** Column type of a `dim`-dimensional vector. */
   columnType(dim?: number): string;
   /** CHECK expression enforcing the dimension where the type does not (null: typmod enforces). */
@@ -41,6 +43,13 @@ export interface DialectSql {
   searchPlan(options: { k: number; filtered: boolean; efSearch?: number }): SearchPlan;
   /** The text a vector is written as (a COPY field or a $n parameter), which castText turns into the column type. */
   encodeVector(vector: ArrayLike<number>, dim?: number): string;
+  /**
+   * The column type's own text form of an encodeVector text (`'[x,y,…]'`): what a COPY straight
+   * into the column (no castText in between) must write.
+   */
+  copyColumnText(vectorText: string): string;
+  /** What a search result says about how this dialect searched (e.g. that it compared every row), or null. */
+  readonly searchNote: string | null;
 }
 
 /** `dim`, checked to be a dimension a vector type accepts. */

@@ -8,6 +8,7 @@ import { checkDim, type DialectSql, EMBEDDING_DIM } from './dialect-sql.js';
 export const none: DialectSql = {
   dialect: 'none',
   extension: null,
+  vectorType: null,
   columnType: () => 'real[]',
   dimensionCheck: (col, dim = EMBEDDING_DIM) => `array_ndims(${col}) = 1 AND cardinality(${col}) = ${checkDim(dim)}`,
   castText: (expr) => `translate(${expr}, '[]', '{}')::real[]`,
@@ -15,4 +16,6 @@ export const none: DialectSql = {
   hnswIndex: () => null,
   searchPlan: ({ k }) => ({ settings: [], candidateLimit: k, exact: true }),
   encodeVector: encodeVectorLiteral,
+  copyColumnText: (text) => `{${text.slice(1, -1)}}`,
+  searchNote: 'exact search: this database has no vector extension (dialect "none"), so every row is compared',
 };

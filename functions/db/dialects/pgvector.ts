@@ -10,6 +10,7 @@ const PGVECTOR_DEFAULT_EF_SEARCH = 40;
 export const pgvector: DialectSql = {
   dialect: 'pgvector',
   extension: 'vector',
+  vectorType: 'vector',
   columnType: (dim = EMBEDDING_DIM) => `vector(${checkDim(dim)})`,
   dimensionCheck: () => null,
   castText: (expr) => `(${expr})::vector`,
@@ -24,4 +25,6 @@ export const pgvector: DialectSql = {
     return { settings, candidateLimit: k, exact: false };
   },
   encodeVector: encodeVectorLiteral,
+  copyColumnText: (text) => text,
+  searchNote: null,
 };

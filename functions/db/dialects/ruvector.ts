@@ -11,6 +11,7 @@ const RUVECTOR_INDEX_CANDIDATES = 100;
 export const ruvector: DialectSql = {
   dialect: 'ruvector',
   extension: 'ruvector',
+  vectorType: 'ruvector',
   columnType: (dim = EMBEDDING_DIM) => `ruvector(${checkDim(dim)})`,
   dimensionCheck: (col, dim = EMBEDDING_DIM) => `ruvector_dims(${col}) = ${checkDim(dim)}`,
   castText: (expr) => `(${expr})::ruvector`,
@@ -23,4 +24,6 @@ export const ruvector: DialectSql = {
     return { settings: [], candidateLimit: k, exact: false };
   },
   encodeVector: encodeVectorLiteral,
+  copyColumnText: (text) => text,
+  searchNote: null,
 };

@@ -3,7 +3,7 @@
 // one (a TEMP decisions table); then one set-based statement each for the undo log, updates,
 // embedding fills / reappearances, inserts, and rows gone missing. Identifiers come only from
 // target-tables.ts; values only as parameters.
-import { type VectorDialect, dialectSql } from '../../db/dialect.js';
+import type { DialectSql } from '../../db/dialect.js';
 import { quoteIdent } from '../../db/copy-encoding.js';
 import { COMMON_COLUMNS, type ColumnType, type TargetTable } from '../../../schema/tables/target-tables.js';
 
@@ -107,7 +107,7 @@ export function bindStatement(stmt: Statement, values: Record<ParamName, unknown
 const KEY_MATCH = (t: string, d: string) => `${t}.source_env = :env AND ${t}.source_id = :source_id AND ${t}.source_table = ${d}.source_table AND ${t}.source_key = ${d}.source_key`;
 
 /**
- * The merge SQL for `table` in `dialect`.
+ * The merge SQL for `table` in dialect `d` (the database's: `tx.dialect`).
  *
  * Decision per staged row (column `merge_action`; prefixed so it never clashes with a table column such as trajectories.action):
  * - `insert`: key not stored → inserted (first_run_id = last_run_id = run)
@@ -123,8 +123,7 @@ const KEY_MATCH = (t: string, d: string) => `${t}.source_env = :env AND ${t}.sou
  *   (both) the later snapshot wins (snapshot_at >= stored). Counters of `pattern` tables become
  *   GREATEST(stored, staged).
  */
-export function buildMergeSql(table: TargetTable, dialect: VectorDialect): MergeSql {
-  const d = dialectSql(dialect);
+export function buildMergeSql(table: TargetTable, d: DialectSql): MergeSql {
   const target = `aqe.${quoteIdent(table.name)}`;
   const stageTable = `aqe_stage_${table.name}`;
   const stage = `pg_temp.${quoteIdent(stageTable)}`;

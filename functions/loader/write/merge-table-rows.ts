@@ -8,8 +8,8 @@
 // staging, decisions, target). A key given twice in the snapshot makes that COPY fail with a
 // unique violation; the savepoint is rolled back and the rows are read again through staging.
 import { createHash } from 'node:crypto';
-import type { Queryable, SqlParam } from '../../db/database.js';
-import { type VectorDialect, EMBEDDING_DIM } from '../../db/dialect.js';
+import type { DialectQueryable, Queryable, SqlParam } from '../../db/database.js';
+import { type DialectSql, EMBEDDING_DIM } from '../../db/dialect.js';
 import { type EncodeStats, encodeCopyValue, encodeVectorLiteral, escapeCopyText, isZeroVector, jsonText, newEncodeStats, isAsyncIterable, quoteIdent } from '../../db/copy-encoding.js';
 import { classifyDbError } from '../../db/pg-error-kind.js';
 import { type MergeCountsRow, type MergeSql, type ParamName, type Statement, bindStatement, buildMergeSql } from './merge-sql.js';
@@ -78,7 +78,6 @@ export interface MergeTableRowsInput {
   fullSourceTables?: readonly string[] | (() => readonly string[]);
   /** The mappings changed since this source was last read: immutable rows take the new reading. */
   remap?: boolean;
-  dialect: VectorDialect;
   /**
    * A newer snapshot of this source was already loaded: rows this one lacks are not marked
    * missing, rows it inserts are born missing (the newer snapshot did not have them).
@@ -102,11 +101,11 @@ const toNumber = (v: number | string | bigint | undefined): number => Number(v ?
  *
  * @example
  * const counts = await mergeTableRows(tx, { runId, env: 'laptop', sourceId: 'v3-memory', snapshotAt,
- *   table: targetTable('patterns'), rows, fullSourceTables: ['patterns'], dialect });
+ *   table: targetTable('patterns'), rows, fullSourceTables: ['patterns'] });
  */
-export async function mergeTableRows(tx: Queryable, input: MergeTableRowsInput): Promise<TableMergeCounts> {
-  const { table, dialect } = input;
-  const sql = buildMergeSql(table, dialect);
+export async function mergeTableRows(tx: DialectQueryable, input: MergeTableRowsInput): Promise<TableMergeCounts> {
+  const { table } = input;
+  const sql = buildMergeSql(table, tx.dialect);
   const values: Record<ParamName, unknown> = {
     env: input.env,
     source_id: input.sourceId,
@@ -136,7 +135,7 @@ export async function mergeTableRows(tx: Queryable, input: MergeTableRowsInput):
  * The fast path: COPY into the target itself (the source has no stored rows). Returns null when
  * the snapshot holds a key twice (the savepoint is rolled back; the caller stages instead).
  */
-async function copyDirect(tx: Queryable, input: MergeTableRowsInput, sql: MergeSql, rows: RowIterable): Promise<TableMergeCounts | null> {
+async function copyDirect(tx: DialectQueryable, input: MergeTableRowsInput, sql: MergeSql, rows: RowIterable): Promise<TableMergeCounts | null> {
   const stats = newEncodeStats();
   // now() of the transaction: rows of a late snapshot are born missing, as on the staging path
   const missingSince = input.late === true ? String((await tx.query<{ now: string }>(`SELECT now()::text AS now`)).rows[0]?.now) : null;
@@ -146,7 +145,7 @@ async function copyDirect(tx: Queryable, input: MergeTableRowsInput, sql: MergeS
   let copied: number;
   try {
     const rebuild = await deferIndexesIfEmpty(tx, input.table.name);
-    copied = await tx.copyRows(`aqe.${input.table.name}`, sql.directColumns, encodeRows(input, rows, stats, { prefix, suffix, dialect: input.dialect }));
+    copied = await tx.copyRows(`aqe.${input.table.name}`, sql.directColumns, encodeRows(input, rows, stats, { prefix, suffix, dialect: tx.dialect }));
     // a duplicate key fails here (unique violation) when the indexes were deferred
     for (const statement of rebuild) await tx.exec(statement);
   } catch (err) {
@@ -281,7 +280,7 @@ async function mergeThroughStaging(
 interface DirectFrame {
   prefix: (string | null)[];
   suffix: (string | null)[];
-  dialect: VectorDialect;
+  dialect: DialectSql;
 }
 
 /** The COPY values of every row (sync rows stay sync: no microtask per row). */
@@ -321,7 +320,7 @@ function rowEncoder(input: MergeTableRowsInput, stats: EncodeStats, direct: Dire
       if (table.embedded) {
         const e = encodeEmbedding(row, stats);
         // staged as '[…]' text and cast in SQL; COPYed directly it must be the column's own text form
-        if (direct && direct.dialect === 'none' && e[1] !== null && e[1] !== undefined) e[1] = `{${e[1].slice(1, -1)}}`;
+        if (direct && e[1] !== null && e[1] !== undefined) e[1] = direct.dialect.copyColumnText(e[1]);
         out.push(...e);
       }
     } catch (err) {

@@ -8,7 +8,6 @@ import { MAPPING_VERSION } from '../../../schema/sources/mappings/row-identity.j
 import type { CapturedSource } from '../../../schema/snapshot/manifest.js';
 import { TARGET_TABLES, targetTable } from '../../../schema/tables/target-tables.js';
 import type { Database, Queryable } from '../../db/database.js';
-import type { VectorDialect } from '../../db/dialect.js';
 import { isLate } from '../policy/snapshot-clock.js';
 import type { SourceReadResult } from '../read/source-read-result.js';
 import { type RowSource, type TableMergeCounts, addCounts, emptyCounts, mergeTableRows } from './merge-table-rows.js';
@@ -30,7 +29,6 @@ export interface WriteSnapshotInput {
   rowsFor(reader: SourceReadResult, target: string): RowSource;
   /** A reader warning in words. */
   describeWarning(path: string, warning: unknown): string;
-  dialect: VectorDialect;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -41,10 +39,10 @@ export type WriteResult =
 
 /**
  * Writes one snapshot in one transaction of `db`.
- * @example const w = await writeSnapshot(db, { run, bound, sources, rowsFor: targetRows, describeWarning: formatWarning, dialect });
+ * @example const w = await writeSnapshot(db, { run, bound, sources, rowsFor: targetRows, describeWarning: formatWarning });
  */
 export async function writeSnapshot(db: Database, input: WriteSnapshotInput): Promise<WriteResult> {
-  const { run, bound, dialect } = input;
+  const { run, bound } = input;
   const { env, orderedAt: orderAt } = run;
   return db.transaction(async (tx): Promise<WriteResult> => {
     const ledger = new RunLedger(tx);
@@ -94,7 +92,6 @@ export async function writeSnapshot(db: Database, input: WriteSnapshotInput): Pr
             table: targetTable(target),
             rows: input.rowsFor(reader, target),
             fullSourceTables: full,
-            dialect,
             late,
             remap,
           });

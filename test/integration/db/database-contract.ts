@@ -5,10 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database, Queryable } from '../../../functions/db/database.js';
-import { type VectorDialect, EMBEDDING_DIM, detectDialect, dialectSql } from '../../../functions/db/dialect.js';
+import type { Database, DatabaseConnection, Queryable } from '../../../functions/db/database.js';
+import { type VectorDialect, EMBEDDING_DIM, dialectSql } from '../../../functions/db/dialect.js';
+import { detectDialect } from '../../../functions/db/dialects/detect-dialect.js';
 import { encodeCopyValue, encodeVectorLiteral, jsonText as jsonTextForTest, newEncodeStats } from '../../../functions/db/copy-encoding.js';
-import { defaultMigrationsDir, loadMigrations, migrate, readDialect } from '../../../functions/db/migrate.js';
+import { defaultMigrationsDir, ensureMigrated, loadMigrations, migrate, readDialect } from '../../../functions/db/migrate.js';
 import { type TableMergeCounts, mergeTableRows, RunLedger } from '../../../functions/loader/write/index.js';
 import { isAppError } from '../../../schema/errors.js';
 import { COMMON_COLUMNS, EMBEDDING_COLUMNS, RUN_COLUMNS, TARGET_TABLES, type TargetRow, targetTable } from '../../../schema/tables/target-tables.js';
@@ -17,7 +18,7 @@ export interface ContractTarget {
   name: string;
   dialect: VectorDialect;
   /** A fresh, empty database. */
-  fresh(): Promise<{ db: Database; dispose(): Promise<void> }>;
+  fresh(): Promise<{ db: DatabaseConnection; dispose(): Promise<void> }>;
 }
 
 let envCounter = 0;
@@ -48,7 +49,6 @@ const unitVector = (i: number): number[] => {
 let runCounter = 0;
 async function load(
   db: Database,
-  dialect: VectorDialect,
   o: { env: string; table: string; rows: TargetRow[]; snapshotAt?: Date; sourceId?: string; full?: string[]; late?: boolean; oneShot?: boolean },
 ): Promise<{ runId: number; counts: TableMergeCounts }> {
   return db.transaction(async (tx) => {
@@ -73,7 +73,6 @@ async function load(
       rows: o.oneShot ? (function* () { yield* o.rows; })() : o.rows,
       ...(o.full ? { fullSourceTables: o.full } : {}),
       ...(o.late ? { late: true } : {}),
-      dialect,
     });
     await ledger.finish(runId, { status: 'succeeded', tables: { [o.table]: counts } });
     return { runId, counts };
@@ -90,12 +89,15 @@ async function undoOf(db: Queryable, runId: number): Promise<Record<string, unkn
 
 export function describeDatabaseContract(target: ContractTarget): void {
   describe(`Database contract on ${target.name} (dialect ${target.dialect})`, () => {
-    let db: Database;
+    let db: DatabaseConnection;
+    /** `db` migrated: the same connection, carrying its dialect (what the merge writer needs). */
+    let migrated: Database;
     let dispose: () => Promise<void>;
 
     beforeAll(async () => {
       ({ db, dispose } = await target.fresh());
       await migrate(db);
+      migrated = await ensureMigrated(db);
     });
     afterAll(async () => {
       await db?.close();
@@ -106,6 +108,7 @@ export function describeDatabaseContract(target: ContractTarget): void {
       it(`detects dialect ${target.dialect} and records it`, async () => {
         expect(await detectDialect(db)).toBe(target.dialect);
         expect(await readDialect(db)).toBe(target.dialect);
+        expect(migrated.dialect).toBe(dialectSql(target.dialect));
         const rows = (await db.query<{ dialect: string }>('SELECT DISTINCT dialect FROM aqe.schema_migrations')).rows;
         expect(rows).toEqual([{ dialect: target.dialect }]);
       });
@@ -308,13 +311,13 @@ export function describeDatabaseContract(target: ContractTarget): void {
       it('inserts, then identical rows write nothing (not even touch the rows)', async () => {
         const env = uniqueEnv('same');
         const rows = Array.from({ length: 50 }, (_, i) => aRow(T, `k${i}`, { values: { key: `k${i}`, value: { i } } }));
-        const first = await load(db, target.dialect, { env, table: T, rows });
+        const first = await load(migrated, { env, table: T, rows });
         expect(first.counts).toMatchObject({ read: 50, inserted: 50, updated: 0, unchanged: 0, keptNewer: 0 });
         // inserts need no undo entry: first_run_id names the rows rollback deletes
         expect(await undoOf(db, first.runId)).toEqual([]);
         expect((await rowsOf(db, T, env)).every((r) => Number(r['first_run_id']) === first.runId)).toBe(true);
         const before = (await db.query(`SELECT source_key, xmin::text AS x, last_run_id FROM aqe.${T} WHERE source_env = $1 ORDER BY source_key`, [env])).rows;
-        const second = await load(db, target.dialect, { env, table: T, rows, snapshotAt: new Date('2026-03-01T00:00:00Z') });
+        const second = await load(migrated, { env, table: T, rows, snapshotAt: new Date('2026-03-01T00:00:00Z') });
         expect(second.counts).toMatchObject({ read: 50, inserted: 0, updated: 0, unchanged: 50, keptNewer: 0 });
         expect(await undoOf(db, second.runId)).toEqual([]);
         const after = (await db.query(`SELECT source_key, xmin::text AS x, last_run_id FROM aqe.${T} WHERE source_env = $1 ORDER BY source_key`, [env])).rows;
@@ -335,8 +338,8 @@ export function describeDatabaseContract(target: ContractTarget): void {
         );
         const direct = uniqueEnv('direct');
         const staged = uniqueEnv('staged');
-        const a = await load(db, target.dialect, { env: direct, table: T, rows });
-        const b = await load(db, target.dialect, { env: staged, table: T, rows, oneShot: true });
+        const a = await load(migrated, { env: direct, table: T, rows });
+        const b = await load(migrated, { env: staged, table: T, rows, oneShot: true });
         expect(a.counts).toEqual(b.counts);
         expect(a.counts).toMatchObject({ read: 40, inserted: 40 });
         const strip = (r: Record<string, unknown>) => {
@@ -363,13 +366,13 @@ export function describeDatabaseContract(target: ContractTarget): void {
         const cOids = await oidsOf(C);
         expect(cBefore.length).toBeGreaterThanOrEqual(2);
         const envC = uniqueEnv('empty-clean');
-        const clean = await load(db, target.dialect, { env: envC, table: C, rows: Array.from({ length: 30 }, (_, i) => aRow(C, `c${i}`, { searchText: `text ${i}` })) });
+        const clean = await load(migrated, { env: envC, table: C, rows: Array.from({ length: 30 }, (_, i) => aRow(C, `c${i}`, { searchText: `text ${i}` })) });
         expect(clean.counts).toMatchObject({ read: 30, inserted: 30, duplicates: 0 });
         expect(await indexesOf(C)).toEqual(cBefore);
         // built anew (new index objects), not maintained row by row
         expect((await oidsOf(C)).some((o) => cOids.includes(o))).toBe(false);
         const rebuilt = await oidsOf(C);
-        await load(db, target.dialect, { env: uniqueEnv('not-empty'), table: C, rows: [aRow(C, 'x')] });
+        await load(migrated, { env: uniqueEnv('not-empty'), table: C, rows: [aRow(C, 'x')] });
         expect(await oidsOf(C)).toEqual(rebuilt);
         expect((await db.query(`SELECT count(*)::int AS n FROM aqe.${C} WHERE search_tsv @@ to_tsquery('simple', 'text')`)).rows[0]).toEqual({ n: 30 });
         await expect(db.query(`INSERT INTO aqe.${C} (source_env, source_id, source_table, source_key, content_hash, first_run_id, last_run_id, snapshot_at) SELECT source_env, source_id, source_table, source_key, content_hash, first_run_id, last_run_id, snapshot_at FROM aqe.${C} WHERE source_env = $1 LIMIT 1`, [envC])).rejects.toMatchObject({ code: 'DB_DATA', message: expect.stringMatching(/duplicate key|unique/) });
@@ -380,14 +383,14 @@ export function describeDatabaseContract(target: ContractTarget): void {
         expect(before.length).toBeGreaterThanOrEqual(1);
         const env = uniqueEnv('empty');
         const rows = [aRow(E, 'w1'), aRow(E, 'w2'), aRow(E, 'w1', { contentHash: 'again' })];
-        const r = await load(db, target.dialect, { env, table: E, rows });
+        const r = await load(migrated, { env, table: E, rows });
         // the repeated key made the deferred primary key fail: the savepoint undid it all, staging merged
         expect(r.counts).toMatchObject({ read: 3, duplicates: 1, inserted: 2 });
         expect((await rowsOf(db, E, env)).map((x) => `${String(x['source_key'])}:${String(x['content_hash'])}`)).toEqual(['w1:again', 'w2:hash-w2']);
         expect(await indexes()).toEqual(before);
         // and a clean first load of another environment (table no longer empty) keeps the indexes too
         const env2 = uniqueEnv('empty2');
-        expect((await load(db, target.dialect, { env: env2, table: E, rows: [aRow(E, 'w1')] })).counts).toMatchObject({ inserted: 1 });
+        expect((await load(migrated, { env: env2, table: E, rows: [aRow(E, 'w1')] })).counts).toMatchObject({ inserted: 1 });
         expect(await indexes()).toEqual(before);
         await expect(db.query(`INSERT INTO aqe.${E} (source_env, source_id, source_table, source_key, content_hash, first_run_id, last_run_id, snapshot_at) SELECT source_env, source_id, source_table, source_key, content_hash, first_run_id, last_run_id, snapshot_at FROM aqe.${E} WHERE source_env = $1`, [env2])).rejects.toMatchObject({ code: 'DB_DATA', message: expect.stringMatching(/duplicate key|unique/) });
       });
@@ -395,7 +398,7 @@ export function describeDatabaseContract(target: ContractTarget): void {
       it('a first load of a late snapshot is born missing on both paths', async () => {
         for (const oneShot of [false, true]) {
           const env = uniqueEnv(oneShot ? 'late-staged' : 'late-direct');
-          const r = await load(db, target.dialect, { env, table: T, rows: [aRow(T, 'a'), aRow(T, 'b')], late: true, oneShot });
+          const r = await load(migrated, { env, table: T, rows: [aRow(T, 'a'), aRow(T, 'b')], late: true, oneShot });
           expect(r.counts).toMatchObject({ inserted: 2 });
           expect((await rowsOf(db, T, env)).map((x) => x['missing_since'] instanceof Date)).toEqual([true, true]);
         }
@@ -403,8 +406,8 @@ export function describeDatabaseContract(target: ContractTarget): void {
 
       it('a newer source_updated_at updates the row and logs its pre-image', async () => {
         const env = uniqueEnv('newer');
-        const r1 = await load(db, target.dialect, { env, table: T, rows: [aRow(T, 'a', { values: { value: 'old' } })] });
-        const r2 = await load(db, target.dialect, {
+        const r1 = await load(migrated, { env, table: T, rows: [aRow(T, 'a', { values: { value: 'old' } })] });
+        const r2 = await load(migrated, {
           env,
           table: T,
           rows: [aRow(T, 'a', { contentHash: 'h2', sourceUpdatedAt: new Date('2026-01-02T00:00:00Z'), values: { value: 'new' } })],
@@ -419,18 +422,18 @@ export function describeDatabaseContract(target: ContractTarget): void {
 
       it('an older snapshot arriving late never overwrites newer data (keptNewer)', async () => {
         const env = uniqueEnv('late');
-        await load(db, target.dialect, { env, table: T, rows: [aRow(T, 'a', { contentHash: 'h-new', sourceUpdatedAt: new Date('2026-01-05T00:00:00Z'), values: { value: 'new' } })], snapshotAt: new Date('2026-01-06T00:00:00Z') });
-        const late = await load(db, target.dialect, { env, table: T, rows: [aRow(T, 'a', { contentHash: 'h-old', sourceUpdatedAt: new Date('2026-01-01T00:00:00Z'), values: { value: 'old' } })], snapshotAt: new Date('2026-01-02T00:00:00Z') });
+        await load(migrated, { env, table: T, rows: [aRow(T, 'a', { contentHash: 'h-new', sourceUpdatedAt: new Date('2026-01-05T00:00:00Z'), values: { value: 'new' } })], snapshotAt: new Date('2026-01-06T00:00:00Z') });
+        const late = await load(migrated, { env, table: T, rows: [aRow(T, 'a', { contentHash: 'h-old', sourceUpdatedAt: new Date('2026-01-01T00:00:00Z'), values: { value: 'old' } })], snapshotAt: new Date('2026-01-02T00:00:00Z') });
         expect(late.counts).toMatchObject({ keptNewer: 1, updated: 0 });
         expect((await rowsOf(db, T, env))[0]).toMatchObject({ value: 'new', content_hash: 'h-new' });
         expect(await undoOf(db, late.runId)).toEqual([]);
         // same (or no) source time: the later snapshot wins, an earlier one is kept out
         const env2 = uniqueEnv('tie');
         const noTime = { sourceUpdatedAt: null };
-        await load(db, target.dialect, { env: env2, table: T, rows: [aRow(T, 'b', { ...noTime, contentHash: 'h1', values: { value: 1 } })], snapshotAt: new Date('2026-01-03T00:00:00Z') });
-        const earlier = await load(db, target.dialect, { env: env2, table: T, rows: [aRow(T, 'b', { ...noTime, contentHash: 'h0', values: { value: 0 } })], snapshotAt: new Date('2026-01-02T00:00:00Z') });
+        await load(migrated, { env: env2, table: T, rows: [aRow(T, 'b', { ...noTime, contentHash: 'h1', values: { value: 1 } })], snapshotAt: new Date('2026-01-03T00:00:00Z') });
+        const earlier = await load(migrated, { env: env2, table: T, rows: [aRow(T, 'b', { ...noTime, contentHash: 'h0', values: { value: 0 } })], snapshotAt: new Date('2026-01-02T00:00:00Z') });
         expect(earlier.counts.keptNewer).toBe(1);
-        const later = await load(db, target.dialect, { env: env2, table: T, rows: [aRow(T, 'b', { ...noTime, contentHash: 'h2', values: { value: 2 } })], snapshotAt: new Date('2026-01-04T00:00:00Z') });
+        const later = await load(migrated, { env: env2, table: T, rows: [aRow(T, 'b', { ...noTime, contentHash: 'h2', values: { value: 2 } })], snapshotAt: new Date('2026-01-04T00:00:00Z') });
         expect(later.counts.updated).toBe(1);
         expect((await rowsOf(db, T, env2))[0]).toMatchObject({ value: 2 });
       });
@@ -439,23 +442,23 @@ export function describeDatabaseContract(target: ContractTarget): void {
         const env = uniqueEnv('pattern');
         const P = 'qe_patterns';
         const at = new Date('2026-01-10T00:00:00Z');
-        await load(db, target.dialect, { env, table: P, rows: [aRow(P, 'p', { contentHash: 'c1', sourceUpdatedAt: at, values: { name: 'v1', confidence: 0.8, usage_count: 10, successful_uses: 7 } })] });
-        const lower = await load(db, target.dialect, { env, table: P, snapshotAt: new Date('2026-02-02T00:00:00Z'), rows: [aRow(P, 'p', { contentHash: 'c2', sourceUpdatedAt: at, values: { name: 'v2', confidence: 0.5, usage_count: 20, successful_uses: 9 } })] });
+        await load(migrated, { env, table: P, rows: [aRow(P, 'p', { contentHash: 'c1', sourceUpdatedAt: at, values: { name: 'v1', confidence: 0.8, usage_count: 10, successful_uses: 7 } })] });
+        const lower = await load(migrated, { env, table: P, snapshotAt: new Date('2026-02-02T00:00:00Z'), rows: [aRow(P, 'p', { contentHash: 'c2', sourceUpdatedAt: at, values: { name: 'v2', confidence: 0.5, usage_count: 20, successful_uses: 9 } })] });
         expect(lower.counts).toMatchObject({ keptNewer: 1, updated: 0 });
         expect((await rowsOf(db, P, env))[0]).toMatchObject({ name: 'v1', confidence: 0.8, usage_count: 10 });
-        const higher = await load(db, target.dialect, { env, table: P, snapshotAt: new Date('2026-02-03T00:00:00Z'), rows: [aRow(P, 'p', { contentHash: 'c3', sourceUpdatedAt: at, values: { name: 'v3', confidence: 0.9, usage_count: 3, successful_uses: 8 } })] });
+        const higher = await load(migrated, { env, table: P, snapshotAt: new Date('2026-02-03T00:00:00Z'), rows: [aRow(P, 'p', { contentHash: 'c3', sourceUpdatedAt: at, values: { name: 'v3', confidence: 0.9, usage_count: 3, successful_uses: 8 } })] });
         expect(higher.counts).toMatchObject({ updated: 1 });
         expect((await rowsOf(db, P, env))[0]).toMatchObject({ name: 'v3', confidence: 0.9, usage_count: 10, successful_uses: 8 });
         // newer time wins even with lower confidence, counters still max
-        await load(db, target.dialect, { env, table: P, rows: [aRow(P, 'p', { contentHash: 'c4', sourceUpdatedAt: new Date('2026-01-11T00:00:00Z'), values: { name: 'v4', confidence: 0.1, usage_count: 4, successful_uses: 2 } })] });
+        await load(migrated, { env, table: P, rows: [aRow(P, 'p', { contentHash: 'c4', sourceUpdatedAt: new Date('2026-01-11T00:00:00Z'), values: { name: 'v4', confidence: 0.1, usage_count: 4, successful_uses: 2 } })] });
         expect((await rowsOf(db, P, env))[0]).toMatchObject({ name: 'v4', confidence: 0.1, usage_count: 10, successful_uses: 8 });
       });
 
       it('immutable tables insert once and never update', async () => {
         const env = uniqueEnv('immutable');
         const E = 'events';
-        await load(db, target.dialect, { env, table: E, rows: [aRow(E, 'e1', { contentHash: 'x1', values: { type: 'first', payload: { a: 1 } } })] });
-        const again = await load(db, target.dialect, {
+        await load(migrated, { env, table: E, rows: [aRow(E, 'e1', { contentHash: 'x1', values: { type: 'first', payload: { a: 1 } } })] });
+        const again = await load(migrated, {
           env,
           table: E,
           snapshotAt: new Date('2027-01-01T00:00:00Z'),
@@ -473,27 +476,27 @@ export function describeDatabaseContract(target: ContractTarget): void {
         const env = uniqueEnv('missing');
         const rows = ['a', 'b', 'c'].map((k) => aRow(T, k));
         const other = aRow(T, 'z', { sourceTable: 'kv_store' });
-        await load(db, target.dialect, { env, table: T, rows: [...rows, other], full: [T] });
-        const partial = await load(db, target.dialect, { env, table: T, rows: [rows[0]!], full: [T] });
+        await load(migrated, { env, table: T, rows: [...rows, other], full: [T] });
+        const partial = await load(migrated, { env, table: T, rows: [rows[0]!], full: [T] });
         expect(partial.counts).toMatchObject({ missing: 2, unchanged: 1 });
         const stored = await rowsOf(db, T, env);
         expect(stored.filter((r) => r['missing_since'] !== null).map((r) => r['source_key'])).toEqual(['b', 'c']);
         expect(stored.find((r) => r['source_key'] === 'z')?.['missing_since']).toBeNull(); // other source table untouched
         expect((await undoOf(db, partial.runId)).map((u) => `${u['op']}:${u['source_key']}`).sort()).toEqual(['missing:b', 'missing:c']);
-        const again = await load(db, target.dialect, { env, table: T, rows, full: [T] });
+        const again = await load(migrated, { env, table: T, rows, full: [T] });
         expect(again.counts).toMatchObject({ reappeared: 2, unchanged: 3, missing: 0 });
         expect((await rowsOf(db, T, env)).every((r) => r['missing_since'] === null)).toBe(true);
         // without fullSourceTables nothing is marked
-        const none = await load(db, target.dialect, { env, table: T, rows: [] });
+        const none = await load(migrated, { env, table: T, rows: [] });
         expect(none.counts.missing).toBe(0);
       });
 
       it('two environments with identical keys never touch each other', async () => {
         const a = uniqueEnv('env-a');
         const b = uniqueEnv('env-b');
-        await load(db, target.dialect, { env: a, table: T, rows: [aRow(T, 'same', { values: { value: 'A' } })], full: [T] });
-        await load(db, target.dialect, { env: b, table: T, rows: [aRow(T, 'same', { contentHash: 'hb', sourceUpdatedAt: new Date('2030-01-01T00:00:00Z'), values: { value: 'B' } })], full: [T] });
-        await load(db, target.dialect, { env: b, table: T, rows: [], full: [T] });
+        await load(migrated, { env: a, table: T, rows: [aRow(T, 'same', { values: { value: 'A' } })], full: [T] });
+        await load(migrated, { env: b, table: T, rows: [aRow(T, 'same', { contentHash: 'hb', sourceUpdatedAt: new Date('2030-01-01T00:00:00Z'), values: { value: 'B' } })], full: [T] });
+        await load(migrated, { env: b, table: T, rows: [], full: [T] });
         expect((await rowsOf(db, T, a))[0]).toMatchObject({ value: 'A', missing_since: null });
         expect((await rowsOf(db, T, b))[0]).toMatchObject({ value: 'B' });
         expect((await rowsOf(db, T, b))[0]?.['missing_since']).toBeInstanceOf(Date);
@@ -503,7 +506,7 @@ export function describeDatabaseContract(target: ContractTarget): void {
         const env = uniqueEnv('sql');
         const evil = `'); DROP TABLE aqe.memory_entries; --`;
         const keys = [evil, 'a"b', 'tab\tkey', 'back\\slash', '$1', '%_'];
-        const r = await load(db, target.dialect, {
+        const r = await load(migrated, {
           env,
           table: T,
           rows: [...keys.map((k) => aRow(T, k, { values: { key: k, value: { sql: evil } }, extra: { note: evil } })), aRow(T, 'a"b', { contentHash: 'last', values: { key: 'last wins' } })],
@@ -518,13 +521,13 @@ export function describeDatabaseContract(target: ContractTarget): void {
       it('writes embeddings as text literals and fills pending rows whose content is unchanged', async () => {
         const env = uniqueEnv('embed');
         const base = { values: { key: 'k' }, searchText: 'how to test flaky async code' };
-        const first = await load(db, target.dialect, { env, table: T, rows: [aRow(T, 'e', base), aRow(T, 'no-text', { values: { key: 'x' } })] });
+        const first = await load(migrated, { env, table: T, rows: [aRow(T, 'e', base), aRow(T, 'no-text', { values: { key: 'x' } })] });
         expect(first.counts.inserted).toBe(2);
         let rows = await rowsOf(db, T, env);
         expect(rows.find((r) => r['source_key'] === 'e')).toMatchObject({ embedding_status: 'pending', embedding: null, search_text: base.searchText });
         expect(rows.find((r) => r['source_key'] === 'no-text')).toMatchObject({ embedding_status: 'none' });
         const vec = unitVector(7);
-        const second = await load(db, target.dialect, { env, table: T, rows: [aRow(T, 'e', { ...base, embedding: { vector: vec, model: 'all-MiniLM-L6-v2' } })] });
+        const second = await load(migrated, { env, table: T, rows: [aRow(T, 'e', { ...base, embedding: { vector: vec, model: 'all-MiniLM-L6-v2' } })] });
         expect(second.counts).toMatchObject({ unchanged: 1, embeddingsFilled: 1, updated: 0 });
         rows = await rowsOf(db, T, env);
         const e = rows.find((r) => r['source_key'] === 'e')!;
@@ -533,10 +536,10 @@ export function describeDatabaseContract(target: ContractTarget): void {
         expect(stored).toEqual(vec);
         expect(typeof e['embedding_text_hash']).toBe('string');
         // once done, the same content is simply unchanged
-        const third = await load(db, target.dialect, { env, table: T, rows: [aRow(T, 'e', { ...base, embedding: { vector: unitVector(8), model: 'm' } })] });
+        const third = await load(migrated, { env, table: T, rows: [aRow(T, 'e', { ...base, embedding: { vector: unitVector(8), model: 'm' } })] });
         expect(third.counts).toMatchObject({ unchanged: 1, embeddingsFilled: 0 });
         // a wrong dimension is refused before anything is written
-        await expect(load(db, target.dialect, { env, table: T, rows: [aRow(T, 'bad', { ...base, embedding: { vector: [1, 2, 3], model: 'm' } })] })).rejects.toMatchObject({ code: 'MODEL_DIMENSION' });
+        await expect(load(migrated, { env, table: T, rows: [aRow(T, 'bad', { ...base, embedding: { vector: [1, 2, 3], model: 'm' } })] })).rejects.toMatchObject({ code: 'MODEL_DIMENSION' });
         expect((await rowsOf(db, T, env)).some((r) => r['source_key'] === 'bad')).toBe(false);
       });
 
@@ -550,7 +553,7 @@ export function describeDatabaseContract(target: ContractTarget): void {
           return v;
         };
         const rows = [aRow(T, 'x', { searchText: 'x', embedding: { vector: vec(1, 0), model: 'm' } }), aRow(T, 'diag', { searchText: 'd', embedding: { vector: vec(1, 1), model: 'm' } }), aRow(T, 'y', { searchText: 'y', embedding: { vector: vec(0, 1), model: 'm' } })];
-        await load(db, target.dialect, { env, table: T, rows });
+        await load(migrated, { env, table: T, rows });
         const query = encodeVectorLiteral(vec(1, 0.1));
         const res = await db.transaction(async (tx) => {
           for (const s of sql.searchPlan({ k: 3, filtered: true }).settings) await tx.exec(s);
@@ -565,7 +568,7 @@ export function describeDatabaseContract(target: ContractTarget): void {
 
       it('refuses a value that is not a modelled column, naming table, row and column', async () => {
         const env = uniqueEnv('unknown');
-        const err = await load(db, target.dialect, { env, table: T, rows: [aRow(T, 'k', { values: { not_a_column: 1 } })] }).catch((e: unknown) => e);
+        const err = await load(migrated, { env, table: T, rows: [aRow(T, 'k', { values: { not_a_column: 1 } })] }).catch((e: unknown) => e);
         expect(isAppError(err, 'INTERNAL')).toBe(true);
         expect((err as Error).message).toMatch(/memory_entries.*"k".*not_a_column/);
       });
@@ -581,13 +584,13 @@ export function describeDatabaseContract(target: ContractTarget): void {
         // (ids order runs: a rollback undoes them newest first)
         const failedId = await ledger.recordFailure({ ...ident, status: 'failed', error: 'connection lost' });
         expect((await ledger.find(ident.manifestSha))?.status).toBe('failed');
-        const runId = await db.transaction(async (tx) => {
+        const runId = await migrated.transaction(async (tx) => {
           const inTx = new RunLedger(tx);
           await inTx.lockEnvironment(env);
           const begun = await inTx.begin(ident);
           if (begun.status !== 'begun') throw new Error('expected a new run');
           const id = begun.runId;
-          const counts = await mergeTableRows(tx, { runId: id, env, sourceId: 's', snapshotAt: ident.snapshotCreatedAt, table: targetTable('kv_entries'), rows: [aRow('kv_entries', 'k1', { values: { namespace: 'n', key: 'k1', value: [1, 2] } })], dialect: target.dialect });
+          const counts = await mergeTableRows(tx, { runId: id, env, sourceId: 's', snapshotAt: ident.snapshotCreatedAt, table: targetTable('kv_entries'), rows: [aRow('kv_entries', 'k1', { values: { namespace: 'n', key: 'k1', value: [1, 2] } })] });
           await inTx.finish(id, { status: 'succeeded', tables: { 's/kv_entries': counts }, warnings: ['w1'] });
           await inTx.saveState(env, { snapshotId: ident.snapshotId, snapshotAt: ident.snapshotCreatedAt, runId: id, success: true, sources: { s: { sha256: 'abc', tables: { kv_entries: 1 } } } });
           return id;

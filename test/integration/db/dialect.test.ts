@@ -25,7 +25,7 @@ describe('ruvector dialect (notes/ruvector.md §1, §7)', () => {
     return sqlOnly((await Promise.all(files.map(read))).join('\n'));
   };
   const mergeSql = TARGET_TABLES.map((t) => {
-    const m = buildMergeSql(t, 'ruvector');
+    const m = buildMergeSql(t, ru);
     return [m.createStage, m.createDecide, m.decide.text, m.undo.text, m.update.text, m.touch.text, m.insert.text, m.markMissing.text].join('\n');
   }).join('\n');
 

@@ -2,9 +2,10 @@
 // dialect none), plus what only a server shows: pools, advisory locks across connections,
 // killed connections.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../../functions/db/open-database.js';
+import { dialectSql } from '../../../functions/db/dialect.js';
+import { openDatabase, openMigratedDatabase } from '../../../functions/db/open-database.js';
 import { PgDatabase } from '../../../functions/db/pg-database.js';
-import { migrate } from '../../../functions/db/migrate.js';
+import { ensureMigrated, migrate } from '../../../functions/db/migrate.js';
 import { mergeTableRows, RunLedger } from '../../../functions/loader/write/index.js';
 import { targetTable } from '../../../schema/tables/target-tables.js';
 import { isAppError } from '../../../schema/errors.js';
@@ -33,6 +34,22 @@ describe('PgDatabase on a server', () => {
   afterAll(async () => {
     await db?.close();
     await tdb?.drop();
+  });
+
+  it('openMigratedDatabase and ensureMigrated give a Database carrying the server\'s dialect (none: no extension), one per connection', async () => {
+    const opened = await openMigratedDatabase(tdb.url);
+    try {
+      expect(opened.kind).toBe('pg');
+      expect(opened.dialect).toBe(dialectSql('none'));
+      expect(await opened.transaction(async (tx) => tx.dialect)).toBe(dialectSql('none'));
+      expect((await opened.query<{ ok: number }>('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
+    } finally {
+      await opened.close();
+    }
+    const migrated = await ensureMigrated(db);
+    expect(migrated.dialect).toBe(dialectSql('none'));
+    expect(await ensureMigrated(db)).toBe(migrated);
+    expect(migrated.description).toBe(db.description);
   });
 
   it('describes itself without the password and opens from postgres:// URLs', async () => {
@@ -84,7 +101,7 @@ describe('PgDatabase on a server', () => {
     });
     await isReading;
     const started = performance.now();
-    const counts = await db.transaction(async (tx) => {
+    const counts = await (await ensureMigrated(db)).transaction(async (tx) => {
       const ledger = new RunLedger(tx);
       await ledger.lockEnvironment('nowait');
       const begun = await ledger.begin({ manifestSha: `nowait-${Date.now()}`, env: 'nowait', snapshotId: 's1', manifestKey: 'snapshots/nowait/s1/manifest.json', snapshotCreatedAt: new Date() });
@@ -97,7 +114,6 @@ describe('PgDatabase on a server', () => {
         snapshotAt: new Date(),
         table: targetTable('metrics'),
         rows: [aRow('metrics', 'm1'), aRow('metrics', 'm2')],
-        dialect: 'none',
       });
     });
     expect(performance.now() - started).toBeLessThan(5_000);

@@ -1,6 +1,9 @@
 // The Database contract on PGlite (in-process, pgvector), plus what only PGlite shows.
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from '../../../functions/db/open-database.js';
+import { dialectSql } from '../../../functions/db/dialect.js';
+import { detectDialect, ensureDialectExtension } from '../../../functions/db/dialects/detect-dialect.js';
+import { ensureMigrated, loadMigrations } from '../../../functions/db/migrate.js';
+import { openDatabase, openMigratedDatabase } from '../../../functions/db/open-database.js';
 import { PgliteDatabase } from '../../../functions/db/pglite-database.js';
 import { openTestPglite } from '../../support/postgres.js';
 import { describeDatabaseContract } from './database-contract.js';
@@ -12,6 +15,35 @@ describeDatabaseContract({
 });
 
 describe('PgliteDatabase', () => {
+  it('openMigratedDatabase opens, migrates once and returns a Database carrying its dialect, and so does each transaction', async () => {
+    const db = await openMigratedDatabase('pglite://memory');
+    try {
+      expect(db.kind).toBe('pglite');
+      expect(db.dialect).toBe(dialectSql('pgvector'));
+      expect(await db.transaction(async (tx) => tx.dialect)).toBe(db.dialect);
+      const applied = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM aqe.schema_migrations')).rows[0]?.n;
+      expect(applied).toBe((await loadMigrations()).length);
+      // already migrated: the same handle, nothing run again
+      expect(await ensureMigrated(db)).toBe(db);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('detects pgvector from the installed extension and refuses to add ruvector beside it, naming both and the fix', async () => {
+    const db = await openTestPglite();
+    try {
+      expect(await detectDialect(db)).toBe('pgvector');
+      const err = await ensureDialectExtension(db, 'ruvector').catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'DB_SCHEMA' });
+      expect((err as Error).message).toBe('cannot use dialect "ruvector": extension "vector" is installed in this database and the two cannot coexist. Use dialect "pgvector" or drop "vector".');
+      // nothing was created
+      expect((await db.query<{ extname: string }>(`SELECT extname FROM pg_extension WHERE extname IN ('vector', 'ruvector') ORDER BY 1`)).rows).toEqual([{ extname: 'vector' }]);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('refuses a call on the database from inside its own transaction instead of hanging', async () => {
     const db = await openTestPglite();
     try {

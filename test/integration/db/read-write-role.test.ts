@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../../../functions/db/migrate.js';
+import { ensureMigrated, migrate } from '../../../functions/db/migrate.js';
 import { PgDatabase } from '../../../functions/db/pg-database.js';
 import { loadSnapshot } from '../../../functions/loader/load-snapshot.js';
 import { searchByText } from '../../../functions/search/search.js';
@@ -91,7 +91,7 @@ describe('a role with only read/write rights on aqe', () => {
     const db = new PgDatabase(u.toString());
     try {
       expect((await migrate(db)).applied).toEqual([]);
-      const hits = await searchByText(db, 'pgvector', 'flaky test', {});
+      const hits = await searchByText(await ensureMigrated(db), 'flaky test', {});
       expect(Array.isArray(hits.hits)).toBe(true);
     } finally {
       await db.close();

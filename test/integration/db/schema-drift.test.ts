@@ -3,7 +3,7 @@
 // migration that made it and the statement that re-creates an index. What the migrations are read
 // to build is checked against a freshly migrated database (both dialects we can run here).
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Database } from '../../../functions/db/database.js';
+import type { DatabaseConnection } from '../../../functions/db/database.js';
 import { loadMigrations, migrate } from '../../../functions/db/migrate.js';
 import { PgDatabase } from '../../../functions/db/pg-database.js';
 import { expectedSchema, schemaDrift } from '../../../functions/db/schema-drift.js';
@@ -15,7 +15,7 @@ afterEach(async () => {
   for (const c of open.splice(0).reverse()) await c();
 });
 
-async function pglite(): Promise<Database> {
+async function pglite(): Promise<DatabaseConnection> {
   const db = await openTestPglite();
   open.push(() => db.close());
   return db;

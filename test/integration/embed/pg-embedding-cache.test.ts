@@ -2,7 +2,7 @@
 // extension (real[], printed as `{…}`) and PGlite with pgvector (`[…]`). A cache hit once threw on
 // `none`, leaving every cached text's rows pending after a load.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../../functions/db/database.js';
+import type { DatabaseConnection } from '../../../functions/db/database.js';
 import { PgDatabase } from '../../../functions/db/pg-database.js';
 import { ensureMigrated } from '../../../functions/db/migrate.js';
 import { PgEmbeddingCache } from '../../../functions/embed/pg-embedding-cache.js';
@@ -14,7 +14,7 @@ describe.each([
   ['native PostgreSQL (dialect none)', 'none'],
   ['PGlite (dialect pgvector)', 'pgvector'],
 ] as const)('PgEmbeddingCache on %s', (_name, expected) => {
-  let db: Database;
+  let db: DatabaseConnection;
   let tdb: TestDatabase | undefined;
   beforeAll(async () => {
     if (expected === 'none') {
@@ -30,9 +30,9 @@ describe.each([
   });
 
   it('returns exactly the vectors it stored, and nothing for unknown hashes', async () => {
-    const dialect = await ensureMigrated(db);
-    expect(dialect).toBe(expected);
-    const cache = new PgEmbeddingCache(db, dialect);
+    const migrated = await ensureMigrated(db);
+    expect(migrated.dialect.dialect).toBe(expected);
+    const cache = new PgEmbeddingCache(migrated);
     await cache.putMany([{ hash: 'h1', vector }], 'm');
     const got = await cache.getMany(['h1', 'unknown']);
     expect([...got.keys()]).toEqual(['h1']);

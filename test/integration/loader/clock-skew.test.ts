@@ -7,7 +7,7 @@
 // restores the per-source state, so reloading after it never finds itself "late".
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../../functions/db/database.js';
+import type { DatabaseConnection } from '../../../functions/db/database.js';
 import { type LoadOutcome, loadSnapshot } from '../../../functions/loader/load-snapshot.js';
 import { rollbackRuns } from '../../../functions/ops/rollback.js';
 import { readDatabaseStatus } from '../../../functions/ops/status.js';
@@ -74,11 +74,11 @@ async function setup(store: (dir: string) => Promise<BlobStore>) {
   };
 }
 
-async function description(db: Database, patternId: string): Promise<string | null> {
+async function description(db: DatabaseConnection, patternId: string): Promise<string | null> {
   const r = await db.query<{ d: string | null }>(`SELECT description AS d FROM aqe.qe_patterns WHERE source_env = 'laptop' AND source_key LIKE '%' || $1 || '%'`, [patternId]);
   return r.rows[0]?.d ?? null;
 }
-async function missingKeys(db: Database): Promise<string[]> {
+async function missingKeys(db: DatabaseConnection): Promise<string[]> {
   const out: string[] = [];
   for (const t of ['memory_entries', 'events', 'qe_patterns', 'claude_flow_memory', 'source_rows']) {
     const r = await db.query<{ k: string }>(`SELECT source_table || '/' || source_key AS k FROM aqe.${t} WHERE source_env = 'laptop' AND missing_since IS NOT NULL`);
@@ -86,13 +86,13 @@ async function missingKeys(db: Database): Promise<string[]> {
   }
   return out.sort();
 }
-async function eventMissing(db: Database, id: string): Promise<boolean | null> {
+async function eventMissing(db: DatabaseConnection, id: string): Promise<boolean | null> {
   const r = await db.query<{ m: boolean }>(`SELECT missing_since IS NOT NULL AS m FROM aqe.events WHERE source_env = 'laptop' AND source_key LIKE '%' || $1 || '%'`, [id]);
   return r.rows[0]?.m ?? null;
 }
 
 /** The checks after a correct push that follows a skewed one: nothing frozen. */
-async function expectNotFrozen(db: Database, s: Awaited<ReturnType<typeof setup>>, o: LoadOutcome & { status: 'loaded' }, want: { text: string; deletedKey: string; eventId: string }) {
+async function expectNotFrozen(db: DatabaseConnection, s: Awaited<ReturnType<typeof setup>>, o: LoadOutcome & { status: 'loaded' }, want: { text: string; deletedKey: string; eventId: string }) {
   expect(await description(db, s.patternId)).toBe(want.text);
   expect(o.totals.updated).toBeGreaterThanOrEqual(1);
   expect(o.totals.keptNewer).toBe(0);

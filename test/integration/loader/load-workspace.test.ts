@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database as Db } from '../../../functions/db/database.js';
+import type { DatabaseConnection as Db } from '../../../functions/db/database.js';
 import type { VectorDialect } from '../../../functions/db/dialect.js';
 import { PgDatabase } from '../../../functions/db/pg-database.js';
 import { ensureMigrated } from '../../../functions/db/migrate.js';
@@ -111,7 +111,7 @@ describe.each(BACKENDS)('loader on $name', (backend) => {
   });
 
   it(`migrates with the ${backend.dialect} vector dialect`, async () => {
-    expect(await ensureMigrated(db)).toBe(backend.dialect);
+    expect((await ensureMigrated(db)).dialect.dialect).toBe(backend.dialect);
   });
 
   it('lands every row of every source kind, per source and table, exactly once', async () => {

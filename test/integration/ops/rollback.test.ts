@@ -4,7 +4,7 @@
 // is refused while a later run changed the same rows, and loading the snapshot again re-applies it.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../../functions/db/database.js';
+import type { DatabaseConnection } from '../../../functions/db/database.js';
 import { type LoadOutcome, loadSnapshot } from '../../../functions/loader/load-snapshot.js';
 import { rollbackRuns } from '../../../functions/ops/rollback.js';
 import { LocalDirBlobStore } from '../../../functions/storage/local-dir-blob-store.js';
@@ -16,7 +16,7 @@ import { sqliteAll, sqliteRun, tableImage } from './ops-support.js';
 
 type Image = Map<string, Map<string, string>>;
 
-async function image(db: Database, env: string, drop: readonly string[] = []): Promise<Image> {
+async function image(db: DatabaseConnection, env: string, drop: readonly string[] = []): Promise<Image> {
   const out: Image = new Map();
   for (const t of TARGET_TABLES) out.set(t.name, await tableImage(db, t.name, env, drop));
   return out;
@@ -28,7 +28,7 @@ const loaded = (o: LoadOutcome) => {
 };
 
 describe('rollback', () => {
-  let db: Database;
+  let db: DatabaseConnection;
   let store: LocalDirBlobStore;
   let ws: string;
   let remove: () => Promise<void>;

@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../../functions/db/database.js';
+import type { DatabaseConnection } from '../../../functions/db/database.js';
 import { PgDatabase } from '../../../functions/db/pg-database.js';
 import { setFunctionRuntime } from '../../../functions/index.js';
 import { loadSnapshot } from '../../../functions/loader/load-snapshot.js';
@@ -48,9 +48,9 @@ async function database(name: string): Promise<{ tdb: TestDatabase; db: PgDataba
   });
   return { tdb, db };
 }
-const deps = (store: BlobStore, db: Database) => ({
+const deps = (store: BlobStore, db: DatabaseConnection) => ({
   store,
-  withDb: <T>(fn: (d: Database) => Promise<T>) => fn(db),
+  withDb: <T>(fn: (d: DatabaseConnection) => Promise<T>) => fn(db),
   embedder: async () => ({ embedder: null, reason: 'no model in this test' }),
   log,
   policy: { retentionDays: 90, safetyWindowMs: DAY, budgetMs: 120_000 },
@@ -144,7 +144,7 @@ describe('reconcile through the Functions Framework (GCS JSON-API server)', () =
   });
 });
 
-async function tableContents(db: Database): Promise<Record<string, unknown[]>> {
+async function tableContents(db: DatabaseConnection): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
   for (const t of TARGET_TABLES) {
     const res = await db.query(

@@ -339,7 +339,7 @@ describe('rotateSecret', () => {
     const rt = runtime(secrets, { AQE_BUCKET: 'unused', AQE_ROTATION_MIN_INTERVAL_MINUTES: '0' }, { pg: { max: 2, idleTimeoutMs: 10 } });
     const deps = () => ({
       store,
-      withDb: <T>(fn: (db: import('../../../functions/db/database.js').Database) => Promise<T>) => rt.withDb(fn),
+      withDb: <T>(fn: (db: import('../../../functions/db/database.js').DatabaseConnection) => Promise<T>) => rt.withDb(fn),
       embedder: async () => ({ embedder: null, reason: 'no model in this test' }),
       log: rt.log,
       policy: { retentionDays: 90, safetyWindowMs: 24 * 3600_000, budgetMs: 60_000 },

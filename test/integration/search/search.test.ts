@@ -4,7 +4,7 @@
 // HNSW vs exact agreement, and the CLI's JSON output.
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database as Db } from '../../../functions/db/database.js';
+import type { DatabaseConnection, Database as Db } from '../../../functions/db/database.js';
 import type { VectorDialect } from '../../../functions/db/dialect.js';
 import { PgDatabase } from '../../../functions/db/pg-database.js';
 import { backfillEmbeddings } from '../../../functions/embed/backfill-embeddings.js';
@@ -42,7 +42,7 @@ afterAll(async () => {
   await work?.remove();
 });
 
-async function loadAll(db: Db, withModel: boolean): Promise<void> {
+async function loadAll(db: DatabaseConnection, withModel: boolean): Promise<void> {
   for (const key of Object.values(manifests)) {
     const outcome = await loadSnapshot({ store, db, embedding: { embedder: withModel ? embedder : null, budgetMs: 60_000 } }, key);
     expect(outcome.status).toBe('loaded');
@@ -86,8 +86,9 @@ describe.each([
   let h: { db: Db; url: string; close: () => Promise<void> };
 
   beforeAll(async () => {
-    h = await open();
-    expect(await ensureMigrated(h.db)).toBe(dialect);
+    const opened = await open();
+    h = { ...opened, db: await ensureMigrated(opened.db) };
+    expect(h.db.dialect.dialect).toBe(dialect);
     await loadAll(h.db, true);
   });
   afterAll(async () => {
@@ -106,7 +107,7 @@ describe.each([
   it('ranks rows sharing the query words first, with similarity descending', async () => {
     const query = 'flaky retry';
     const [vec] = await embedder.embed([query]);
-    const result = await searchByVector(h.db, dialect, vec!, { limit: 10 });
+    const result = await searchByVector(h.db, vec!, { limit: 10 });
     expect(result.hits.length).toBe(10);
     const sims = result.hits.map((x) => x.similarity!);
     expect([...sims].sort((a, b) => b - a)).toEqual(sims);
@@ -127,7 +128,7 @@ describe.each([
         .sort((a, b) => b.s - a.s)
         .slice(0, 10)
         .map((r) => r.k);
-      const got = await searchByVector(h.db, dialect, vec!, { limit: 10, tables: ['memory_entries'] });
+      const got = await searchByVector(h.db, vec!, { limit: 10, tables: ['memory_entries'] });
       const keys = got.hits.map((x) => `${x.env}/${x.sourceId}/${x.sourceTable}/${x.key}`);
       const recall = keys.filter((k) => exact.includes(k)).length / exact.length;
       expect(recall).toBeGreaterThanOrEqual(0.9);
@@ -136,56 +137,56 @@ describe.each([
 
   it('applies filters without cutting results short', async () => {
     const [vec] = await embedder.embed(['retry flaky coverage']);
-    const byEnv = await searchByVector(h.db, dialect, vec!, { limit: 8, env: 'ci' });
+    const byEnv = await searchByVector(h.db, vec!, { limit: 8, env: 'ci' });
     expect(byEnv.hits.length).toBe(8);
     expect(new Set(byEnv.hits.map((x) => x.env))).toEqual(new Set(['ci']));
-    const byTable = await searchByVector(h.db, dialect, vec!, { limit: 5, tables: ['qe_patterns'] });
+    const byTable = await searchByVector(h.db, vec!, { limit: 5, tables: ['qe_patterns'] });
     expect(byTable.hits.length).toBe(5);
     expect(new Set(byTable.hits.map((x) => x.table))).toEqual(new Set(['qe_patterns']));
     const domains = await h.db.query<{ d: string }>(`SELECT coalesce(qe_domain, domain) AS d FROM aqe.qe_patterns GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`);
     const domain = domains.rows[0]!.d;
-    const byDomain = await searchByVector(h.db, dialect, vec!, { limit: 3, tables: ['qe_patterns'], domain });
+    const byDomain = await searchByVector(h.db, vec!, { limit: 3, tables: ['qe_patterns'], domain });
     expect(byDomain.hits.length).toBeGreaterThan(0);
     const check = await h.db.query<{ n: number | string }>(
       `SELECT count(*) AS n FROM aqe.qe_patterns WHERE source_key = ANY($1::text[]) AND coalesce(qe_domain, domain) <> $2`,
       [byDomain.hits.map((x) => x.key), domain],
     );
     expect(Number(check.rows[0]!.n)).toBe(0);
-    const threshold = await searchByVector(h.db, dialect, vec!, { limit: 50, threshold: 0.3 });
+    const threshold = await searchByVector(h.db, vec!, { limit: 50, threshold: 0.3 });
     for (const x of threshold.hits) expect(x.similarity!).toBeGreaterThanOrEqual(0.3 - 1e-6);
   });
 
   it('never compares vectors of another model: says how many were left out and offers embed --reembed, which brings them back', async () => {
     const [vec] = await embedder.embed(['flaky retry']);
-    const before = await searchByVector(h.db, dialect, vec!, { limit: 3, model: embedder.modelId });
+    const before = await searchByVector(h.db, vec!, { limit: 3, model: embedder.modelId });
     const top = before.hits[0]!;
     expect(before.notes.join(' ')).not.toMatch(/another model/);
     // the top row's vector now claims another model (a stand-in's vector of old, say)
     await h.db.query(`UPDATE aqe.${top.table} SET embedding_model = 'sha256:00000000deadbeef' WHERE source_env = $1 AND source_key = $2 AND source_table = $3`, [top.env, top.key, top.sourceTable]);
-    const after = await searchByVector(h.db, dialect, vec!, { limit: 3, model: embedder.modelId });
+    const after = await searchByVector(h.db, vec!, { limit: 3, model: embedder.modelId });
     expect(after.hits.map((x) => x.key)).not.toContain(top.key);
     expect(after.notes.join(' ')).toMatch(/1 row\(s\) embedded by another model \(sha256:00000000deadbeef\) were not compared.*aqe-upload embed --reembed/);
-    const reembed = await backfillEmbeddings(h.db, dialect, { embedder, budgetMs: 60_000, reembed: true });
+    const reembed = await backfillEmbeddings(h.db, { embedder, budgetMs: 60_000, reembed: true });
     expect(reembed.requeued).toBe(1);
-    const again = await searchByVector(h.db, dialect, vec!, { limit: 3, model: embedder.modelId });
+    const again = await searchByVector(h.db, vec!, { limit: 3, model: embedder.modelId });
     expect(again.hits[0]?.key).toBe(top.key);
     expect(again.notes.join(' ')).not.toMatch(/another model/);
   });
 
   it('leaves out rows marked missing unless asked, and shows each hit\'s environment and age', async () => {
     const [vec] = await embedder.embed(['flaky retry']);
-    const first = await searchByVector(h.db, dialect, vec!, { limit: 5, model: embedder.modelId });
+    const first = await searchByVector(h.db, vec!, { limit: 5, model: embedder.modelId });
     const top = first.hits[0]!;
     expect(['laptop', 'ci']).toContain(top.env);
     expect(top.updatedAt).toMatch(/^\d{4}-\d{2}-\d{2}T/);
     expect(top.missing).toBe(false);
     await h.db.query(`UPDATE aqe.${top.table} SET missing_since = now() WHERE source_env = $1 AND source_key = $2 AND source_table = $3`, [top.env, top.key, top.sourceTable]);
     try {
-      const without = await searchByVector(h.db, dialect, vec!, { limit: 5, model: embedder.modelId });
+      const without = await searchByVector(h.db, vec!, { limit: 5, model: embedder.modelId });
       expect(without.hits.map((x) => x.key)).not.toContain(top.key);
-      const withMissing = await searchByVector(h.db, dialect, vec!, { limit: 5, model: embedder.modelId, includeMissing: true });
+      const withMissing = await searchByVector(h.db, vec!, { limit: 5, model: embedder.modelId, includeMissing: true });
       expect(withMissing.hits.find((x) => x.key === top.key)).toMatchObject({ missing: true, env: top.env });
-      const text = await searchByText(h.db, dialect, 'flaky retry', { limit: 50 });
+      const text = await searchByText(h.db, 'flaky retry', { limit: 50 });
       expect(text.hits.map((x) => `${x.env}/${x.key}`)).not.toContain(`${top.env}/${top.key}`);
     } finally {
       await h.db.query(`UPDATE aqe.${top.table} SET missing_since = NULL WHERE source_env = $1 AND source_key = $2 AND source_table = $3`, [top.env, top.key, top.sourceTable]);
@@ -195,8 +196,8 @@ describe.each([
   it('fuses full-text rank with --hybrid (a row matching both ranks above rows matching one)', async () => {
     const query = 'flaky';
     const [vec] = await embedder.embed([query]);
-    const hybrid = await searchByVector(h.db, dialect, vec!, { limit: 10, hybrid: true, queryText: query });
-    const text = await searchByText(h.db, dialect, query, { limit: 50 });
+    const hybrid = await searchByVector(h.db, vec!, { limit: 10, hybrid: true, queryText: query });
+    const text = await searchByText(h.db, query, { limit: 50 });
     const textKeys = new Set(text.hits.map((x) => `${x.table}/${x.key}`));
     expect(text.hits.length).toBeGreaterThan(0);
     for (const x of text.hits) {
@@ -233,7 +234,7 @@ describe('embedding work across syncs', () => {
     expect(first.warnings.filter((w) => /model/i.test(w))).toHaveLength(1);
 
     const before = embedder.inferences;
-    const filled = await backfillEmbeddings(db, 'none', { embedder, budgetMs: 60_000 });
+    const filled = await backfillEmbeddings(await ensureMigrated(db), { embedder, budgetMs: 60_000 });
     expect(filled.pending).toBe(0);
     expect(filled.embedded).toBe(first.embedding!.pending);
     expect(embedder.inferences - before).toBeGreaterThan(0);

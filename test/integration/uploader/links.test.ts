@@ -7,7 +7,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../../functions/db/database.js';
+import type { DatabaseConnection } from '../../../functions/db/database.js';
 import { loadSnapshot } from '../../../functions/loader/load-snapshot.js';
 import type { BlobStore } from '../../../functions/storage/blob-store.js';
 import { openBlobStore } from '../../../functions/storage/open-blob-store.js';
@@ -38,7 +38,7 @@ function expectNoSecret(text: string): void {
 describe('links', () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
   let outside: string;
-  let db: Database;
+  let db: DatabaseConnection;
 
   beforeAll(async () => {
     tmp = await tempDir('aqe-links-');

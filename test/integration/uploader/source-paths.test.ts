@@ -5,7 +5,7 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../../functions/db/database.js';
+import type { DatabaseConnection } from '../../../functions/db/database.js';
 import { loadSnapshot } from '../../../functions/loader/load-snapshot.js';
 import { openBlobStore } from '../../../functions/storage/open-blob-store.js';
 import { WORKSPACE_CONFIG_FILE } from '../../../schema/config/workspace-config.js';
@@ -29,7 +29,7 @@ function readmeConfigExample(): Record<string, unknown> {
 
 describe("the README's config example: one source id with two paths", () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
-  let db: Database;
+  let db: DatabaseConnection;
   let ws: string;
   let shared: { id: string; v3: string; old: string };
   let onlyOld: string;

@@ -8,7 +8,7 @@
 // must equal the reference. Problems are collected as violations (the test asserts there are none;
 // the bench counts them).
 import { isDeepStrictEqual } from 'node:util';
-import type { Database } from '../../../../functions/db/database.js';
+import type { DatabaseConnection } from '../../../../functions/db/database.js';
 import { differingTables, exactFingerprint, type Fingerprint, logicalFingerprint, targetRows } from './db-fingerprint.js';
 import { seededRandom } from './evolving-workspace.js';
 import { type ChildArgs, type ChildRun, type KillAt, type Phase, runLoaderChild, waitForBackendsGone } from './kill-harness.js';
@@ -17,9 +17,9 @@ export type LoaderMode = ChildArgs['mode'];
 
 export interface CampaignOptions {
   /** The database the killed loaders write to. */
-  test: { db: Database; url: string };
+  test: { db: DatabaseConnection; url: string };
   /** A database that loads each snapshot once, cleanly (the "after" of every snapshot). */
-  reference: { db: Database; url: string };
+  reference: { db: DatabaseConnection; url: string };
   bucketDir: string;
   bucketName: string;
   /** Manifest keys, in delivery order. */

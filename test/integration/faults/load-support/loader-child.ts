@@ -6,7 +6,7 @@
 // moment and tell where the kill landed; the outcome is the last line: `@outcome <json>`.
 //   node --import tsx loader-child.ts '<json ChildArgs>'
 // The phase markers come from pass-through wrappers around the real store and database.
-import type { Database, Queryable } from '../../../../functions/db/database.js';
+import type { DatabaseConnection, Queryable } from '../../../../functions/db/database.js';
 import { PgDatabase } from '../../../../functions/db/pg-database.js';
 import { loadSnapshot } from '../../../../functions/loader/load-snapshot.js';
 import type { FunctionContext } from '../../../../functions/runtime/function-context.js';
@@ -45,7 +45,7 @@ function observedStore(store: BlobStore): BlobStore {
 /** Before the blobs are fetched, transactions are the migrator's (one per migration, checked): all `check`. */
 const loadStarted = (): boolean => PHASES.indexOf(phase) >= PHASES.indexOf('blobs');
 
-function observedDb(db: Database): Database {
+function observedDb(db: DatabaseConnection): DatabaseConnection {
   let committed = false;
   const outside = (): void => mark(committed ? 'embed' : loadStarted() ? phase : 'check');
   const inTx = (tx: Queryable): Queryable => ({
@@ -122,7 +122,7 @@ async function runFunction(args: ChildArgs): Promise<unknown> {
     log: createLogger({ minSeverity: 'ERROR', write: (line) => process.stderr.write(`${line}\n`) }),
     pg: { applicationName: args.applicationName, max: 3 },
   });
-  let db: Promise<Database> | undefined;
+  let db: Promise<DatabaseConnection> | undefined;
   const ctx: FunctionContext = {
     config: runtime.config,
     log: runtime.log,
