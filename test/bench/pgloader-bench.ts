@@ -15,7 +15,6 @@ import { pipeline } from 'node:stream/promises';
 import { Readable, Writable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import type { Queryable } from '../../functions/db/database.js';
 import { PgDatabase } from '../../functions/db/pg-database.js';
 import { ensureMigrated } from '../../functions/db/migrate.js';
 import { deferIndexesIfEmpty } from '../../functions/loader/write/merge-table-rows.js';
@@ -24,6 +23,7 @@ import { createTestDatabase, startPostgresCluster, type PostgresCluster } from '
 import type { BenchFigure, BenchOptions } from './bench-types.js';
 import { runChild } from './child-run.js';
 import { pgloaderVersion, runPgloader, type PgloaderStage } from './support/pgloader.js';
+import { formatTableCosts, measureColumnCosts, queryableOf, type TableCosts } from './support/row-costs.js';
 
 interface Round {
   /** The timed part: pgloader's own "Total import time"; ours: loadSnapshot, start to commit. */
@@ -32,6 +32,8 @@ interface Round {
   wallSeconds: number;
   peakRssMb: number;
   stages?: PgloaderStage[];
+  /** pg_total_relation_size of the loaded table (heap, TOAST, indexes). */
+  tableBytes?: number;
 }
 
 const fmtS = (s: number) => `${s.toFixed(2)} s`;
@@ -67,28 +69,16 @@ async function pgloaderRound(cluster: PostgresCluster, source: string, n: number
     const table = (await queryRows<{ s: string }>(tdb.url, "SELECT table_schema AS s FROM information_schema.tables WHERE table_name = 'kv_store'")).map((r) => r.s);
     if (table.length !== 1) throw new Error(`pgloader-bench: expected one kv_store table created by pgloader, found it in schemas [${table.join(', ')}]`);
     const count = await countRows(tdb.url, `SELECT count(*) AS n FROM "${table[0]!}".kv_store`);
+    const tableBytes = await countRows(tdb.url, `SELECT pg_total_relation_size('"${table[0]!}".kv_store'::regclass) AS n`);
     if (count !== n || run.rows !== n) throw new Error(`pgloader-bench: pgloader says ${run.rows} rows, the table holds ${count}, expected ${n}`);
     opts.log(
       `pgloader-bench round ${round + 1}: pgloader ${n} rows in ${fmtS(run.totalSeconds)} (its total), ${fmtS(run.wallMs / 1000)} process wall, peak RSS ${run.peakRssMb.toFixed(0)} MB${run.options.length ? `, options ${run.options.join(' ')}` : ', defaults'}; ${count} rows counted in ${table[0]!}.kv_store`,
     );
     opts.log(`pgloader-bench round ${round + 1} pgloader stages: ${run.stages.map((s) => `${s.name} ${s.seconds.toFixed(3)}s${s.bytes ? ` (${s.rows} rows, ${s.bytes})` : ''}`).join('; ')}`);
-    return { seconds: run.totalSeconds, wallSeconds: run.wallMs / 1000, peakRssMb: run.peakRssMb, stages: run.stages };
+    return { seconds: run.totalSeconds, wallSeconds: run.wallMs / 1000, peakRssMb: run.peakRssMb, stages: run.stages, tableBytes };
   } finally {
     await tdb.drop();
   }
-}
-
-/** A pg client as the Queryable that deferIndexesIfEmpty takes. */
-function queryableOf(client: pg.Client): Queryable {
-  return {
-    query: async (sql: string, params?: readonly unknown[]) => {
-      const r = await client.query(sql, params as unknown[] | undefined);
-      return { rows: r.rows, rowCount: r.rowCount ?? r.rows.length };
-    },
-    exec: async (sql: string) => {
-      await client.query(sql);
-    },
-  } as unknown as Queryable;
 }
 
 /**
@@ -110,9 +100,18 @@ async function floorRound(cluster: PostgresCluster, dump: readonly Buffer[], n: 
     await client.query('BEGIN');
     const rebuild = await deferIndexesIfEmpty(queryableOf(client), 'kv_entries');
     await pipeline(Readable.from(dump), client.query(copyFrom('COPY aqe.kv_entries FROM STDIN')));
-    for (const statement of rebuild) await client.query(statement);
+    const copied = performance.now();
+    const steps: string[] = [];
+    for (const statement of rebuild) {
+      const t0 = performance.now();
+      await client.query(statement);
+      const name = /(?:CONSTRAINT|INDEX) (\S+)/.exec(statement)?.[1];
+      if (name) steps.push(`${name} ${fmtS((performance.now() - t0) / 1000)}`);
+    }
+    const built = performance.now();
     await client.query('COMMIT');
     const seconds = (performance.now() - started) / 1000;
+    opts.log(`pgloader-bench round ${round + 1}: floor stages: COPY ${fmtS((copied - started) / 1000)}; ${steps.join('; ')}; commit ${fmtS((performance.now() - built) / 1000)}`);
     const count = await countRows(tdb.url, 'SELECT count(*) AS n FROM aqe.kv_entries');
     if (count !== n) throw new Error(`pgloader-bench: the floor load wrote ${count} rows, expected ${n}`);
     opts.log(`pgloader-bench round ${round + 1}: database floor ${n} rows in ${fmtS(seconds)} (pre-encoded COPY text of our rows + index rebuild + commit; ${rebuild.length - 1} index statements)`);
@@ -190,6 +189,7 @@ export async function run(opts: BenchOptions): Promise<BenchFigure[]> {
     let ours: Round | null = null;
     let floor: Round | null = null;
     let dump: Buffer[] = [];
+    let costs: TableCosts | null = null;
     try {
       // alternate who goes first: the second one meets a warmer cache and a busier WAL
       for (let round = 0; round < rounds; round++) {
@@ -199,7 +199,20 @@ export async function run(opts: BenchOptions): Promise<BenchFigure[]> {
           else
             ours = better(
               ours,
-              await oursRound(cluster, bucket, manifestKey, n, opts, round, round === 0 ? async (url) => void (dump = await dumpRows(url)) : undefined),
+              await oursRound(
+                cluster,
+                bucket,
+                manifestKey,
+                n,
+                opts,
+                round,
+                round === 0
+                  ? async (url) => {
+                      dump = await dumpRows(url);
+                      costs = await measureColumnCosts(url, 'kv_entries', opts.log, opts.quick ? 50_000 : 200_000);
+                    }
+                  : undefined,
+              ),
             );
         }
         floor = better(floor, await floorRound(cluster, dump, n, opts, round));
@@ -211,6 +224,8 @@ export async function run(opts: BenchOptions): Promise<BenchFigure[]> {
     if (!pgl || !ours || !floor) throw new Error('pgloader-bench: no round ran');
 
     const rows = n.toLocaleString('en-US');
+    const rowCosts = costs as TableCosts | null;
+    if (rowCosts) for (const line of formatTableCosts(rowCosts, 'pgloader-bench row costs')) opts.log(line);
     const oursRate = n / ours.seconds;
     const pgRate = n / pgl.seconds;
     const ratio = oursRate / pgRate;
@@ -246,6 +261,18 @@ export async function run(opts: BenchOptions): Promise<BenchFigure[]> {
         ratio: Number((oursRate / floorRate).toFixed(3)),
         ratioLabel: 'of the floor',
       },
+      ...(rowCosts && pgl.tableBytes
+        ? [
+            {
+              name: `row width of our load: aqe.kv_entries, heap + TOAST + indexes per row (${rows} rows; per-column table in the log)`,
+              value: Math.round(rowCosts.totalBytes / n),
+              unit: 'B/row',
+              baseline: { name: `pgloader's kv_store, heap + TOAST + indexes per row`, value: Math.round(pgl.tableBytes / n), unit: 'B/row' },
+              ratio: Number((rowCosts.totalBytes / pgl.tableBytes).toFixed(2)),
+              ratioLabel: 'of pgloader (wider)',
+            },
+          ]
+        : []),
       {
         name: `same, whole process from spawn to exit (ours: node start + connect + migrate + load)`,
         value: Number(ours.wallSeconds.toFixed(2)),
