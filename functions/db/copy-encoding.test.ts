@@ -1,7 +1,7 @@
 // The COPY text encoders: timestamps formatted by hand must equal Date#toISOString everywhere.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeCopyValue, isoTimestamp } from './copy-encoding.js';
+import { encodeCopyValue, isoTimestamp, sha256CopyText, storedHashHex } from './copy-encoding.js';
 
 describe('isoTimestamp', () => {
   it('equals Date#toISOString for any millisecond, including outside years 0000–9999', () => {
@@ -16,5 +16,22 @@ describe('isoTimestamp', () => {
       expect(isoTimestamp(ms)).toBe(new Date(ms).toISOString());
     }
     expect(encodeCopyValue(1_736_121_600_123, 'timestamptz')).toBe('2025-01-06T00:00:00.123Z');
+  });
+});
+
+describe('hashes stored as bytes (migration 025)', () => {
+  const hex = 'ab'.repeat(32);
+  it('a sha256 in hex travels as bytea hex form, escaped for COPY: its own 32 bytes', () => {
+    expect(sha256CopyText(hex)).toBe(`\\\\x${hex}`);
+    expect(encodeCopyValue(hex, 'bytea')).toBe(`\\\\x${hex}`);
+    expect(sha256CopyText(Buffer.from(hex, 'hex'))).toBe(`\\\\x${hex}`);
+    expect(storedHashHex(hex)).toBe(hex);
+  });
+
+  it('any other string is stored as its UTF-8 bytes, as the migration converts such a value; a non-string is refused', () => {
+    expect(storedHashHex('h1')).toBe('6831');
+    expect(storedHashHex(hex.toUpperCase())).toBe(Buffer.from(hex.toUpperCase()).toString('hex'));
+    expect(sha256CopyText('h1')).toBe('\\\\x6831');
+    expect(() => sha256CopyText(42)).toThrow(/bytea value: expected a hash/);
   });
 });

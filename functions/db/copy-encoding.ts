@@ -74,7 +74,35 @@ export function encodeCopyValue(value: unknown, type: ColumnType, stats?: Encode
       return realArrayText(value);
     case 'double[]':
       return doubleArrayText(value);
+    case 'bytea':
+      return sha256CopyText(value);
   }
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * The bytes a hash column (bytea since migration 025) stores for `hash`, as hex: a sha256 in
+ * lowercase hex (what the mappings write) is its own 32 bytes; any other string its UTF-8 bytes
+ * (what the migration made of such a value). Compare with `encode(column, 'hex')`.
+ *
+ * @example storedHashHex('ab'.repeat(32)) === 'ab'.repeat(32); storedHashHex('h1') === '6831'
+ */
+export function storedHashHex(hash: string): string {
+  return SHA256_HEX.test(hash) ? hash : Buffer.from(hash, 'utf8').toString('hex');
+}
+
+/**
+ * The COPY text field of a hash stored as bytea (migration 025): bytea's hex form of
+ * {@link storedHashHex} (a 32-byte Buffer as itself), backslash escaped for COPY.
+ * Throws AppError VALUE_INVALID for anything but a string or a Buffer.
+ *
+ * @example sha256CopyText('ab'.repeat(32)) === '\\\\x' + 'ab'.repeat(32)
+ */
+export function sha256CopyText(value: unknown): string {
+  if (typeof value === 'string') return `\\\\x${storedHashHex(value)}`;
+  if (Buffer.isBuffer(value)) return `\\\\x${value.toString('hex')}`;
+  throw invalid('bytea', value, 'a hash: a string (a sha256 in hex) or bytes');
 }
 
 function textOf(value: unknown): string {

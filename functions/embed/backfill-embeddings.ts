@@ -94,7 +94,7 @@ export async function backfillEmbeddings(db: Database, options: BackfillOptions)
         where += ` AND (source_key, source_table, source_id, source_env) > ($${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
       }
       const res = await db.query<PendingRow>(
-        `SELECT source_env, source_id, source_table, source_key, search_text, embedding_text_hash FROM aqe.${table.name}
+        `SELECT source_env, source_id, source_table, source_key, search_text, encode(embedding_text_hash, 'hex') AS embedding_text_hash FROM aqe.${table.name}
           WHERE ${where} ORDER BY source_key, source_table, source_id, source_env LIMIT $1`,
         params as never,
       );
@@ -119,7 +119,7 @@ export async function backfillEmbeddings(db: Database, options: BackfillOptions)
           `UPDATE aqe.${table.name} t SET embedding = ${cast}, embedding_model = $6, embedding_status = 'done'
              FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $7::text[]) AS v(env, sid, stable, skey, vec, thash)
             WHERE t.source_env = v.env AND t.source_id = v.sid AND t.source_table = v.stable AND t.source_key = v.skey
-              AND t.embedding_status = 'pending' AND t.embedding_text_hash = v.thash`,
+              AND t.embedding_status = 'pending' AND t.embedding_text_hash = decode(v.thash, 'hex')`,
           [
             done.map((r) => r.source_env),
             done.map((r) => r.source_id),

@@ -3,7 +3,8 @@
 // the loader's transforms produce `values` keyed by these names. Pure data.
 
 /** Column types, as the transforms produce them and COPY writes them. */
-export type ColumnType = 'text' | 'jsonb' | 'double' | 'bigint' | 'integer' | 'boolean' | 'timestamptz' | 'real[]' | 'double[]';
+/** `bytea`: a sha256, travelling as 64 lowercase hex characters and stored as its 32 bytes (migration 025). */
+export type ColumnType = 'text' | 'jsonb' | 'double' | 'bigint' | 'integer' | 'boolean' | 'timestamptz' | 'real[]' | 'double[]' | 'bytea';
 
 export interface TargetColumn {
   name: string;
@@ -39,7 +40,7 @@ export const COMMON_COLUMNS: readonly TargetColumn[] = [
   { name: 'source_id', type: 'text' },
   { name: 'source_table', type: 'text' },
   { name: 'source_key', type: 'text' },
-  { name: 'content_hash', type: 'text' },
+  { name: 'content_hash', type: 'bytea' },
   { name: 'source_updated_at', type: 'timestamptz' },
   { name: 'extra', type: 'jsonb' },
 ];

@@ -114,6 +114,9 @@ export function pgInputProblem(type: ColumnType, field: string): string | null {
     }
     case 'boolean':
       return text === 't' || text === 'f' ? null : `"${text}" is not t/f`;
+    case 'bytea':
+      // only the hex form (what sha256CopyText writes); PostgreSQL also reads an escape form
+      return /^\\x([0-9a-fA-F]{2})*$/.test(text) ? null : `"${text.slice(0, 60)}" is not bytea in hex form (\\x…)`;
     case 'timestamptz': {
       const m = /^(\d{4})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.exec(text);
       if (!m) return `"${text}" is not a timestamp PostgreSQL reads (4-digit year, ISO 8601 UTC)`;

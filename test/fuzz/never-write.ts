@@ -93,7 +93,7 @@ export async function openNeverWriteEnv(): Promise<NeverWriteEnv> {
   const db = await openTestPglite();
   try {
     await ensureMigrated(db);
-    await db.exec('CREATE TABLE public.fuzz_copy (k int, t text, j jsonb, d double precision, b bigint, i integer, o boolean, ts timestamptz, r real[], r8 double precision[])');
+    await db.exec('CREATE TABLE public.fuzz_copy (k int, t text, j jsonb, d double precision, b bigint, i integer, o boolean, ts timestamptz, r real[], r8 double precision[], hx bytea)');
     const redbTemplate = await makeRedbTemplate(dir);
     const env: NeverWriteEnv = {
       db,
@@ -209,7 +209,7 @@ export async function runSnapshotCase(input: SnapshotInput, env: NeverWriteEnv):
 // ---------------------------------------------------------------------------------------------
 // The COPY oracle against PostgreSQL
 
-const COPY_COLUMN: Record<ColumnType, string> = { text: 't', jsonb: 'j', double: 'd', bigint: 'b', integer: 'i', boolean: 'o', timestamptz: 'ts', 'real[]': 'r', 'double[]': 'r8' };
+const COPY_COLUMN: Record<ColumnType, string> = { text: 't', jsonb: 'j', double: 'd', bigint: 'b', integer: 'i', boolean: 'o', timestamptz: 'ts', 'real[]': 'r', 'double[]': 'r8', bytea: 'hx' };
 
 /** A COPY field for a column type: what the encoders make of a value, or hand-made text near the edges of what PostgreSQL reads. */
 export const copyFieldInput: fc.Arbitrary<{ type: ColumnType; field: string }> = fc.oneof(
@@ -239,6 +239,7 @@ const ENCODER_FORM: Record<ColumnType, RegExp> = {
   boolean: /^[tf]$/,
   timestamptz: /^([+-]\d{6}|\d{4})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/,
   'real[]': /^\{((NULL|NaN|-?Infinity|-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?)(,(NULL|NaN|-?Infinity|-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?))*)?\}$/i,
+  bytea: /^\\\\x([0-9a-f]{2})*$/,
   'double[]': /^\{((NULL|NaN|-?Infinity|-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?)(,(NULL|NaN|-?Infinity|-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?))*)?\}$/i,
 };
 

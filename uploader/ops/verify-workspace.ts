@@ -5,7 +5,7 @@
 
 import { join } from 'node:path';
 import type { Queryable } from '../../functions/db/database.js';
-import { quoteIdent } from '../../functions/db/copy-encoding.js';
+import { quoteIdent, storedHashHex } from '../../functions/db/copy-encoding.js';
 import { readSnapshotSource } from '../../functions/loader/read/read-snapshot-source.js';
 import { TARGET_TABLES } from '../../schema/tables/target-tables.js';
 import type { UploaderConfig } from '../config.js';
@@ -101,7 +101,7 @@ export async function verifyWorkspace(options: VerifyOptions): Promise<VerifyRes
             const rows = local.get(pairKey) ?? new Map<string, string>();
             local.set(pairKey, rows);
             // the loader keeps the last row of a key given twice: so does this map
-            for await (const row of reader.rows(target)) rows.set(`${stripNul(row.sourceTable)}/${stripNul(row.sourceKey)}`, row.contentHash);
+            for await (const row of reader.rows(target)) rows.set(`${stripNul(row.sourceTable)}/${stripNul(row.sourceKey)}`, storedHashHex(row.contentHash));
             if (reader.parts.some((p) => p.targetTable === target && !p.complete())) {
               const why = reader.warnings.find((w) => w.kind === 'source')?.message ?? 'the reader stopped before the end';
               incomplete.set(pairKey, why);
@@ -122,7 +122,7 @@ export async function verifyWorkspace(options: VerifyOptions): Promise<VerifyRes
   for (const t of TARGET_TABLES) {
     if (!wantTable(t.name)) continue;
     const res = await db.query<{ source_id: string; k: string; h: string }>(
-      `SELECT source_id, source_table || '/' || source_key AS k, content_hash AS h FROM aqe.${quoteIdent(t.name)} WHERE source_env = $1 AND missing_since IS NULL`,
+      `SELECT source_id, source_table || '/' || source_key AS k, encode(content_hash, 'hex') AS h FROM aqe.${quoteIdent(t.name)} WHERE source_env = $1 AND missing_since IS NULL`,
       [config.env],
     );
     for (const r of res.rows) {

@@ -17,6 +17,7 @@ const SQL_TYPE: Record<ColumnType, string> = {
   timestamptz: 'timestamptz',
   'real[]': 'real[]',
   'double[]': 'double precision[]',
+  bytea: 'bytea',
 };
 
 /** SQL type of a ColumnType. */
@@ -135,7 +136,7 @@ export function buildMergeSql(table: TargetTable, d: DialectSql): MergeSql {
     'ord bigint NOT NULL',
     ...common.map((c) => `${q(c.name)} ${sqlType(c.type)}`),
     ...modelled.map((c) => `${q(c.name)} ${sqlType(c.type)}`),
-    ...(table.embedded ? ['search_text text', 'embedding text', 'embedding_model text', 'embedding_text_hash text', 'embedding_status text'] : []),
+    ...(table.embedded ? ['search_text text', 'embedding text', 'embedding_model text', 'embedding_text_hash bytea', 'embedding_status text'] : []),
   ];
   const stageColumns = ['ord', ...common.map((c) => c.name), ...modelled.map((c) => c.name), ...(table.embedded ? [...STAGE_EMBEDDING_COLUMNS] : [])];
 

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { DialectQueryable, Queryable, SqlParam } from '../../db/database.js';
 import { type DialectSql, EMBEDDING_DIM } from '../../db/dialect.js';
-import { type EncodeStats, encodeCopyValue, encodeVectorLiteral, escapeCopyText, isZeroVector, jsonText, newEncodeStats, isAsyncIterable, quoteIdent } from '../../db/copy-encoding.js';
+import { type EncodeStats, encodeCopyValue, encodeVectorLiteral, escapeCopyText, isZeroVector, jsonText, newEncodeStats, isAsyncIterable, quoteIdent, sha256CopyText } from '../../db/copy-encoding.js';
 import { classifyDbError } from '../../db/pg-error-kind.js';
 import { type MergeCountsRow, type MergeSql, type ParamName, type Statement, bindStatement, buildMergeSql } from './merge-sql.js';
 import { NO_FUTURE_BOUND } from '../policy/snapshot-clock.js';
@@ -312,8 +312,10 @@ function rowEncoder(input: MergeTableRowsInput, stats: EncodeStats, direct: Dire
     }
 
     const out: (string | null)[] = direct ? [...direct.prefix] : [String(ord++)];
-    out.push(escapeCopyText(row.sourceTable, stats), escapeCopyText(row.sourceKey, stats), escapeCopyText(row.contentHash, stats));
+    out.push(escapeCopyText(row.sourceTable, stats), escapeCopyText(row.sourceKey, stats));
     try {
+      // a sha256 hex, stored as its 32 bytes (migration 025)
+      out.push(sha256CopyText(row.contentHash));
       out.push(encodeCopyValue(row.sourceUpdatedAt, 'timestamptz', stats));
       out.push(row.extra === null || row.extra === undefined ? null : escapeCopyText(jsonText(row.extra, stats), stats));
       for (const c of table.columns) out.push(encodeCopyValue(row.values[c.name], c.type, stats));
@@ -335,7 +337,7 @@ function rowEncoder(input: MergeTableRowsInput, stats: EncodeStats, direct: Dire
 /** search_text, embedding ('[…]' text), embedding_model, embedding_text_hash, embedding_status. */
 function encodeEmbedding(row: TargetRow, stats: EncodeStats): (string | null)[] {
   const text = typeof row.searchText === 'string' && row.searchText.trim() !== '' ? row.searchText : null;
-  const textHash = text === null ? null : searchTextHash(text);
+  const textHash = text === null ? null : sha256CopyText(searchTextHash(text));
   const e = row.embedding;
   if (e) {
     const literal = encodeVectorLiteral(e.vector, EMBEDDING_DIM);

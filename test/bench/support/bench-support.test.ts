@@ -34,6 +34,11 @@ describe('parsePgloaderSummary', () => {
     expect(stages[5]).toMatchObject({ errors: 3, rows: 1, bytes: null, seconds: 0.408 });
     expect(stages[6]).toEqual({ name: 'Total import time', errors: 0, rows: 1_000_000, bytes: '46.5 MB', seconds: 4.092 });
   });
+
+  it('reads a time past a minute (1m0.160s on a loaded machine)', () => {
+    const [total] = parsePgloaderSummary('      Total import time          ✓    1000000    46.5 MB        1m0.160s');
+    expect(total).toEqual({ name: 'Total import time', errors: 0, rows: 1_000_000, bytes: '46.5 MB', seconds: 60.16 });
+  });
 });
 
 describe('runMeasured', () => {

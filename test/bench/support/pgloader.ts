@@ -13,7 +13,8 @@ export interface PgloaderStage {
   seconds: number;
 }
 
-const SUMMARY_LINE = /^\s*(\S.*?)\s+(\d+|✓)\s+(\d+)\s+(?:(\d+(?:\.\d+)? [kMGT]?B)\s+)?(\d+(?:\.\d+)?)s\s*$/;
+// the time is `4.092s`, or past a minute `1m0.160s` (a loaded machine)
+const SUMMARY_LINE = /^\s*(\S.*?)\s+(\d+|✓)\s+(\d+)\s+(?:(\d+(?:\.\d+)? [kMGT]?B)\s+)?(?:(\d+)m)?(\d+(?:\.\d+)?)s\s*$/;
 
 /**
  * The stages of pgloader's summary table, in printed order (the last is "Total import time").
@@ -25,7 +26,7 @@ export function parsePgloaderSummary(text: string): PgloaderStage[] {
   for (const line of text.split('\n')) {
     const m = SUMMARY_LINE.exec(line);
     if (!m) continue;
-    stages.push({ name: m[1]!, errors: m[2] === '✓' ? 0 : Number(m[2]), rows: Number(m[3]), bytes: m[4] ?? null, seconds: Number(m[5]) });
+    stages.push({ name: m[1]!, errors: m[2] === '✓' ? 0 : Number(m[2]), rows: Number(m[3]), bytes: m[4] ?? null, seconds: Number(m[5] ?? 0) * 60 + Number(m[6]) });
   }
   return stages;
 }

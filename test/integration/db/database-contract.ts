@@ -79,8 +79,16 @@ async function load(
   });
 }
 
+/** A stored hash (bytea since migration 025) as the string the test wrote: a non-sha256 string is stored as its UTF-8 bytes. */
+function hashText(v: unknown): unknown {
+  if (!ArrayBuffer.isView(v)) return v;
+  const b = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  return b.every((x) => x >= 0x20 && x < 0x7f) ? b.toString('utf8') : b.toString('hex');
+}
+
 async function rowsOf(db: Queryable, table: string, env: string): Promise<Record<string, unknown>[]> {
-  return (await db.query(`SELECT * FROM aqe.${table} WHERE source_env = $1 ORDER BY source_table, source_key`, [env])).rows;
+  const rows = (await db.query<Record<string, unknown>>(`SELECT * FROM aqe.${table} WHERE source_env = $1 ORDER BY source_table, source_key`, [env])).rows;
+  return rows.map((r) => ({ ...r, content_hash: hashText(r['content_hash']), ...('embedding_text_hash' in r ? { embedding_text_hash: hashText(r['embedding_text_hash']) } : {}) }));
 }
 
 async function undoOf(db: Queryable, runId: number): Promise<Record<string, unknown>[]> {
@@ -133,7 +141,7 @@ export function describeDatabaseContract(target: ContractTarget): void {
           const expected = [
             ...[...COMMON_COLUMNS, ...table.columns].map((c) => `${c.name}:${arrayName(c.type) ?? sqlName(c.type)}`),
             ...RUN_COLUMNS.map((c) => `${c}:${c.endsWith('_id') ? 'bigint' : 'timestamp with time zone'}`),
-            ...(table.embedded ? [...EMBEDDING_COLUMNS.map((c) => `${c}:${c === 'embedding' ? embeddingType : 'text'}`), 'search_tsv:tsvector'] : []),
+            ...(table.embedded ? [...EMBEDDING_COLUMNS.map((c) => `${c}:${c === 'embedding' ? embeddingType : c === 'embedding_text_hash' ? 'bytea' : 'text'}`), 'search_tsv:tsvector'] : []),
           ];
           // columns added by later migrations come last (ALTER TABLE ADD COLUMN): compare as sets
           expect([...actual].sort(), `columns of aqe.${table.name}`).toEqual([...expected].sort());
@@ -417,7 +425,7 @@ export function describeDatabaseContract(target: ContractTarget): void {
         expect(row).toMatchObject({ value: 'new', content_hash: 'h2', first_run_id: r1.runId, last_run_id: r2.runId });
         const undo = await undoOf(db, r2.runId);
         expect(undo).toHaveLength(1);
-        expect(undo[0]).toMatchObject({ op: 'update', source_key: 'a', pre_image: expect.objectContaining({ value: 'old', content_hash: 'hash-a', last_run_id: r1.runId }) });
+        expect(undo[0]).toMatchObject({ op: 'update', source_key: 'a', pre_image: expect.objectContaining({ value: 'old', content_hash: `\\x${Buffer.from('hash-a').toString('hex')}`, last_run_id: r1.runId }) });
       });
 
       it('an older snapshot arriving late never overwrites newer data (keptNewer)', async () => {
@@ -534,7 +542,8 @@ export function describeDatabaseContract(target: ContractTarget): void {
         expect(e).toMatchObject({ embedding_status: 'done', embedding_model: 'all-MiniLM-L6-v2', last_run_id: first.runId });
         const stored = typeof e['embedding'] === 'string' ? JSON.parse(e['embedding']) : e['embedding'];
         expect(stored).toEqual(vec);
-        expect(typeof e['embedding_text_hash']).toBe('string');
+        // the sha256 of the search text, as its 32 bytes (migration 025)
+        expect(e['embedding_text_hash']).toMatch(/^[0-9a-f]{64}$/);
         // once done, the same content is simply unchanged
         const third = await load(migrated, { env, table: T, rows: [aRow(T, 'e', { ...base, embedding: { vector: unitVector(8), model: 'm' } })] });
         expect(third.counts).toMatchObject({ unchanged: 1, embeddingsFilled: 0 });
