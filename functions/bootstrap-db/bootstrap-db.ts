@@ -4,13 +4,18 @@
 // read-only role, nothing for PUBLIC. Idempotent (the scheduler re-applies it daily, and after a
 // point-in-time restore): a missing role is created with its secret's latest password (as a SCRAM
 // verifier: the plaintext never reaches the server); an existing role keeps its password (the
-// rotation function owns it). Each step is one statement, so a failure names the statement.
+// rotation function owns it) unless that password no longer logs in: after a restore from a backup
+// or a point-in-time clone the roles come back with the passwords of that time, and the bootstrap
+// sets each refused role to its secret's latest version, under the rotation's own advisory lock so
+// it never races a rotation in flight. Each step is one statement, so a failure names the statement.
 
 import pg from 'pg';
 import { AppError, errorMessage } from '../../schema/errors.js';
 import { type DbTls, pgTlsOptions } from '../config/config.js';
+import { advisoryLockKey } from '../db/advisory-lock.js';
 import { quoteIdent } from '../db/copy-encoding.js';
 import { toDbError } from '../db/pg-error-kind.js';
+import { isAppError } from '../../schema/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { scramSha256Verifier } from '../rotate-secret/scram-verifier.js';
 import type { Redacted } from '../secrets/redacted.js';
@@ -31,10 +36,10 @@ export interface BootstrapTarget {
 export interface BootstrapOptions {
   target: BootstrapTarget;
   admin: { user: string; password: Redacted<string> };
-  /** The functions' role and its password (used only when the role is created). */
-  sync: { user: string; password: () => Promise<Redacted<string>> };
+  /** The functions' role, its secret (the rotation's lock name) and its latest password. */
+  sync: { user: string; secret: string; password: () => Promise<Redacted<string>> };
   /** The operators' read-only role. */
-  reader: { user: string; password: () => Promise<Redacted<string>> };
+  reader: { user: string; secret: string; password: () => Promise<Redacted<string>> };
   log: Logger;
   connectTimeoutMs?: number;
 }
@@ -43,6 +48,8 @@ export interface BootstrapReport {
   /** `installed` (present or created now) or `unavailable` (the server offers no `vector`: the loader falls back to dialect none). */
   vector: 'installed' | 'unavailable';
   createdRoles: string[];
+  /** Existing roles whose password was refused and set to their secret's latest version (after a restore). */
+  resetPasswords: string[];
   serverVersion: number;
   statements: number;
 }
@@ -112,6 +119,30 @@ export async function bootstrapDatabase(options: BootstrapOptions): Promise<Boot
     throw toDbError(err, `connect to ${target.host}:${target.port}/${target.database} as ${admin.user}`);
   }
   let statements = 0;
+  /** Does `user` log in with `password` (a fresh TLS session)? Only an authentication failure is "no". */
+  const logsIn = async (user: string, password: Redacted<string>): Promise<boolean> => {
+    const probe = new pg.Client({
+      host: target.host,
+      port: target.port,
+      database: target.database,
+      user,
+      password: password.reveal(),
+      application_name: 'aqe-db-bootstrap',
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+      ...(ssl ? { ssl } : {}),
+    });
+    probe.on('error', () => undefined);
+    try {
+      await probe.connect();
+      return true;
+    } catch (err) {
+      const db = toDbError(err, `connect to ${target.host}:${target.port}/${target.database} as ${user}`);
+      if (isAppError(db, 'DB_AUTH')) return false;
+      throw db;
+    } finally {
+      await probe.end().catch(() => undefined);
+    }
+  };
   const run = async (sql: string, params: unknown[] = []) => {
     try {
       statements++;
@@ -135,6 +166,7 @@ export async function bootstrapDatabase(options: BootstrapOptions): Promise<Boot
       log.warn('the server offers no "vector" extension: the loader uses dialect none (exact search, no vector index)', { event: 'bootstrap_no_vector' });
     }
     const createdRoles: string[] = [];
+    const resetPasswords: string[] = [];
     for (const role of [sync, reader]) {
       const exists = await run('SELECT rolsuper, rolreplication, rolbypassrls FROM pg_roles WHERE rolname = $1', [role.user]);
       if (exists.rowCount === 0) {
@@ -147,10 +179,24 @@ export async function bootstrapDatabase(options: BootstrapOptions): Promise<Boot
       if (r.rolsuper || r.rolreplication || r.rolbypassrls) {
         throw new AppError('DB_SCHEMA', `role ${role.user} has SUPERUSER, REPLICATION or BYPASSRLS: the admin role cannot remove them; drop the role (it is re-created) or fix it as cloudsqladmin via support`);
       }
+      // the rotation holds this lock from its ALTER ROLE until the new version is published
+      await run('SET lock_timeout = 60000');
+      await run('SELECT pg_advisory_lock($1::bigint)', [advisoryLockKey(`aqe:rotate:${role.secret}`)]);
+      try {
+        const password = await role.password();
+        if (!(await logsIn(role.user, password))) {
+          await run(`ALTER ROLE ${quoteIdent(role.user)} PASSWORD '${scramSha256Verifier(password)}'`);
+          resetPasswords.push(role.user);
+          log.warn('a role refused its secret\'s latest password (a restore?): set to it', { event: 'bootstrap_password_reset', role: role.user });
+        }
+      } finally {
+        await run('SELECT pg_advisory_unlock($1::bigint)', [advisoryLockKey(`aqe:rotate:${role.secret}`)]);
+        await run('RESET lock_timeout');
+      }
     }
     for (const sql of grantStatements(target.database, sync.user, reader.user)) await run(sql);
-    log.notice('database bootstrap applied', { event: 'bootstrap_applied', vector, createdRoles, statements });
-    return { vector, createdRoles, serverVersion: version, statements };
+    log.notice('database bootstrap applied', { event: 'bootstrap_applied', vector, createdRoles, resetPasswords, statements });
+    return { vector, createdRoles, resetPasswords, serverVersion: version, statements };
   } finally {
     await client.end().catch(() => undefined);
   }

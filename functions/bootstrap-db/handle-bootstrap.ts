@@ -5,7 +5,7 @@ import { AppError } from '../../schema/errors.js';
 import type { FunctionRuntime } from '../runtime/function-context.js';
 import { type BootstrapReport, bootstrapDatabase } from './bootstrap-db.js';
 
-/** Runs the bootstrap with the admin role's latest password; the roles' passwords are read only to create a missing role. */
+/** Runs the bootstrap with the admin role's latest password; the roles' latest passwords create a missing role or heal a refused one. */
 export async function handleBootstrap(rt: FunctionRuntime): Promise<BootstrapReport> {
   const db = rt.config.database;
   const reader = rt.config.rotatedRoles.find((r) => r.user !== rt.config.adminRole?.user);
@@ -17,8 +17,8 @@ export async function handleBootstrap(rt: FunctionRuntime): Promise<BootstrapRep
   return bootstrapDatabase({
     target: { host: db.host, port: db.port, database: db.database, ...(db.ssl ? { ssl: db.ssl } : {}) },
     admin: { user: rt.config.adminRole.user, password: admin.value },
-    sync: { user: db.user, password: async () => (await secrets.accessLatest(db.passwordSecret)).value },
-    reader: { user: reader.user, password: async () => (await secrets.accessLatest(reader.passwordSecret)).value },
+    sync: { user: db.user, secret: db.passwordSecret, password: async () => (await secrets.accessLatest(db.passwordSecret)).value },
+    reader: { user: reader.user, secret: reader.passwordSecret, password: async () => (await secrets.accessLatest(reader.passwordSecret)).value },
     log: rt.log.child({ function: 'bootstrapDatabase' }),
   });
 }

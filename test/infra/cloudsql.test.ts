@@ -9,7 +9,8 @@ import { CONFIG_ENV, ENTRY_POINTS, MANAGED_DB_ENTRY_POINTS } from '../../functio
 import { IAP_SOURCE_RANGE, loadDeploymentConfigFile, parseDeploymentConfig, resourceNames } from '../../infra/config.js';
 import { CLOUD_SQL_METRICS } from '../../infra/constructs/alerts.js';
 import { cloudSqlFlags } from '../../infra/constructs/cloud-sql-database.js';
-import { EXAMPLE_CONFIG_FILE, only, ref, REPO_ROOT, type Res, resourcesOf, type Synthesized, synthDeployment } from './synth-support.js';
+import { MANAGED_RUNBOOK, PREDEFINED_ROLE_PERMISSIONS, type Scope } from '../../infra/runbook.js';
+import { allResources, EXAMPLE_CONFIG_FILE, only, ref, REPO_ROOT, type Res, resourcesOf, type Synthesized, synthDeployment } from './synth-support.js';
 
 const CLOUDSQL_CONFIG_FILE = `${REPO_ROOT}/infra/deployments/example-cloudsql.json`;
 
@@ -222,5 +223,41 @@ describe('the managed database, synthesized', () => {
     expect(down.conditions[0].condition_threshold.filter).toBe(`metric.type="${CLOUD_SQL_METRICS.up}" AND resource.type="cloudsql_database" AND resource.labels.database_id="${s.config.project}:aqe-pg"`);
     const disk = policies.find((p) => /data disk/.test(p.display_name))!;
     expect(disk.conditions[0].condition_threshold).toMatchObject({ threshold_value: 0.8, filter: expect.stringContaining(CLOUD_SQL_METRICS.diskUtilization) });
+  });
+});
+
+describe('the managed runbook is runnable with the roles granted', () => {
+  const scopeOf = (type: string, b: Res): Scope | null => {
+    if (type === 'google_project_iam_member') return 'project';
+    if (type === 'google_compute_instance_iam_member' || type === 'google_iap_tunnel_instance_iam_member') return 'instance';
+    if (type === 'google_service_account_iam_member') return /google_service_account\.sql-bastion_sa_/.test(b.service_account_id) ? 'vm-service-account' : null;
+    if (type === 'google_secret_manager_secret_iam_member') return /db-reader-secret/.test(b.secret_id) ? 'reader-secret' : /db-admin-secret/.test(b.secret_id) ? 'admin-secret' : 'sync-secret';
+    return null;
+  };
+  const permissionsOf = (role: string): readonly string[] => {
+    const custom = /^\$\{google_project_iam_custom_role\.([\w-]+)\.id\}$/.exec(role)?.[1];
+    if (custom) return s.tf.resource.google_project_iam_custom_role[custom].permissions as string[];
+    return PREDEFINED_ROLE_PERMISSIONS[role] ?? [];
+  };
+
+  it.each(MANAGED_RUNBOOK.map((step) => [step.id, step] as const))('%s', (_id, step) => {
+    const members = step.who === 'admins' ? s.config.admins : [...s.config.operators, ...s.config.admins];
+    expect(members.length).toBeGreaterThan(0);
+    for (const member of members) {
+      const have = new Set<string>();
+      for (const [type, , b] of allResources(s.tf)) {
+        if (!type.endsWith('_iam_member') || b.member !== member) continue;
+        const scope = scopeOf(type, b);
+        if (scope) for (const p of permissionsOf(b.role)) have.add(`${p}@${scope}`);
+      }
+      const missing = step.needs.filter((n) => !have.has(`${n.permission}@${n.on}`)).map((n) => `${n.permission} on ${n.on}`);
+      expect(missing, `${member} cannot run "${step.command}" (${step.section})`).toEqual([]);
+    }
+  });
+
+  it('nobody but the bootstrap and the rotation reads the admin password (admins move its schedule only)', () => {
+    const people = new Set([...s.config.operators, ...s.config.admins]);
+    const reads = resourcesOf(s.tf, 'google_secret_manager_secret_iam_member').filter(([, b]) => /db-admin-secret/.test(b.secret_id) && people.has(b.member) && b.role === 'roles/secretmanager.secretAccessor');
+    expect(reads).toEqual([]);
   });
 });
