@@ -4,6 +4,8 @@
 // admin role to the bootstrap and the rotation only), the functions' VPC egress reaching the
 // instance's range, least-privilege grants, and the operators' way in through an IAP-only bastion.
 // The VM engine's own synthesis is pinned by the other files of this folder.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_ENV, ENTRY_POINTS, MANAGED_DB_ENTRY_POINTS } from '../../functions/entry-points.js';
 import { IAP_SOURCE_RANGE, loadDeploymentConfigFile, parseDeploymentConfig, resourceNames } from '../../infra/config.js';
@@ -259,5 +261,22 @@ describe('the managed runbook is runnable with the roles granted', () => {
     const people = new Set([...s.config.operators, ...s.config.admins]);
     const reads = resourcesOf(s.tf, 'google_secret_manager_secret_iam_member').filter(([, b]) => /db-admin-secret/.test(b.secret_id) && people.has(b.member) && b.role === 'roles/secretmanager.secretAccessor');
     expect(reads).toEqual([]);
+  });
+});
+
+describe('DEPLOY.md matches the managed synthesis', () => {
+  const deploy = readFileSync(join(REPO_ROOT, 'infra', 'DEPLOY.md'), 'utf8');
+
+  it('states the resource count of the managed example', () => {
+    const m = /`infra\/deployments\/example-cloudsql\.json`, synthesizes (\d+) resources/.exec(deploy);
+    expect(m, 'DEPLOY.md must state the count').not.toBeNull();
+    expect(Number(m![1])).toBe(allResources(s.tf).length);
+  });
+
+  it('prices the managed rows: instance tiers, HA, storage, backups, the bastion, three secrets', () => {
+    const table = deploy.slice(deploy.indexOf('### Managed engine (`cloudsql-pgvector`)'), deploy.indexOf('## After the first real deploy'));
+    for (const row of ['Cloud SQL db-custom-1-3840', 'highAvailability: true', 'Cloud SQL storage', 'Backups and point-in-time logs', 'SQL bastion e2-micro']) expect(table).toContain(row);
+    expect(table).toMatch(/Secret Manager \| 3 secrets/);
+    expect(deploy).toContain('## Choosing the database engine');
   });
 });
