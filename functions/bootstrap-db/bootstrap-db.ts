@@ -17,7 +17,7 @@ import { quoteIdent } from '../db/copy-encoding.js';
 import { toDbError } from '../db/pg-error-kind.js';
 import { isAppError } from '../../schema/errors.js';
 import type { Logger } from '../observability/logger.js';
-import { scramSha256Verifier } from '../rotate-secret/scram-verifier.js';
+import { scramSha256Verifier } from '../secrets/scram-verifier.js';
 import type { Redacted } from '../secrets/redacted.js';
 
 /** A role or database name we create (lower case, no quoting surprises): as infra/config.ts. */

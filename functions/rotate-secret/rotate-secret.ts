@@ -13,7 +13,7 @@ import { toDbError } from '../db/pg-error-kind.js';
 import type { Logger } from '../observability/logger.js';
 import { Redacted } from '../secrets/redacted.js';
 import type { SecretSource, SecretVersionInfo } from '../secrets/secret-source.js';
-import { scramSha256Verifier } from './scram-verifier.js';
+import { scramSha256Verifier } from '../secrets/scram-verifier.js';
 
 /** Where the rotated role logs in. The password is the secret's latest enabled version. */
 export interface RotationTarget {
