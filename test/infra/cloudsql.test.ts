@@ -191,6 +191,15 @@ describe('the managed database, synthesized', () => {
     expect(sqlRoles).toEqual([]);
   });
 
+  it('binds every IAM grant to a service account we created, a configured member, or a Google service agent', () => {
+    const ours = new Set(resourcesOf(s.tf, 'google_service_account').map(([id]) => ref('google_service_account', id, 'member')));
+    const configured = new Set([...s.config.operators, ...s.config.admins, ...s.config.environments.flatMap((e) => [...e.uploaders, ...e.impersonators])]);
+    const bindings = Object.keys(s.tf.resource).filter((t) => t.endsWith('_iam_member')).flatMap((t) => resourcesOf(s.tf, t).map(([id, b]) => [`${t}.${id}`, String(b.member)] as const));
+    expect(bindings.length).toBeGreaterThan(40);
+    const strangers = bindings.filter(([, m]) => !(ours.has(m) || configured.has(m) || /gcp-sa-secretmanager|google_storage_project_service_account|@gcf-admin-robot\.|@serverless-robot-prod\./.test(m)));
+    expect(strangers).toEqual([]);
+  });
+
   it('calls the bootstrap from Cloud Scheduler with an OIDC token of the scheduler identity, which may invoke it', () => {
     const boot = fnOf(MANAGED_DB_ENTRY_POINTS.bootstrapDatabase);
     expect(boot.service_config).toMatchObject({ ingress_settings: 'ALLOW_INTERNAL_ONLY', max_instance_count: 1 });
