@@ -8,6 +8,14 @@ export const ENTRY_POINTS = {
   rotateSecret: 'rotateSecret',
 } as const;
 
+/**
+ * Targets deployed only with the managed database (engine cloudsql-pgvector): the bootstrap that
+ * makes the roles, schema and grants as the instance's admin role (functions/bootstrap-db/).
+ */
+export const MANAGED_DB_ENTRY_POINTS = {
+  bootstrapDatabase: 'bootstrapDatabase',
+} as const;
+
 /** Environment variables read by the functions' `config.ts` (values set by infra). */
 export const CONFIG_ENV = {
   /** Private IP or host name of the database VM. */
@@ -46,6 +54,16 @@ export const CONFIG_ENV = {
   dbReaderUser: 'AQE_DB_READER_USER',
   /** rotateSecret: Secret Manager resource name of the read-only role's password. */
   dbReaderPasswordSecret: 'AQE_DB_READER_PASSWORD_SECRET',
+  /**
+   * PEM of the CA the database server's certificate must chain to: set, every connection uses TLS
+   * and verifies the chain (not the host name: Cloud SQL's certificate names the instance, and the
+   * functions connect to its private IP). Unset: no TLS (the private VM).
+   */
+  dbSslCa: 'AQE_DB_SSL_CA',
+  /** bootstrapDatabase and rotateSecret (managed database): the API-created admin role. */
+  dbAdminUser: 'AQE_DB_ADMIN_USER',
+  /** Secret Manager resource name of the admin role's password (rotated like the others). */
+  dbAdminPasswordSecret: 'AQE_DB_ADMIN_PASSWORD_SECRET',
 } as const;
 
 /** Variables infra must never set: local and test overrides of the cloud services. */

@@ -4,7 +4,8 @@
 import * as ff from '@google-cloud/functions-framework';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { isAppError } from '../schema/errors.js';
-import { ENTRY_POINTS } from './entry-points.js';
+import { handleBootstrap } from './bootstrap-db/handle-bootstrap.js';
+import { ENTRY_POINTS, MANAGED_DB_ENTRY_POINTS } from './entry-points.js';
 import { handleStorageEvent, type StorageObjectEvent } from './load-snapshot/handle-snapshot.js';
 import { parseReconcileRequest, runReconcile } from './reconcile/index.js';
 import { handleRotationEvent } from './rotate-secret/handle-rotation.js';
@@ -76,3 +77,19 @@ ff.cloudEvent(ENTRY_POINTS.rotateSecret, (event: CloudEvent<PubsubMessagePublish
     ctx().log.info('rotateSecret done', { event: 'rotation_done', status: outcome.status });
   }),
 );
+
+// Managed database only: Cloud Scheduler (daily, and by hand after a deploy or a restore) → POST.
+// Idempotent: the roles, schema and grants as the admin role (functions/bootstrap-db/).
+ff.http(MANAGED_DB_ENTRY_POINTS.bootstrapDatabase, async (req, res) => {
+  if (req.method !== 'POST') {
+    res.status(405).set('Allow', 'POST').json({ error: 'use POST (Cloud Scheduler sends POST)' });
+    return;
+  }
+  try {
+    res.status(200).json(await handleBootstrap(ctx()));
+  } catch (err) {
+    const transient = !isAppError(err) || err.transient;
+    ctx().log.error('bootstrapDatabase failed', { event: 'bootstrap_failed', error: err });
+    res.status(transient ? 503 : 500).json({ error: isAppError(err) ? err.toJSON() : { code: 'INTERNAL', message: 'bootstrap failed; see the function logs' } });
+  }
+});

@@ -62,6 +62,52 @@ const environmentSchema = z
   })
   .strict();
 
+/** The database engines a deployment can run on. */
+export const DATABASE_ENGINES = ['vm-ruvector', 'cloudsql-pgvector'] as const;
+export type DatabaseEngine = (typeof DATABASE_ENGINES)[number];
+
+/** A Cloud SQL machine tier: dedicated-core custom shapes, or the shared-core ones (no SLA, no HA). */
+const cloudSqlTierRe = /^db-(custom-\d{1,2}-\d{3,6}|f1-micro|g1-small)$/;
+const dayOfWeek = z.number().int().min(1).max(7);
+
+const cloudSqlSchema = z
+  .object({
+    /** PostgreSQL major version (pgvector is the `vector` extension on every one of these). */
+    version: z.enum(['POSTGRES_15', 'POSTGRES_16', 'POSTGRES_17']).default('POSTGRES_17'),
+    /**
+     * Enterprise edition machine tier: db-custom-<vCPUs>-<memory MB>. The default (1 vCPU, 3.75 GB)
+     * is the smallest dedicated-core shape: covered by the SLA, and the smallest that may be HA.
+     */
+    tier: z.string().regex(cloudSqlTierRe, 'expected a Cloud SQL tier like db-custom-1-3840 (vCPUs-memory MB), db-g1-small or db-f1-micro').default('db-custom-1-3840'),
+    /** Regional high availability: a standby in a second zone with synchronous replication (doubles the instance price). */
+    highAvailability: z.boolean().default(false),
+    diskSizeGb: z.number().int().min(10).max(65536).default(20),
+    diskType: z.enum(['PD_SSD', 'PD_HDD']).default('PD_SSD'),
+    /** Automatic storage increase up to this many GB (0: no limit). */
+    diskAutoresizeLimitGb: z.number().int().min(0).max(65536).default(200),
+    /** Daily automated backup window start (UTC, HH:MM) and how many backups are kept. */
+    backupStartTime: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (UTC)').default('03:00'),
+    retainedBackups: z.number().int().min(1).max(365).default(14),
+    /** Point-in-time recovery window: days of write-ahead log kept (1-7 on Enterprise edition). */
+    pitrDays: z.number().int().min(1).max(7).default(7),
+    /** Maintenance window: day (1 = Monday … 7 = Sunday) and hour (UTC). */
+    maintenanceDay: dayOfWeek.default(7),
+    maintenanceHour: z.number().int().min(0).max(23).default(4),
+    /**
+     * The range reserved for private services access (Cloud SQL's private IP comes from it): an
+     * unused block of the VPC's address space, /16 to /24.
+     */
+    privateServicesCidr: z
+      .string()
+      .refine((v) => cidrRe.test(v) && Number(v.split('/')[1]) >= 16 && Number(v.split('/')[1]) <= 24, 'expected an IPv4 CIDR from /16 to /24, e.g. 10.20.0.0/20')
+      .default('10.20.0.0/20'),
+    /** The operators' SSH bastion (IAP only; it forwards the Postgres port to the private IP). */
+    bastionMachineType: z.string().regex(/^[a-z0-9]+-[a-z0-9-]+$/).default('e2-micro'),
+    /** When the bootstrap function re-applies the roles and grants (a 5-field cron, in schedules.timeZone). */
+    bootstrapSchedule: z.string().regex(/^(\S+\s+){4}\S+$/, 'expected a 5-field cron expression').default('23 3 * * *'),
+  })
+  .strict();
+
 const backendSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('local') }).strict(),
   z.object({ type: z.literal('gcs'), bucket: z.string().min(3), prefix: z.string().min(1).optional() }).strict(),
@@ -90,12 +136,18 @@ export const deploymentConfigSchema = z
     database: z
       .object({
         /**
+         * Where PostgreSQL runs. `vm-ruvector`: the private VM running ruvector-postgres (the default).
+         * `cloudsql-pgvector`: Cloud SQL for PostgreSQL with pgvector on a private IP only (`cloudSql`
+         * below), for teams that outgrow one VM (infra/DEPLOY.md "Choosing the database engine").
+         */
+        engine: z.enum(DATABASE_ENGINES).default('vm-ruvector'),
+        /**
          * e2-medium (2 shared vCPU, 4 GB): the cheapest shape that gives the container the 2 GB the
          * image's own compose file reserves, plus room for COS, Docker and HNSW index builds.
          */
         machineType: z.string().regex(/^[a-z0-9]+-[a-z0-9-]+$/).default('e2-medium'),
-        /** ruvector-postgres image, pinned by tag (not latest) or digest. */
-        image: z.string().regex(imageRe, 'expected an image pinned by tag (not "latest") or @sha256 digest, e.g. ruvnet/ruvector-postgres:2.0.5'),
+        /** ruvector-postgres image, pinned by tag (not latest) or digest (engine vm-ruvector: required). */
+        image: z.string().regex(imageRe, 'expected an image pinned by tag (not "latest") or @sha256 digest, e.g. ruvnet/ruvector-postgres:2.0.5').optional(),
         bootImage: z.string().min(3).default('cos-cloud/cos-stable'),
         dataDiskSizeGb: z.number().int().min(10).max(65536).default(20),
         dataDiskType: z.enum(['pd-balanced', 'pd-ssd', 'pd-standard']).default('pd-balanced'),
@@ -109,8 +161,10 @@ export const deploymentConfigSchema = z
         /** Daily disk snapshot start time (UTC, on the hour) and how many days they are kept. */
         snapshotStartTime: z.string().regex(/^([01]\d|2[0-3]):00$/, 'expected HH:00 (UTC)').default('03:00'),
         snapshotRetentionDays: z.number().int().min(1).max(365).default(14),
-        /** VM deletion protection and prevent_destroy on the data disk. */
+        /** VM deletion protection and prevent_destroy on the data disk (Cloud SQL: deletion protection on the instance). */
         deletionProtection: z.boolean().default(true),
+        /** Engine cloudsql-pgvector only: the managed instance. */
+        cloudSql: cloudSqlSchema.prefault({}),
       })
       .strict(),
     secret: z
@@ -221,6 +275,23 @@ export const deploymentConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['environments', i], message: `environment "${e.name}" has no uploaders and no impersonators: nobody could push` });
       }
     });
+    if (c.database.engine === 'vm-ruvector' && !c.database.image) {
+      ctx.addIssue({ code: 'custom', path: ['database', 'image'], message: 'engine vm-ruvector needs the ruvector-postgres image, pinned by tag or digest, e.g. ruvnet/ruvector-postgres:2.0.5' });
+    }
+    if (c.database.engine === 'cloudsql-pgvector') {
+      const sql = c.database.cloudSql;
+      if (sql.highAvailability && /^db-(f1-micro|g1-small)$/.test(sql.tier)) {
+        ctx.addIssue({ code: 'custom', path: ['database', 'cloudSql', 'tier'], message: `${sql.tier} is a shared-core tier: no SLA and no high availability; use a db-custom-<vCPUs>-<MB> tier with highAvailability` });
+      }
+      for (const [field, range] of [['subnetCidr', c.network.subnetCidr], ['connectorCidr', c.network.connectorCidr]] as const) {
+        if (cidrRe.test(sql.privateServicesCidr) && cidrsOverlap(sql.privateServicesCidr, range)) {
+          ctx.addIssue({ code: 'custom', path: ['database', 'cloudSql', 'privateServicesCidr'], message: `${sql.privateServicesCidr} overlaps network.${field} ${range}` });
+        }
+      }
+      if (c.database.image) {
+        ctx.addIssue({ code: 'custom', path: ['database', 'image'], message: 'engine cloudsql-pgvector runs no container image: remove database.image (or use engine vm-ruvector)' });
+      }
+    }
     const roles = { 'database.adminUser': c.database.adminUser, 'database.dbUser': c.database.dbUser, 'database.readerUser': c.database.readerUser };
     const seenRoles = new Map<string, string>();
     for (const [field, role] of Object.entries(roles)) {
@@ -228,6 +299,7 @@ export const deploymentConfigSchema = z
       if (other) ctx.addIssue({ code: 'custom', path: field.split('.'), message: `"${role}" is also ${other}: the superuser, the functions' role and the read-only role must be three different roles` });
       seenRoles.set(role, field);
       // the image's init script creates a LOGIN role "ruvector" that the bootstrap locks
+      if (role.startsWith('cloudsql')) ctx.addIssue({ code: 'custom', path: field.split('.'), message: `"${role}" is reserved by Cloud SQL (cloudsqlsuperuser, cloudsqladmin, …); choose another name` });
       if (role === 'ruvector' || role === 'postgres') ctx.addIssue({ code: 'custom', path: field.split('.'), message: `"${role}" is a role of the image itself; choose another name` });
     }
     const ids = c.schedules.reconcile.map((s) => s.id);
@@ -331,7 +403,14 @@ export function resourceNames(c: DeploymentConfig) {
     manifestTopic: `${p}-manifests`,
     bucket: c.bucket.name ?? `${c.project}-${p}-snapshots`,
     sourceBucket: `${c.project}-${p}-fn-src`,
-    functions: { loadSnapshot: `${p}-load-snapshot`, reconcile: `${p}-reconcile`, rotateSecret: `${p}-rotate-secret` },
+    functions: { loadSnapshot: `${p}-load-snapshot`, reconcile: `${p}-reconcile`, rotateSecret: `${p}-rotate-secret`, bootstrapDatabase: `${p}-db-bootstrap` },
+    /** Engine cloudsql-pgvector: the instance, its private services range, the admin role's password, the operators' bastion. */
+    sqlInstance: `${p}-pg`,
+    privateServicesRange: `${p}-psa-range`,
+    adminSecretId: `${p}-db-admin-password`,
+    bastion: `${p}-sql-bastion`,
+    bastionTag: `${p}-sql-bastion`,
+    bootstrapJob: `${p}-db-bootstrap-daily`,
     /** Service-account ids: 6-30 chars. */
     sa: {
       vm: `${p}-db-vm`,
@@ -340,6 +419,8 @@ export function resourceNames(c: DeploymentConfig) {
       reconcile: `${p}-reconcile`,
       rotateSecret: `${p}-rotate`,
       scheduler: `${p}-scheduler`,
+      bootstrapDatabase: `${p}-db-boot`,
+      bastion: `${p}-sql-bastion`,
       uploader: (env: string) => `${p}-up-${env}`,
       trigger: (fn: string) => `${p}-${fn}-trg`,
     },

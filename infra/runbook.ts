@@ -3,7 +3,7 @@
 // step the granted roles cannot run fails a test instead of an operator at 3 a.m.
 
 /** Where a permission is checked. */
-export type Scope = 'project' | 'instance' | 'vm-service-account' | 'reader-secret' | 'sync-secret';
+export type Scope = 'project' | 'instance' | 'vm-service-account' | 'reader-secret' | 'sync-secret' | 'admin-secret';
 
 export interface RunbookStep {
   readonly id: string;
@@ -93,6 +93,52 @@ export const RUNBOOK: readonly RunbookStep[] = [
     command: 'gcloud compute snapshots list --filter="sourceDisk~aqe-db-data"',
     needs: [{ permission: 'compute.snapshots.list', on: 'project' }],
   },
+];
+
+/**
+ * The managed engine's runbook (DEPLOY.md "Managed database"): `instance` and `vm-service-account`
+ * are the SQL bastion and its service account. The first-deploy and restore steps that need
+ * `roles/cloudsql.admin` (set-password, backups restore, clone) are the deployer's, granted by
+ * nobody in the stack.
+ */
+export const MANAGED_RUNBOOK: readonly RunbookStep[] = [
+  {
+    id: 'bastion-tunnel',
+    section: 'Managed database: Operator access',
+    who: 'operators',
+    command: 'gcloud compute ssh aqe-sql-bastion --tunnel-through-iap --zone ZONE -- -N -L 5432:PRIVATE_IP:5432',
+    needs: [
+      { permission: 'compute.projects.get', on: 'project' },
+      { permission: 'compute.instances.get', on: 'instance' },
+      { permission: 'compute.instances.osLogin', on: 'instance' },
+      { permission: 'iap.tunnelInstances.accessViaIAP', on: 'instance' },
+      { permission: 'iam.serviceAccounts.actAs', on: 'vm-service-account' },
+    ],
+  },
+  RUNBOOK.find((s) => s.id === 'reader-password')!,
+  RUNBOOK.find((s) => s.id === 'function-logs')!,
+  {
+    id: 'bootstrap-run',
+    section: 'Managed database: First deploy',
+    who: 'admins',
+    command: 'gcloud scheduler jobs run aqe-db-bootstrap-daily --location REGION',
+    needs: [
+      { permission: 'cloudscheduler.jobs.run', on: 'project' },
+      { permission: 'logging.logEntries.list', on: 'project' },
+    ],
+  },
+  {
+    id: 'rotate-now',
+    section: 'Checklist 3',
+    who: 'admins',
+    command: 'gcloud secrets update aqe-db-admin-password --next-rotation-time=…',
+    needs: [
+      { permission: 'secretmanager.secrets.update', on: 'sync-secret' },
+      { permission: 'secretmanager.secrets.update', on: 'reader-secret' },
+      { permission: 'secretmanager.secrets.update', on: 'admin-secret' },
+    ],
+  },
+  RUNBOOK.find((s) => s.id === 'alert-policies')!,
 ];
 
 /**

@@ -23,6 +23,9 @@ const schema = z
     [CONFIG_ENV.secretManagerEndpoint]: z.string().regex(/^[\w.-]+:\d{1,5}$/, 'expected host:port of a plaintext Secret Manager gRPC endpoint').optional(),
     [CONFIG_ENV.dbReaderUser]: z.string().min(1).optional(),
     [CONFIG_ENV.dbReaderPasswordSecret]: secretName.optional(),
+    [CONFIG_ENV.dbSslCa]: z.string().regex(/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/, 'expected PEM certificate(s)').optional(),
+    [CONFIG_ENV.dbAdminUser]: z.string().min(1).optional(),
+    [CONFIG_ENV.dbAdminPasswordSecret]: secretName.optional(),
     [CONFIG_ENV.modelDir]: z.string().min(1).optional(),
     [CONFIG_ENV.embedBudgetSeconds]: z.coerce.number().min(0).max(3600).default(60),
     [CONFIG_ENV.retentionDays]: z.coerce.number().int().min(1).max(3650).default(90),
@@ -36,6 +39,9 @@ const schema = z
     if (Boolean(c[CONFIG_ENV.dbReaderUser]) !== Boolean(c[CONFIG_ENV.dbReaderPasswordSecret])) {
       ctx.addIssue({ code: 'custom', path: [CONFIG_ENV.dbReaderUser], message: `set both ${CONFIG_ENV.dbReaderUser} and ${CONFIG_ENV.dbReaderPasswordSecret}, or neither` });
     }
+    if (Boolean(c[CONFIG_ENV.dbAdminUser]) !== Boolean(c[CONFIG_ENV.dbAdminPasswordSecret])) {
+      ctx.addIssue({ code: 'custom', path: [CONFIG_ENV.dbAdminUser], message: `set both ${CONFIG_ENV.dbAdminUser} and ${CONFIG_ENV.dbAdminPasswordSecret}, or neither` });
+    }
     if (!c[CONFIG_ENV.databaseUrl] && !(c[CONFIG_ENV.dbHost] && c[CONFIG_ENV.dbPasswordSecret])) {
       ctx.addIssue({
         code: 'custom',
@@ -45,12 +51,28 @@ const schema = z
     }
   });
 
+/** TLS to the database: verify the server's chain against `ca` (AQE_DB_SSL_CA). */
+export interface DbTls {
+  ca: string;
+}
+
+/**
+ * node-postgres `ssl` options for `tls`: TLS required, the chain verified against the CA, the host
+ * name not (Cloud SQL's server certificate names the instance; we connect to its private IP):
+ * libpq's sslmode=verify-ca.
+ */
+export function pgTlsOptions(tls: DbTls | undefined): { ca: string; rejectUnauthorized: true; checkServerIdentity: () => undefined } | undefined {
+  return tls ? { ca: tls.ca, rejectUnauthorized: true, checkServerIdentity: () => undefined } : undefined;
+}
+
 export interface FunctionsConfig {
   database:
     | { kind: 'url'; url: string }
-    | { kind: 'secret'; host: string; port: number; database: string; user: string; passwordSecret: string };
-  /** Further roles whose passwords rotateSecret rotates (the read-only role), each with its secret. */
+    | { kind: 'secret'; host: string; port: number; database: string; user: string; passwordSecret: string; ssl?: DbTls };
+  /** Further roles whose passwords rotateSecret rotates (the read-only role, the managed database's admin), each with its secret. */
   rotatedRoles: ReadonlyArray<{ user: string; passwordSecret: string }>;
+  /** The managed database's admin role (bootstrapDatabase logs in as it), or null. */
+  adminRole: { user: string; passwordSecret: string } | null;
   /** Secret Manager endpoint override (host:port, plaintext): the rehearsal's stand-in. */
   secretManagerEndpoint: string | undefined;
   bucket: { name: string; prefix: string; apiEndpoint?: string } | null;
@@ -85,8 +107,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           database: c[CONFIG_ENV.dbName],
           user: c[CONFIG_ENV.dbUser],
           passwordSecret: c[CONFIG_ENV.dbPasswordSecret]!,
+          ...(c[CONFIG_ENV.dbSslCa] ? { ssl: { ca: c[CONFIG_ENV.dbSslCa]! } } : {}),
         },
-    rotatedRoles: c[CONFIG_ENV.dbReaderUser] ? [{ user: c[CONFIG_ENV.dbReaderUser]!, passwordSecret: c[CONFIG_ENV.dbReaderPasswordSecret]! }] : [],
+    rotatedRoles: [
+      ...(c[CONFIG_ENV.dbReaderUser] ? [{ user: c[CONFIG_ENV.dbReaderUser]!, passwordSecret: c[CONFIG_ENV.dbReaderPasswordSecret]! }] : []),
+      ...(c[CONFIG_ENV.dbAdminUser] ? [{ user: c[CONFIG_ENV.dbAdminUser]!, passwordSecret: c[CONFIG_ENV.dbAdminPasswordSecret]! }] : []),
+    ],
+    adminRole: c[CONFIG_ENV.dbAdminUser] ? { user: c[CONFIG_ENV.dbAdminUser]!, passwordSecret: c[CONFIG_ENV.dbAdminPasswordSecret]! } : null,
     secretManagerEndpoint: c[CONFIG_ENV.secretManagerEndpoint],
     bucket: c[CONFIG_ENV.bucket]
       ? { name: c[CONFIG_ENV.bucket]!, prefix: c[CONFIG_ENV.bucketPrefix], ...(c[CONFIG_ENV.gcsApiEndpoint] ? { apiEndpoint: c[CONFIG_ENV.gcsApiEndpoint] } : {}) }

@@ -45,7 +45,7 @@ export async function handleRotationEvent(
   }
   const result = await rotateSecret({
     secrets,
-    target: { host: db.host, port: db.port, database: db.database, user: role.user, secret: role.passwordSecret },
+    target: { host: db.host, port: db.port, database: db.database, user: role.user, secret: role.passwordSecret, ...(db.ssl ? { ssl: db.ssl } : {}) },
     graceMs,
     minIntervalMs: rt.config.rotationMinIntervalMinutes * 60_000,
     log,

@@ -4,7 +4,7 @@ import { Redacted } from '../secrets/redacted.js';
 import type { SecretVersionInfo } from '../secrets/secret-source.js';
 import { expiredVersions, generatePassword } from './rotate-secret.js';
 import { parseRotationEvent, sameSecret } from './rotation-event.js';
-import { scramSha256Verifier } from './scram-verifier.js';
+import { scramSha256Verifier } from '../secrets/scram-verifier.js';
 
 const SECRET = 'projects/my-proj/secrets/db-password';
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64');

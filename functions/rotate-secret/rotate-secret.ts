@@ -6,13 +6,14 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { AppError, errorMessage, isAppError } from '../../schema/errors.js';
+import { type DbTls, pgTlsOptions } from '../config/config.js';
 import { advisoryLockKey } from '../db/advisory-lock.js';
 import { quoteIdent } from '../db/copy-encoding.js';
 import { toDbError } from '../db/pg-error-kind.js';
 import type { Logger } from '../observability/logger.js';
 import { Redacted } from '../secrets/redacted.js';
 import type { SecretSource, SecretVersionInfo } from '../secrets/secret-source.js';
-import { scramSha256Verifier } from './scram-verifier.js';
+import { scramSha256Verifier } from '../secrets/scram-verifier.js';
 
 /** Where the rotated role logs in. The password is the secret's latest enabled version. */
 export interface RotationTarget {
@@ -22,6 +23,8 @@ export interface RotationTarget {
   user: string;
   /** projects/P/secrets/S */
   secret: string;
+  /** TLS to the server (the managed database requires it). */
+  ssl?: DbTls;
 }
 
 /** The steps, in order; `beforeStep` (tests) may throw at any of them. */
@@ -199,7 +202,9 @@ async function expire(options: RotateOptions, now: Date): Promise<ExpiryResult> 
 
 function clientFor(options: RotateOptions, password: Redacted<string>): pg.Client {
   const { host, port, database, user } = options.target;
+  const ssl = pgTlsOptions(options.target.ssl);
   return new pg.Client({
+    ...(ssl ? { ssl } : {}),
     host,
     port,
     database,

@@ -3,7 +3,7 @@
 // Built lazily so a cold start that only acknowledges an event stays cheap.
 
 import { isAppError } from '../../schema/errors.js';
-import { type FunctionsConfig, loadConfig } from '../config/config.js';
+import { type FunctionsConfig, loadConfig, pgTlsOptions } from '../config/config.js';
 import type { DatabaseConnection } from '../db/database.js';
 import { openDatabase } from '../db/open-database.js';
 import type { PgDatabaseOptions } from '../db/pg-database.js';
@@ -98,7 +98,8 @@ export function createFunctionContext(overrides: ContextOverrides = {}): Functio
       config.database.kind === 'url'
         ? Promise.resolve({ url: config.database.url, version: null })
         : urlWithVersion(config.database, secretSource);
-    const db = url.then(({ url: u }) => openDatabase(u, { pg: { max: 3, applicationName: 'aqe-functions', ...overrides.pg } }));
+    const ssl = config.database.kind === 'secret' ? pgTlsOptions(config.database.ssl) : undefined;
+    const db = url.then(({ url: u }) => openDatabase(u, { pg: { max: 3, applicationName: 'aqe-functions', ...(ssl ? { ssl } : {}), ...overrides.pg } }));
     const version = url.then((u) => u.version);
     // observed through `db` by every caller; never an unhandled rejection of its own
     version.catch(() => undefined);

@@ -17,6 +17,13 @@ import { VM_METRICS } from './database-cloud-config.js';
 /** Re-exported for the tests and DEPLOY.md: the events the alerts depend on. */
 export const SYNC_LOG_EVENTS = { succeeded: LOG_EVENTS.syncSucceeded, failed: LOG_EVENTS.syncFailed } as const;
 
+/** Cloud SQL's own metrics the managed engine's alerts watch (resource type cloudsql_database). */
+export const CLOUD_SQL_METRICS = {
+  up: 'cloudsql.googleapis.com/database/up',
+  /** A fraction (0-1) of the instance's storage. */
+  diskUtilization: 'cloudsql.googleapis.com/database/disk/utilization',
+} as const;
+
 /** The thresholds (WARNING / CRITICAL), fixed by the design. */
 export const ALERT_THRESHOLDS = {
   snapshotAgeSeconds: { warning: 86_400, critical: 259_200 },
@@ -35,7 +42,8 @@ export interface AlertsProps {
   readonly emails: readonly string[];
   /** Cloud Run service names of the functions (gen-2 functions log as cloud_run_revision). */
   readonly functionNames: readonly string[];
-  readonly instance: ComputeInstance;
+  /** The database VM (engine vm-ruvector), or the Cloud SQL instance's monitoring id `project:instance`. */
+  readonly database: { readonly kind: 'vm'; readonly instance: ComputeInstance } | { readonly kind: 'cloudsql'; readonly databaseId: string };
   readonly dependsOn?: ITerraformDependable[];
 }
 
@@ -147,12 +155,71 @@ export class Alerts extends Construct {
       },
     ], 'The scheduled reconcile has not reported environment health: snapshot age and failure rate cannot be judged. Check the Scheduler job and the reconcile logs.');
 
-    const onVm = (metric: string) => `metric.type="${metric}" AND resource.type="gce_instance" AND resource.labels.instance_id="${props.instance.instanceId}"`;
+    if (props.database.kind === 'vm') {
+      const instance = props.database.instance;
+      const onVm = (metric: string) => `metric.type="${metric}" AND resource.type="gce_instance" AND resource.labels.instance_id="${instance.instanceId}"`;
+      this.policy('postgres-down', `${p}: PostgreSQL down`, 'CRITICAL', [
+        {
+          displayName: `PostgreSQL not accepting connections for ${t.postgresDownSeconds.critical} s`,
+          conditionThreshold: {
+            filter: onVm(VM_METRICS.postgresUp),
+            comparison: 'COMPARISON_LT',
+            thresholdValue: 1,
+            duration: `${t.postgresDownSeconds.critical}s`,
+            aggregations: [{ alignmentPeriod: '60s', perSeriesAligner: 'ALIGN_MAX' }],
+            trigger: { count: 1 },
+          },
+        },
+        {
+          displayName: 'no PostgreSQL health report for 5 minutes (the VM or its health unit is down)',
+          conditionAbsent: { filter: onVm(VM_METRICS.postgresUp), duration: '300s', aggregations: [{ alignmentPeriod: '60s', perSeriesAligner: 'ALIGN_MAX' }], trigger: { count: 1 } },
+        },
+      ], 'PostgreSQL on the database VM does not accept connections (pg_isready, every minute). `journalctl -u aqe-postgres` over IAP SSH (admins).');
+      this.policy('data-disk-full', `${p}: data disk above ${t.dataDiskUsedPercent.warning} %`, 'WARNING', [
+        {
+          displayName: `data disk more than ${t.dataDiskUsedPercent.warning} % used`,
+          conditionThreshold: {
+            filter: onVm(VM_METRICS.dataDiskUsedPercent),
+            comparison: 'COMPARISON_GT',
+            thresholdValue: t.dataDiskUsedPercent.warning,
+            duration: '300s',
+            aggregations: [{ alignmentPeriod: '60s', perSeriesAligner: 'ALIGN_MAX' }],
+            trigger: { count: 1 },
+          },
+        },
+      ], 'The Postgres data disk is filling up: raise database.dataDiskSizeGb and apply (the boot resizes the filesystem).');
+    } else {
+      this.cloudSqlPolicies(props.database.databaseId);
+    }
+    this.policy('function-errors', `${p}: function errors`, 'ERROR', [
+      { displayName: 'ERROR log entries from the sync functions', conditionMatchedLog: { filter: `${fnLogs} AND severity>=ERROR` } },
+    ], 'A sync function logged an error. Logs Explorer: the filter of this condition.', { notificationRateLimit: { period: '300s' }, autoClose: '1800s' });
+    if (props.database.kind === 'vm') {
+      const instance = props.database.instance;
+      this.policy('vm-down', `${p}: database VM down`, 'CRITICAL', [
+        {
+          displayName: 'no uptime reported by the database VM for 5 minutes',
+          conditionAbsent: {
+            filter: `metric.type="compute.googleapis.com/instance/uptime" AND resource.type="gce_instance" AND resource.labels.instance_id="${instance.instanceId}"`,
+            duration: '300s',
+            aggregations: [{ alignmentPeriod: '60s', perSeriesAligner: 'ALIGN_MEAN' }],
+            trigger: { count: 1 },
+          },
+        },
+      ], 'The database VM stopped reporting uptime (stopped, crashed, or being recreated).');
+    }
+  }
+
+  /** Engine cloudsql-pgvector: the instance's own metrics (no VM, no health unit). */
+  private cloudSqlPolicies(databaseId: string): void {
+    const p = this.props.namePrefix;
+    const t = ALERT_THRESHOLDS;
+    const onSql = (metric: string) => `metric.type="${metric}" AND resource.type="cloudsql_database" AND resource.labels.database_id="${databaseId}"`;
     this.policy('postgres-down', `${p}: PostgreSQL down`, 'CRITICAL', [
       {
-        displayName: `PostgreSQL not accepting connections for ${t.postgresDownSeconds.critical} s`,
+        displayName: `Cloud SQL instance not up for ${t.postgresDownSeconds.critical} s`,
         conditionThreshold: {
-          filter: onVm(VM_METRICS.postgresUp),
+          filter: onSql(CLOUD_SQL_METRICS.up),
           comparison: 'COMPARISON_LT',
           thresholdValue: 1,
           duration: `${t.postgresDownSeconds.critical}s`,
@@ -161,37 +228,23 @@ export class Alerts extends Construct {
         },
       },
       {
-        displayName: 'no PostgreSQL health report for 5 minutes (the VM or its health unit is down)',
-        conditionAbsent: { filter: onVm(VM_METRICS.postgresUp), duration: '300s', aggregations: [{ alignmentPeriod: '60s', perSeriesAligner: 'ALIGN_MAX' }], trigger: { count: 1 } },
+        displayName: 'no Cloud SQL up metric for 5 minutes',
+        conditionAbsent: { filter: onSql(CLOUD_SQL_METRICS.up), duration: '300s', aggregations: [{ alignmentPeriod: '60s', perSeriesAligner: 'ALIGN_MAX' }], trigger: { count: 1 } },
       },
-    ], 'PostgreSQL on the database VM does not accept connections (pg_isready, every minute). `journalctl -u aqe-postgres` over IAP SSH (admins).');
+    ], 'The Cloud SQL instance is not serving (maintenance overrun, failover, or an outage). Console: SQL → the instance → Operations and logs.');
     this.policy('data-disk-full', `${p}: data disk above ${t.dataDiskUsedPercent.warning} %`, 'WARNING', [
       {
-        displayName: `data disk more than ${t.dataDiskUsedPercent.warning} % used`,
+        displayName: `Cloud SQL storage more than ${t.dataDiskUsedPercent.warning} % used`,
         conditionThreshold: {
-          filter: onVm(VM_METRICS.dataDiskUsedPercent),
+          filter: onSql(CLOUD_SQL_METRICS.diskUtilization),
           comparison: 'COMPARISON_GT',
-          thresholdValue: t.dataDiskUsedPercent.warning,
+          thresholdValue: t.dataDiskUsedPercent.warning / 100,
           duration: '300s',
           aggregations: [{ alignmentPeriod: '60s', perSeriesAligner: 'ALIGN_MAX' }],
           trigger: { count: 1 },
         },
       },
-    ], 'The Postgres data disk is filling up: raise database.dataDiskSizeGb and apply (the boot resizes the filesystem).');
-    this.policy('function-errors', `${p}: function errors`, 'ERROR', [
-      { displayName: 'ERROR log entries from the sync functions', conditionMatchedLog: { filter: `${fnLogs} AND severity>=ERROR` } },
-    ], 'A sync function logged an error. Logs Explorer: the filter of this condition.', { notificationRateLimit: { period: '300s' }, autoClose: '1800s' });
-    this.policy('vm-down', `${p}: database VM down`, 'CRITICAL', [
-      {
-        displayName: 'no uptime reported by the database VM for 5 minutes',
-        conditionAbsent: {
-          filter: `metric.type="compute.googleapis.com/instance/uptime" AND resource.type="gce_instance" AND resource.labels.instance_id="${props.instance.instanceId}"`,
-          duration: '300s',
-          aggregations: [{ alignmentPeriod: '60s', perSeriesAligner: 'ALIGN_MEAN' }],
-          trigger: { count: 1 },
-        },
-      },
-    ], 'The database VM stopped reporting uptime (stopped, crashed, or being recreated).');
+    ], 'Cloud SQL storage is filling up: automatic storage increase stops at database.cloudSql.diskAutoresizeLimitGb; raise it (or diskSizeGb) and apply.');
   }
 
   private policy(

@@ -74,6 +74,39 @@ export class Network extends Construct {
   }
 
   /**
+   * Firewall for the operators' SQL bastion (engine cloudsql-pgvector, by network tag): IAP may
+   * reach SSH (port forwarding to the Cloud SQL private IP), a low-priority deny-all drops the rest.
+   */
+  protectBastion(targetTag: string, namePrefix: string): void {
+    const project = this.project;
+    const logConfig = { metadata: 'INCLUDE_ALL_METADATA' };
+    new ComputeFirewall(this, 'allow-iap-bastion', {
+      project,
+      name: `${namePrefix}-allow-iap-to-sql-bastion`,
+      network: this.vpc.id,
+      direction: 'INGRESS',
+      priority: 1000,
+      sourceRanges: [IAP_SOURCE_RANGE],
+      targetTags: [targetTag],
+      allow: [{ protocol: 'tcp', ports: ['22'] }],
+      logConfig,
+      description: 'IAP TCP forwarding (SSH with OS Login, which forwards the Postgres port to Cloud SQL) to the bastion only',
+    });
+    new ComputeFirewall(this, 'deny-all-bastion', {
+      project,
+      name: `${namePrefix}-deny-all-to-sql-bastion`,
+      network: this.vpc.id,
+      direction: 'INGRESS',
+      priority: 65534,
+      sourceRanges: ['0.0.0.0/0'],
+      targetTags: [targetTag],
+      deny: [{ protocol: 'all' }],
+      logConfig,
+      description: 'Anything not allowed above never reaches the bastion',
+    });
+  }
+
+  /**
    * Firewall for the database VM (by network tag): IAP may reach 22 and 5432, the connector's /28
    * may reach 5432, and a low-priority deny-all drops everything else aimed at the tag.
    */

@@ -25,8 +25,13 @@ export const REQUIRED_APIS = [
   'iamcredentials.googleapis.com',
 ] as const;
 
+/** Further APIs of the managed database (engine cloudsql-pgvector). */
+export const CLOUD_SQL_APIS = ['sqladmin.googleapis.com', 'servicenetworking.googleapis.com'] as const;
+
 export interface ProjectApisProps {
   readonly project: string;
+  /** APIs beyond REQUIRED_APIS (the database engine's). */
+  readonly extra?: readonly string[];
 }
 
 /** One `google_project_service` per API; `disable_on_destroy` is off so a destroy never breaks other users of the project. */
@@ -36,7 +41,7 @@ export class ProjectApis extends Construct {
 
   constructor(scope: Construct, id: string, props: ProjectApisProps) {
     super(scope, id);
-    this.services = REQUIRED_APIS.map(
+    this.services = [...REQUIRED_APIS, ...(props.extra ?? [])].map(
       (api) =>
         new ProjectService(this, api.split('.')[0] as string, {
           project: props.project,

@@ -1,7 +1,8 @@
-// One deployment of aqe-cloud-sync: network, private database VM (image through an Artifact
-// Registry mirror: no NAT), the two rotated role passwords, snapshot bucket (manifests notify the
-// loader), the three functions, the reconcile schedule and the alerts. Composition only: every
-// resource lives in a construct; this file wires identities to grants.
+// One deployment of aqe-cloud-sync: network, the database (engine vm-ruvector: the private VM with
+// its image through an Artifact Registry mirror, no NAT; engine cloudsql-pgvector: Cloud SQL on a
+// private IP, its bootstrap function and the operators' IAP bastion), the rotated role passwords,
+// snapshot bucket (manifests notify the loader), the functions, the schedules and the alerts.
+// Composition only: every resource lives in a construct; this file wires identities to grants.
 import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project/index.js';
 import { DataGoogleStorageProjectServiceAccount } from '@cdktf/provider-google/lib/data-google-storage-project-service-account/index.js';
 import { ProjectIamCustomRole } from '@cdktf/provider-google/lib/project-iam-custom-role/index.js';
@@ -10,19 +11,23 @@ import { ServiceAccount } from '@cdktf/provider-google/lib/service-account/index
 import { ServiceAccountIamMember } from '@cdktf/provider-google/lib/service-account-iam-member/index.js';
 import { GcsBackend, LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
-import { CONFIG_ENV, ENTRY_POINTS } from '../../functions/entry-points.js';
+import { CloudSchedulerJob } from '@cdktf/provider-google/lib/cloud-scheduler-job/index.js';
+import type { ComputeInstance } from '@cdktf/provider-google/lib/compute-instance/index.js';
+import { CONFIG_ENV, ENTRY_POINTS, MANAGED_DB_ENTRY_POINTS } from '../../functions/entry-points.js';
 import { type DeploymentConfig, resourceNames } from '../config.js';
 import { Alerts } from '../constructs/alerts.js';
 import { DockerHubMirror, FunctionImageRepository } from '../constructs/artifact-repositories.js';
+import { CloudSqlDatabase } from '../constructs/cloud-sql-database.js';
 import { DatabaseSecret } from '../constructs/database-secret.js';
 import { FunctionSource } from '../constructs/function-source.js';
 import { POSTGRES_PORT, Network } from '../constructs/network.js';
 import { NodeFunction } from '../constructs/node-function.js';
 import { memberId, OperatorAccess } from '../constructs/operator-access.js';
 import { PrivateDatabaseVm } from '../constructs/private-database-vm.js';
-import { ProjectApis } from '../constructs/project-apis.js';
+import { CLOUD_SQL_APIS, ProjectApis } from '../constructs/project-apis.js';
 import { ReconcileScheduler } from '../constructs/scheduler.js';
 import { BUCKET_PREFIXES, SnapshotBucket } from '../constructs/snapshot-bucket.js';
+import { SqlBastion } from '../constructs/sql-bastion.js';
 
 /** Where a bundled model sits inside the deployed function (the source root is /workspace). */
 export const BUNDLED_MODEL_DIR = '/workspace/model';
@@ -36,13 +41,18 @@ export interface SyncStackProps {
 }
 
 export class SyncStack extends TerraformStack {
-  readonly vm: PrivateDatabaseVm;
+  /** Engine vm-ruvector: the database VM. */
+  readonly vm: PrivateDatabaseVm | undefined;
+  /** Engine cloudsql-pgvector: the Cloud SQL instance, the operators' bastion, the admin role's password. */
+  readonly cloudSql: CloudSqlDatabase | undefined;
+  readonly bastion: SqlBastion | undefined;
+  readonly adminSecret: DatabaseSecret | undefined;
   readonly bucket: SnapshotBucket;
   /** The functions' role password. */
   readonly secret: DatabaseSecret;
   /** The read-only role password (operators). */
   readonly readerSecret: DatabaseSecret;
-  readonly functions: { readonly loadSnapshot: NodeFunction; readonly reconcile: NodeFunction; readonly rotateSecret: NodeFunction };
+  readonly functions: { readonly loadSnapshot: NodeFunction; readonly reconcile: NodeFunction; readonly rotateSecret: NodeFunction; readonly bootstrapDatabase?: NodeFunction };
   readonly tunnelCommand: string;
 
   constructor(scope: Construct, id: string, props: SyncStackProps) {
@@ -60,7 +70,8 @@ export class SyncStack extends TerraformStack {
       new LocalBackend(this, { path: `../../../terraform.${id}.tfstate` });
     }
 
-    const apis = new ProjectApis(this, 'apis', { project });
+    const managed = c.database.engine === 'cloudsql-pgvector';
+    const apis = new ProjectApis(this, 'apis', { project, ...(managed ? { extra: CLOUD_SQL_APIS } : {}) });
     const dependsOn = apis.services;
     const projectData = new DataGoogleProject(this, 'project', { projectId: project });
 
@@ -74,7 +85,7 @@ export class SyncStack extends TerraformStack {
       connectorMaxInstances: c.network.connectorMaxInstances,
       dependsOn,
     });
-    network.protectDatabase(n.dbTag, c.namePrefix);
+    if (!managed) network.protectDatabase(n.dbTag, c.namePrefix);
 
     const secretProps = { project, projectData, rotationPeriod: c.secret.rotationPeriod, nextRotationTime: c.secret.nextRotationTime, labels, dependsOn };
     this.secret = new DatabaseSecret(this, 'db-secret', { ...secretProps, secretId: n.secretId, topicName: n.rotationTopic });
@@ -85,38 +96,101 @@ export class SyncStack extends TerraformStack {
       sharedTopic: { topic: this.secret.rotationTopic, publisher: this.secret.topicPublisher },
     });
 
-    const mirror = new DockerHubMirror(this, 'image-mirror', { project, location: region, repositoryId: n.imageMirror, labels, dependsOn });
+    let dbHost: string;
+    let dbPort = POSTGRES_PORT;
+    /** Engine cloudsql-pgvector: TLS to the instance, verified against its server CA. */
+    let dbTlsEnv: Record<string, string> = {};
+    let operatorHost: { instance: ComputeInstance; serviceAccount: ServiceAccount };
+    const rotated = [this.secret, this.readerSecret];
+    if (!managed) {
+      const mirror = new DockerHubMirror(this, 'image-mirror', { project, location: region, repositoryId: n.imageMirror, labels, dependsOn });
 
-    this.vm = new PrivateDatabaseVm(this, 'db', {
-      project,
-      region,
-      zone,
-      names: { vm: n.vm, dataDisk: n.dataDisk, snapshotPolicy: n.snapshotPolicy, serviceAccount: n.sa.vm, address: n.dbAddress },
-      networkTag: n.dbTag,
-      subnet: network.subnet,
-      machineType: c.database.machineType,
-      bootImage: c.database.bootImage,
-      image: mirror.imageRef(c.database.image),
-      registryHost: mirror.registryHost,
-      dataDiskSizeGb: c.database.dataDiskSizeGb,
-      dataDiskType: c.database.dataDiskType,
-      dbName: c.database.dbName,
-      adminUser: c.database.adminUser,
-      syncUser: c.database.dbUser,
-      readerUser: c.database.readerUser,
-      port: POSTGRES_PORT,
-      syncSecretId: n.secretId,
-      readerSecretId: n.readerSecretId,
-      snapshotStartTime: c.database.snapshotStartTime,
-      snapshotRetentionDays: c.database.snapshotRetentionDays,
-      deletionProtection: c.database.deletionProtection,
-      labels,
-      dependsOn,
-    });
-    // the boot reads both passwords once, to create the roles; the image comes through the mirror
-    this.secret.grant('db-vm', this.vm.serviceAccount.member, 'read');
-    this.readerSecret.grant('db-vm', this.vm.serviceAccount.member, 'read');
-    mirror.grant('db-vm-pull', this.vm.serviceAccount.member, 'roles/artifactregistry.reader');
+      const vm = new PrivateDatabaseVm(this, 'db', {
+        project,
+        region,
+        zone,
+        names: { vm: n.vm, dataDisk: n.dataDisk, snapshotPolicy: n.snapshotPolicy, serviceAccount: n.sa.vm, address: n.dbAddress },
+        networkTag: n.dbTag,
+        subnet: network.subnet,
+        machineType: c.database.machineType,
+        bootImage: c.database.bootImage,
+        image: mirror.imageRef(c.database.image!),
+        registryHost: mirror.registryHost,
+        dataDiskSizeGb: c.database.dataDiskSizeGb,
+        dataDiskType: c.database.dataDiskType,
+        dbName: c.database.dbName,
+        adminUser: c.database.adminUser,
+        syncUser: c.database.dbUser,
+        readerUser: c.database.readerUser,
+        port: POSTGRES_PORT,
+        syncSecretId: n.secretId,
+        readerSecretId: n.readerSecretId,
+        snapshotStartTime: c.database.snapshotStartTime,
+        snapshotRetentionDays: c.database.snapshotRetentionDays,
+        deletionProtection: c.database.deletionProtection,
+        labels,
+        dependsOn,
+      });
+      // the boot reads both passwords once, to create the roles; the image comes through the mirror
+      this.secret.grant('db-vm', vm.serviceAccount.member, 'read');
+      this.readerSecret.grant('db-vm', vm.serviceAccount.member, 'read');
+      mirror.grant('db-vm-pull', vm.serviceAccount.member, 'roles/artifactregistry.reader');
+      this.vm = vm;
+      this.cloudSql = undefined;
+      this.bastion = undefined;
+      this.adminSecret = undefined;
+      dbHost = vm.internalIp;
+      operatorHost = { instance: vm.instance, serviceAccount: vm.serviceAccount };
+    } else {
+      const sql = c.database.cloudSql;
+      // the admin role's password: read by the bootstrap function only, rotated like the others
+      this.adminSecret = new DatabaseSecret(this, 'db-admin-secret', {
+        ...secretProps,
+        secretId: n.adminSecretId,
+        sharedTopic: { topic: this.secret.rotationTopic, publisher: this.secret.topicPublisher },
+      });
+      rotated.push(this.adminSecret);
+      this.cloudSql = new CloudSqlDatabase(this, 'cloud-sql', {
+        project,
+        region,
+        names: { instance: n.sqlInstance, privateServicesRange: n.privateServicesRange },
+        network: network.vpc,
+        privateServicesCidr: sql.privateServicesCidr,
+        version: sql.version,
+        tier: sql.tier,
+        highAvailability: sql.highAvailability,
+        diskSizeGb: sql.diskSizeGb,
+        diskType: sql.diskType,
+        diskAutoresizeLimitGb: sql.diskAutoresizeLimitGb,
+        backupStartTime: sql.backupStartTime,
+        retainedBackups: sql.retainedBackups,
+        pitrDays: sql.pitrDays,
+        maintenanceDay: sql.maintenanceDay,
+        maintenanceHour: sql.maintenanceHour,
+        deletionProtection: c.database.deletionProtection,
+        dbName: c.database.dbName,
+        adminUser: c.database.adminUser,
+        labels,
+        dependsOn,
+      });
+      network.protectBastion(n.bastionTag, c.namePrefix);
+      this.bastion = new SqlBastion(this, 'sql-bastion', {
+        project,
+        zone,
+        names: { vm: n.bastion, serviceAccount: n.sa.bastion },
+        networkTag: n.bastionTag,
+        subnet: network.subnet,
+        machineType: sql.bastionMachineType,
+        bootImage: c.database.bootImage,
+        labels,
+        dependsOn,
+      });
+      this.vm = undefined;
+      dbHost = this.cloudSql.privateIp;
+      dbPort = POSTGRES_PORT;
+      dbTlsEnv = { [CONFIG_ENV.dbSslCa]: this.cloudSql.serverCaCert };
+      operatorHost = { instance: this.bastion.instance, serviceAccount: this.bastion.serviceAccount };
+    }
 
     if (c.operatorsReadPassword) {
       for (const member of new Set([...c.operators, ...c.admins])) this.readerSecret.grant(`operator-${memberId(member)}`, member, 'read');
@@ -125,9 +199,9 @@ export class SyncStack extends TerraformStack {
       project,
       zone,
       namePrefix: c.namePrefix,
-      instance: this.vm.instance,
-      vmServiceAccount: this.vm.serviceAccount,
-      rotatedSecrets: [this.secret, this.readerSecret],
+      instance: operatorHost.instance,
+      vmServiceAccount: operatorHost.serviceAccount,
+      rotatedSecrets: rotated,
       operators: c.operators,
       admins: c.admins,
       dependsOn,
@@ -194,8 +268,9 @@ export class SyncStack extends TerraformStack {
 
     // Values only: the password is read from Secret Manager at run time, never passed in.
     const dbEnv: Record<string, string> = {
-      [CONFIG_ENV.dbHost]: this.vm.internalIp,
-      [CONFIG_ENV.dbPort]: POSTGRES_PORT,
+      [CONFIG_ENV.dbHost]: dbHost,
+      [CONFIG_ENV.dbPort]: dbPort,
+      ...dbTlsEnv,
       [CONFIG_ENV.dbName]: c.database.dbName,
       [CONFIG_ENV.dbUser]: c.database.dbUser,
       [CONFIG_ENV.dbPasswordSecret]: this.secret.resourceName,
@@ -293,6 +368,7 @@ export class SyncStack extends TerraformStack {
         [CONFIG_ENV.dbReaderUser]: c.database.readerUser,
         [CONFIG_ENV.dbReaderPasswordSecret]: this.readerSecret.resourceName,
         [CONFIG_ENV.rotationGraceHours]: String(c.secret.rotationGraceHours),
+        ...(this.adminSecret ? { [CONFIG_ENV.dbAdminUser]: c.database.adminUser, [CONFIG_ENV.dbAdminPasswordSecret]: this.adminSecret.resourceName } : {}),
       },
       memory: '256Mi',
       timeoutSeconds: 120,
@@ -307,9 +383,35 @@ export class SyncStack extends TerraformStack {
     });
     this.secret.grant('rotate-secret', rotateSecret.serviceAccount.member, 'rotate');
     this.readerSecret.grant('rotate-secret', rotateSecret.serviceAccount.member, 'rotate');
-    this.functions = { loadSnapshot, reconcile, rotateSecret };
+    this.adminSecret?.grant('rotate-secret', rotateSecret.serviceAccount.member, 'rotate');
 
-    new ReconcileScheduler(this, 'scheduler', {
+    let bootstrapDatabase: NodeFunction | undefined;
+    if (this.adminSecret) {
+      // The managed database's one privileged step: roles, schema and grants as the admin role
+      // (infra/DEPLOY.md "Managed database"). Its own identity reads the three passwords, nothing else.
+      bootstrapDatabase = new NodeFunction(this, 'bootstrap-database', {
+        ...common,
+        name: n.functions.bootstrapDatabase,
+        description: 'Managed database: the vector extension, the roles, schema aqe and the grants, as the admin role (idempotent)',
+        entryPoint: MANAGED_DB_ENTRY_POINTS.bootstrapDatabase,
+        serviceAccountId: n.sa.bootstrapDatabase,
+        environment: {
+          ...dbEnv,
+          [CONFIG_ENV.dbReaderUser]: c.database.readerUser,
+          [CONFIG_ENV.dbReaderPasswordSecret]: this.readerSecret.resourceName,
+          [CONFIG_ENV.dbAdminUser]: c.database.adminUser,
+          [CONFIG_ENV.dbAdminPasswordSecret]: this.adminSecret.resourceName,
+        },
+        memory: '256Mi',
+        timeoutSeconds: 300,
+        maxInstances: 1,
+        trigger: { kind: 'http' },
+      });
+      for (const secret of [this.secret, this.readerSecret, this.adminSecret]) secret.grant('bootstrap', bootstrapDatabase.serviceAccount.member, 'read');
+    }
+    this.functions = { loadSnapshot, reconcile, rotateSecret, ...(bootstrapDatabase ? { bootstrapDatabase } : {}) };
+
+    const scheduler = new ReconcileScheduler(this, 'scheduler', {
       project,
       region,
       namePrefix: c.namePrefix,
@@ -319,30 +421,75 @@ export class SyncStack extends TerraformStack {
       jobs: c.schedules.reconcile,
       dependsOn,
     });
+    if (bootstrapDatabase) {
+      // the same scheduler identity may invoke the bootstrap too; daily, and by hand (runbook)
+      const invoker = bootstrapDatabase.grantInvoker('scheduler-invoker', scheduler.serviceAccount.member);
+      new CloudSchedulerJob(this, 'bootstrap-job', {
+        project,
+        region,
+        name: n.bootstrapJob,
+        description: 'Calls the database bootstrap: re-applies the roles, schema and grants (idempotent)',
+        schedule: c.database.cloudSql.bootstrapSchedule,
+        timeZone: c.schedules.timeZone,
+        attemptDeadline: '320s',
+        retryConfig: { retryCount: 3, minBackoffDuration: '60s', maxBackoffDuration: '600s' },
+        httpTarget: {
+          httpMethod: 'POST',
+          uri: bootstrapDatabase.uri,
+          headers: { 'Content-Type': 'application/json' },
+          body: Buffer.from(JSON.stringify({ trigger: 'scheduler' })).toString('base64'),
+          oidcToken: { serviceAccountEmail: scheduler.serviceAccount.email, audience: bootstrapDatabase.uri },
+        },
+        dependsOn: [invoker, ...dependsOn],
+      });
+    }
 
     new Alerts(this, 'alerts', {
       project,
       namePrefix: c.namePrefix,
       emails: c.alerts.emails,
-      functionNames: [n.functions.loadSnapshot, n.functions.reconcile, n.functions.rotateSecret],
-      instance: this.vm.instance,
+      functionNames: [n.functions.loadSnapshot, n.functions.reconcile, n.functions.rotateSecret, ...(bootstrapDatabase ? [n.functions.bootstrapDatabase] : [])],
+      database: this.vm ? { kind: 'vm', instance: this.vm.instance } : { kind: 'cloudsql', databaseId: `${project}:${n.sqlInstance}` },
       dependsOn,
     });
 
-    this.tunnelCommand = `gcloud compute start-iap-tunnel ${n.vm} ${POSTGRES_PORT} --local-host-port=localhost:${POSTGRES_PORT} --zone ${zone} --project ${project}`;
+    if (this.vm) {
+      this.tunnelCommand = `gcloud compute start-iap-tunnel ${n.vm} ${POSTGRES_PORT} --local-host-port=localhost:${POSTGRES_PORT} --zone ${zone} --project ${project}`;
+    } else {
+      // SSH to the bastion over IAP, forwarding localhost:5432 to the instance's private IP
+      this.tunnelCommand = `gcloud compute ssh ${n.bastion} --tunnel-through-iap --zone ${zone} --project ${project} -- -N -L ${POSTGRES_PORT}:${dbHost}:${POSTGRES_PORT}`;
+    }
     new TerraformOutput(this, 'bucket', { value: this.bucket.bucket.name, description: 'Snapshot bucket (aqe-upload push --bucket gs://<this>)' });
     new TerraformOutput(this, 'bucket_url', { value: `gs://${n.bucket}` });
     new TerraformOutput(this, 'tunnel_command', { value: this.tunnelCommand, description: 'Opens localhost:5432 to the database through IAP' });
-    new TerraformOutput(this, 'database_url', {
-      value: `postgres://${c.database.readerUser}@localhost:${POSTGRES_PORT}/${c.database.dbName}`,
-      description: 'Read-only, through the tunnel; the password is in Secret Manager (db_reader_password_secret)',
-    });
-    new TerraformOutput(this, 'vm_name', { value: this.vm.instance.name });
-    new TerraformOutput(this, 'vm_internal_ip', { value: this.vm.internalIp });
+    if (this.vm) {
+      new TerraformOutput(this, 'database_url', {
+        value: `postgres://${c.database.readerUser}@localhost:${POSTGRES_PORT}/${c.database.dbName}`,
+        description: 'Read-only, through the tunnel; the password is in Secret Manager (db_reader_password_secret)',
+      });
+      new TerraformOutput(this, 'vm_name', { value: this.vm.instance.name });
+      new TerraformOutput(this, 'vm_internal_ip', { value: this.vm.internalIp });
+    } else {
+      new TerraformOutput(this, 'database_url', {
+        value: `postgres://${c.database.readerUser}@localhost:${POSTGRES_PORT}/${c.database.dbName}?sslmode=verify-ca&sslrootcert=server-ca.pem`,
+        description: 'Read-only, through the bastion tunnel, TLS verified against the instance CA (sql_server_ca_cert); the password is in Secret Manager (db_reader_password_secret)',
+      });
+      new TerraformOutput(this, 'sql_instance', { value: this.cloudSql!.instance.name });
+      new TerraformOutput(this, 'sql_connection_name', { value: this.cloudSql!.connectionName });
+      new TerraformOutput(this, 'sql_private_ip', { value: dbHost });
+      new TerraformOutput(this, 'sql_server_ca_cert', { value: this.cloudSql!.serverCaCert, description: 'PEM: save as server-ca.pem for sslmode=verify-ca' });
+      new TerraformOutput(this, 'bastion_name', { value: this.bastion!.instance.name });
+      new TerraformOutput(this, 'db_admin_password_secret', { value: this.adminSecret!.resourceName, description: 'The admin role password (bootstrap only)' });
+    }
     new TerraformOutput(this, 'db_password_secret', { value: this.secret.resourceName, description: "The functions' role password" });
     new TerraformOutput(this, 'db_reader_password_secret', { value: this.readerSecret.resourceName, description: "The operators' read-only role password" });
     new TerraformOutput(this, 'function_names', {
-      value: { loadSnapshot: loadSnapshot.function.name, reconcile: reconcile.function.name, rotateSecret: rotateSecret.function.name },
+      value: {
+        loadSnapshot: loadSnapshot.function.name,
+        reconcile: reconcile.function.name,
+        rotateSecret: rotateSecret.function.name,
+        ...(bootstrapDatabase ? { bootstrapDatabase: bootstrapDatabase.function.name } : {}),
+      },
     });
   }
 }

@@ -2,13 +2,17 @@
 // cannot run here (notes/gcp-infra.md §4.2). Each rule returns its violations, so a failure names
 // the resource and the value.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { resourceNames } from '../../infra/config.js';
+import { join } from 'node:path';
+import { loadDeploymentConfigFile, resourceNames } from '../../infra/config.js';
 import { renderDatabaseCloudConfig } from '../../infra/constructs/database-cloud-config.js';
-import { allResources, keysIn, only, resourcesOf, type Synthesized, stringsIn, synthDeployment, type Tf } from './synth-support.js';
+import { allResources, keysIn, only, REPO_ROOT, resourcesOf, type Synthesized, stringsIn, synthDeployment, type Tf } from './synth-support.js';
 
 let s: Synthesized;
+/** The managed engine (database.engine cloudsql-pgvector): every rule holds there too. */
+let managed: Synthesized;
 beforeAll(() => {
   s = synthDeployment();
+  managed = synthDeployment(loadDeploymentConfigFile(join(REPO_ROOT, 'infra', 'deployments', 'example-cloudsql.json')));
 });
 
 const WORLD = ['0.0.0.0/0', '::/0'];
@@ -42,6 +46,29 @@ const RULES: Rule[] = [
       resourcesOf(tf, 'google_compute_firewall').flatMap(([id, r]) =>
         r.allow && (r.direction ?? 'INGRESS') === 'INGRESS' && (r.source_ranges ?? []).some((c: string) => WORLD.includes(c)) ? [id] : [],
       ),
+  },
+  {
+    id: 'CKV_GCP_11, CKV_GCP_60 / GCP-0017',
+    title: 'Cloud SQL: no public IP, no authorized networks, a private network',
+    violations: (tf) =>
+      resourcesOf(tf, 'google_sql_database_instance').flatMap(([id, i]) => {
+        const ip = i.settings?.ip_configuration ?? {};
+        return ip.ipv4_enabled === false && ip.authorized_networks === undefined && typeof ip.private_network === 'string' ? [] : [id];
+      }),
+  },
+  {
+    id: 'CKV_GCP_6 / GCP-0015',
+    title: 'Cloud SQL: TLS required on every connection',
+    violations: (tf) => resourcesOf(tf, 'google_sql_database_instance').flatMap(([id, i]) => (['ENCRYPTED_ONLY', 'TRUSTED_CLIENT_CERTIFICATE_REQUIRED'].includes(i.settings?.ip_configuration?.ssl_mode) ? [] : [id])),
+  },
+  {
+    id: 'CKV_GCP_14 / GCP-0024',
+    title: 'Cloud SQL: automated backups with point-in-time recovery, deletion protection',
+    violations: (tf) =>
+      resourcesOf(tf, 'google_sql_database_instance').flatMap(([id, i]) => {
+        const b = i.settings?.backup_configuration ?? {};
+        return b.enabled === true && b.point_in_time_recovery_enabled === true && i.deletion_protection === true && i.settings?.deletion_protection_enabled === true ? [] : [id];
+      }),
   },
   {
     id: 'CKV_GCP_39 / GCP-0041, GCP-0045, GCP-0067',
@@ -164,6 +191,16 @@ const RULES: Rule[] = [
 describe('infra security policy', () => {
   it.each(RULES.map((r) => [`${r.id}: ${r.title}`, r] as const))('%s', (_name, rule) => {
     expect(rule.violations(s.tf)).toEqual([]);
+  });
+
+  it.each(RULES.map((r) => [`${r.id}: ${r.title}`, r] as const))('managed engine: %s', (_name, rule) => {
+    expect(rule.violations(managed.tf)).toEqual([]);
+  });
+
+  it('the Cloud SQL rules fire on a public, unencrypted, unprotected instance', () => {
+    const bad = { resource: { google_sql_database_instance: { x: { deletion_protection: false, settings: { ip_configuration: { ipv4_enabled: true, ssl_mode: 'ALLOW_UNENCRYPTED_AND_ENCRYPTED' }, backup_configuration: { enabled: true } } } } } };
+    for (const id of ['CKV_GCP_11, CKV_GCP_60 / GCP-0017', 'CKV_GCP_6 / GCP-0015', 'CKV_GCP_14 / GCP-0024']) expect(RULES.find((r) => r.id === id)!.violations(bad), id).toEqual(['x']);
+    expect(resourcesOf(managed.tf, 'google_sql_database_instance')).toHaveLength(1);
   });
 
   it('the password detector catches what it must (and the DB env var is a resource name)', () => {

@@ -55,6 +55,7 @@ const FUNCTIONS_FLOORS: Record<string, number> = {
   reconcile: 5,
   'load-snapshot': 6,
   'rotate-secret': 6,
+  'bootstrap-db': 6,
   'index.ts': 7,
 };
 

@@ -7,7 +7,7 @@
 // the real clients at the local stand-ins.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,13 +20,56 @@ export interface InstalledSource {
 }
 
 /**
- * Unzips and installs the archive (cached by its sha256 under the temp folder: the same bytes
- * install the same way). `buildEnv` is the synthesized build_config.environment_variables.
+ * What the archive holds, without the entries' times: every name with its size and CRC-32 (`unzip
+ * -v`). Two syntheses of the same sources (each rehearsal builds its own checkout) zip the same
+ * files with other mtimes: the same contents install the same way.
+ */
+function archiveContentKey(archive: string): string {
+  const r = spawnSync('unzip', ['-v', archive], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (r.status !== 0) return createHash('sha256').update(readFileSync(archive)).digest('hex');
+  const entries = r.stdout
+    .split('\n')
+    .map((l) => /^\s*(\d+)\s+\S+\s+\d+\s+\S+\s+\S+\s+\S+\s+([0-9a-f]{8})\s+(.+)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => `${m[3]} ${m[1]} ${m[2]}`)
+    .sort();
+  if (entries.length === 0) return createHash('sha256').update(readFileSync(archive)).digest('hex');
+  return createHash('sha256').update(entries.join('\n')).digest('hex');
+}
+
+/**
+ * Unzips and installs the archive (cached by its contents under the temp folder: the same files
+ * install the same way, so the VM and the managed-engine rehearsals share one install).
+ * `buildEnv` is the synthesized build_config.environment_variables.
  */
 export function installLikeCloudBuild(archive: string, buildEnv: Record<string, string>): InstalledSource {
-  const sha = createHash('sha256').update(readFileSync(archive)).update(JSON.stringify(buildEnv)).digest('hex').slice(0, 16);
+  const sha = createHash('sha256').update(archiveContentKey(archive)).update(JSON.stringify(buildEnv)).digest('hex').slice(0, 16);
   const dir = join(tmpdir(), `aqe-rehearsal-install-${sha}`);
   const done = join(dir, '.installed.json');
+  // one installer at a time (the rehearsal files may run in parallel workers): the others wait for it
+  const lock = `${dir}.lock`;
+  const deadline = Date.now() + 900_000;
+  for (;;) {
+    if (existsSync(done)) return JSON.parse(readFileSync(done, 'utf8')) as InstalledSource;
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // a lock left by a killed run is stale after 15 minutes
+      const held = statSync(lock, { throwIfNoEntry: false });
+      if (held && Date.now() - held.mtimeMs > 900_000) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`waited 15 min for another install of ${archive} (lock ${lock})`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    }
+  }
+  try {
+    return installUnlocked(archive, buildEnv, dir, done);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function installUnlocked(archive: string, buildEnv: Record<string, string>, dir: string, done: string): InstalledSource {
   if (existsSync(done)) return JSON.parse(readFileSync(done, 'utf8')) as InstalledSource;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });

@@ -37,7 +37,7 @@ export interface RehearsalStack {
   resources(type: string): Array<[string, Res]>;
   /** The single resource of a type whose `field` equals `value` (throws when not exactly one). */
   find(type: string, field: string, value: unknown): [string, Res];
-  /** The database VM's cloud-init document. */
+  /** The database VM's cloud-init document (empty for the managed engine: no database VM). */
   readonly userData: string;
   readonly cloudInit: { files: CloudInitFile[]; runcmd: string[] };
   /** A function by entry point: its build and service configuration. */
@@ -87,10 +87,13 @@ export function synthesizeRehearsalStack(options: RehearsalStackOptions): Rehear
   const archive = join(stackDir, String(object.source));
   if (!existsSync(archive)) throw new Error(`the function archive ${archive} was not written by the synth`);
 
-  const [, vm] = resources('google_compute_instance')[0] ?? [];
+  // the database VM (engine vm-ruvector) boots from user-data; the managed engine has none (its
+  // only VM, the operators' bastion, runs nothing of ours)
+  const [, vm] = resources('google_compute_instance').find(([, r]) => r.metadata?.['user-data'] !== undefined) ?? [];
+  const managed = resources('google_sql_database_instance').length > 0;
   const userData = String(vm?.metadata?.['user-data'] ?? '');
-  if (!userData.startsWith('#cloud-config')) throw new Error('the database VM has no #cloud-config user-data');
-  const doc = parseYaml(userData) as { write_files: CloudInitFile[]; runcmd: string[] };
+  if (!managed && !userData.startsWith('#cloud-config')) throw new Error('the database VM has no #cloud-config user-data');
+  const doc = (userData ? parseYaml(userData) : { write_files: [], runcmd: [] }) as { write_files: CloudInitFile[]; runcmd: string[] };
 
   const resolveRef = (value: string): string =>
     value.replace(/\$\{([a-z0-9_]+)\.([\w-]+)\.([\w.[\]]+)\}/g, (whole, type: string, id: string, attr: string) => {

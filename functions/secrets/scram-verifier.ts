@@ -2,7 +2,7 @@
 // `ALTER ROLE … PASSWORD` sends a verifier and the plaintext never reaches the server's logs.
 
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
-import type { Redacted } from '../secrets/redacted.js';
+import type { Redacted } from './redacted.js';
 
 /** PostgreSQL's default iteration count (scram_iterations). */
 export const SCRAM_ITERATIONS = 4096;
