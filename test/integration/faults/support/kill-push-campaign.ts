@@ -12,6 +12,9 @@ import { type BucketAudit, BucketAuditor, localTempFiles } from './bucket-audit.
 import { type CliExit, pushJson, spawnCli } from './cli-child.js';
 import type { FaultWorkspace } from './fault-workspace.js';
 
+/** How far past its first upload an aimed kill may land: a one-file change uploads a chunk or two and the manifest within tens of ms. */
+const WRITE_AIM_MS = 5;
+
 export interface KillCampaignOptions {
   workspace: FaultWorkspace;
   /** `--bucket` for the CLI: file:///dir or gs://bucket. */
@@ -20,7 +23,10 @@ export interface KillCampaignOptions {
   auditStore: BlobStore;
   /** Root of a local-dir bucket: temp files left by kills are counted (they must stay invisible). */
   localRoot?: string;
-  /** A counter of object writes begun (e.g. the GCS test server's resumable sessions): shows kills that landed mid-upload. */
+  /**
+   * A counter of object writes begun (e.g. the GCS test server's upload requests): shows kills that
+   * landed mid-upload, and every second kill is aimed at the write phase with it (see below).
+   */
   writesStarted?: () => number;
   /** Extra environment for the CLI (STORAGE_EMULATOR_HOST). */
   cliEnv?: Record<string, string>;
@@ -58,6 +64,7 @@ export interface KillCampaignResult {
   /** The first push (every blob new), from spawn to exit, and its part before the push started working (process start-up). */
   pushMs: number;
   startupMs: number;
+  /** Each kill's delay: after the push began working, or (aimed kills) after its first upload began. */
   delaysMs: number[];
   /** The audit after the last completing push. */
   finalAudit: BucketAudit;
@@ -123,6 +130,12 @@ export async function runKillCampaign(options: KillCampaignOptions): Promise<Kil
     }
     return null;
   };
+  /** Resolves once the write counter passes `before` (an upload began), or the push exited. */
+  const writesBegin = async (before: number, exited: Promise<CliExit>): Promise<void> => {
+    let done = false;
+    void exited.then(() => (done = true));
+    while (!done && (options.writesStarted?.() ?? 0) <= before) await sleep(2);
+  };
   /**
    * A killed push leaves its capture copies behind in our TMPDIR: remove them. Retried: the redb
    * capture's own child process (uploader/snapshot/redb-snapshot.ts) outlives a SIGKILL of the
@@ -169,15 +182,21 @@ export async function runKillCampaign(options: KillCampaignOptions): Promise<Kil
       if (attempt >= options.kills * 3) throw new Error(`only ${kills} of ${options.kills} pushes could be killed in ${attempt} attempts: they finish before the kill (work ${workMs.toFixed(0)} ms)`);
       options.workspace.touch(++step);
       const writesBefore = options.writesStarted?.() ?? 0;
-      const delay = Math.round(random() * 1.05 * workMs);
+      // With a write counter, every second kill is aimed at the write phase: a push writes its
+      // blobs in one burst after reading every file, so kills spread over the whole push rarely
+      // land there. Those wait for the first upload to begin, then up to WRITE_AIM_MS more.
+      const aimAtWrites = options.writesStarted !== undefined && kills % 2 === 1;
+      const delay = Math.round(random() * (aimAtWrites ? WRITE_AIM_MS : 1.05 * workMs));
       const { child, exited } = spawnCli(pushArgs, cli);
       const began = await workStart(exited);
+      if (began !== null && aimAtWrites) await writesBegin(writesBefore, exited);
       if (began !== null) await Promise.race([sleep(delay), exited]);
       const signalled = child.exitCode === null && child.signalCode === null && child.kill('SIGKILL');
       const result: CliExit = await exited;
       // A push may end between the check and the signal (it is then reaped with its own exit code).
       const killed = signalled && result.signal === 'SIGKILL';
-      const label = killed ? `kill ${kills + 1} at ${delay} ms into the push` : `push ${step} (finished before its kill at ${delay} ms)`;
+      const when = aimAtWrites ? `${delay} ms after its first upload began` : `${delay} ms into the push`;
+      const label = killed ? `kill ${kills + 1} at ${when}` : `push ${step} (finished before its kill at ${when})`;
       if (killed) {
         kills++;
         delaysMs.push(delay);
