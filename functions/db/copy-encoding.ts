@@ -336,3 +336,8 @@ export function copyLine(row: readonly (string | null | undefined)[], width: num
 export function isAsyncIterable<T>(it: AsyncIterable<T> | Iterable<T>): it is AsyncIterable<T> {
   return typeof (it as Partial<AsyncIterable<T>>)[Symbol.asyncIterator] === 'function';
 }
+
+/** COPY statement for `table (columns)` (names quoted; they come from our code, never data). */
+export function copySql(table: string, columns: readonly string[], source: 'STDIN' | `'${string}'`): string {
+  return `COPY ${quoteQualified(table)} (${columns.map(quoteIdent).join(', ')}) FROM ${source}`;
+}

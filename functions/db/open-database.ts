@@ -3,7 +3,7 @@
 // a Database carrying its dialect (openMigratedDatabase).
 import type { Database, DatabaseConnection } from './database.js';
 import { ensureMigrated } from './migrate.js';
-import { PgDatabase, type PgDatabaseOptions } from './pg-database.js';
+import type { PgDatabaseOptions } from './pg-database.js';
 import { AppError } from '../../schema/errors.js';
 
 export interface OpenDatabaseOptions {
@@ -41,9 +41,13 @@ export function parseDatabaseUrl(url: string): DatabaseTarget {
 /** Opens the database `url` points to (see parseDatabaseUrl), not yet migrated. Close it when done. */
 export async function openDatabase(url: string, options: OpenDatabaseOptions = {}): Promise<DatabaseConnection> {
   const target = parseDatabaseUrl(url);
-  if (target.kind === 'pg') return new PgDatabase(target.url, options.pg);
-  // loaded only when used: PGlite (PostgreSQL in wasm) costs ~45 MB of memory to import, and a
-  // push (which reads this module through the configuration) never opens a database
+  // each driver is loaded only when used: PGlite (PostgreSQL in wasm) costs ~45 MB of memory to
+  // import and pg ~14 MB, and a push (which reads this module through the configuration) never
+  // opens a database
+  if (target.kind === 'pg') {
+    const { PgDatabase } = await import('./pg-database.js');
+    return new PgDatabase(target.url, options.pg);
+  }
   const { PgliteDatabase } = await import('./pglite-database.js');
   return PgliteDatabase.open({ ...(target.dataDir ? { dataDir: target.dataDir } : {}), ...(options.vector === false ? { vector: false } : {}) });
 }

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { DatabaseConnection, QueryResult, Queryable, SqlParam } from './database.js';
-import { copyLine, isAsyncIterable, quoteIdent, quoteQualified } from './copy-encoding.js';
+import { copyLine, copySql, isAsyncIterable } from './copy-encoding.js';
 import { redactSecrets, toDbError } from './pg-error-kind.js';
 import { AppError } from '../../schema/errors.js';
 
@@ -72,10 +72,6 @@ function copyText(rows: AsyncIterable<(string | null)[]> | Iterable<(string | nu
   })();
 }
 
-/** COPY statement for `table (columns)` (names quoted; they come from our code, never data). */
-export function copySql(table: string, columns: readonly string[], source: 'STDIN' | `'${string}'`): string {
-  return `COPY ${quoteQualified(table)} (${columns.map(quoteIdent).join(', ')}) FROM ${source}`;
-}
 
 class PgSession implements Queryable {
   done = false;

@@ -7,7 +7,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Extension, PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import type { DatabaseConnection, QueryResult, Queryable, SqlParam } from './database.js';
-import { copySql } from './pg-database.js';
+import { copySql } from './copy-encoding.js';
 import { copyLine, isAsyncIterable } from './copy-encoding.js';
 import { toDbError } from './pg-error-kind.js';
 import { AppError, errorMessage } from '../../schema/errors.js';
