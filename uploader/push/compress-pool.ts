@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { compressSync, GZIP_LEVEL, ZSTD_LEVEL } from '../../functions/storage/blob-codec.js';
 import { AppError, errorMessage } from '../../schema/errors.js';
+import { QUICK_CHECK_SQL } from '../snapshot/sqlite-snapshot.js';
 import type { BlobCodec } from '../../schema/snapshot/object-keys.js';
 
 const WORKER_SOURCE = `
@@ -21,7 +22,22 @@ let napi = null;
 if (typeof zlib.zstdCompressSync !== 'function' && workerData.napiPath) {
   try { napi = require(workerData.napiPath); } catch { napi = null; }
 }
-parentPort.on('message', ({ id, codec, data, sha256 }) => {
+let Sqlite = null;
+parentPort.on('message', ({ id, codec, data, sha256, checkPath }) => {
+  if (checkPath !== undefined) {
+    let db = null;
+    try {
+      Sqlite = Sqlite || require(workerData.sqlitePath);
+      db = new Sqlite(checkPath, { readonly: true, fileMustExist: true });
+      db.pragma('busy_timeout = 5000');
+      parentPort.postMessage({ id, ok: true, rows: db.prepare(workerData.quickCheckSql).pluck().all() });
+    } catch (err) {
+      parentPort.postMessage({ id, ok: false, sqlite: true, message: String(err && err.message || err), code: err && err.code });
+    } finally {
+      if (db) db.close();
+    }
+    return;
+  }
   try {
     if (sha256) {
       const got = createHash('sha256').update(data).digest('hex');
@@ -39,6 +55,9 @@ parentPort.on('message', ({ id, codec, data, sha256 }) => {
 });
 `;
 
+/** What an integrity check counts for in a worker's load (chunks queued on it). */
+const CHECK_LOAD = 8;
+
 function napiPath(): string | null {
   try {
     return createRequire(import.meta.url).resolve('zstd-napi');
@@ -51,6 +70,21 @@ interface Job {
   resolve: (b: Buffer) => void;
   reject: (e: unknown) => void;
   sha256?: string;
+  /** An integrity check's rows (then resolve is not called). */
+  rows?: (rows: string[]) => void;
+}
+
+/** What a worker answers. */
+interface WorkerReply {
+  id: number;
+  ok: boolean;
+  out?: Uint8Array;
+  rows?: string[];
+  message?: string;
+  mismatch?: string;
+  /** An error of SQLite's (its code, e.g. SQLITE_CORRUPT). */
+  sqlite?: boolean;
+  code?: string;
 }
 
 function changedError(expected: string, got: string): AppError {
@@ -69,15 +103,17 @@ export class CompressPool {
 
   /** `size` 0 compresses on the calling thread (tests, a single-core machine). */
   constructor(size = Math.min(2, availableParallelism())) {
-    const data = { napiPath: napiPath(), gzipLevel: GZIP_LEVEL, zstdLevel: ZSTD_LEVEL };
+    const data = { napiPath: napiPath(), sqlitePath: createRequire(import.meta.url).resolve('better-sqlite3'), quickCheckSql: QUICK_CHECK_SQL, gzipLevel: GZIP_LEVEL, zstdLevel: ZSTD_LEVEL };
     for (let i = 0; i < size; i++) {
       const w = new Worker(WORKER_SOURCE, { eval: true, workerData: data });
-      w.on('message', (m: { id: number; ok: boolean; out?: Uint8Array; message?: string; mismatch?: string }) => {
+      w.on('message', (m: WorkerReply) => {
         const job = this.jobs.get(m.id);
         if (!job) return;
         this.jobs.delete(m.id);
-        this.load[i]!--;
-        if (m.ok) job.resolve(Buffer.from(m.out!.buffer, m.out!.byteOffset, m.out!.byteLength));
+        this.load[i]! -= m.rows !== undefined || m.sqlite ? CHECK_LOAD : 1;
+        if (m.ok && m.rows !== undefined) job.rows?.(m.rows);
+        else if (m.ok) job.resolve(Buffer.from(m.out!.buffer, m.out!.byteOffset, m.out!.byteLength));
+        else if (m.sqlite) job.reject(Object.assign(new Error(m.message ?? 'SQLite failed'), { code: m.code ?? '' }));
         else if (m.mismatch !== undefined) job.reject(changedError(job.sha256 ?? '', m.mismatch));
         else job.reject(new AppError('INTERNAL', `compressing a chunk failed on a worker thread: ${m.message}`));
       });
@@ -105,8 +141,7 @@ export class CompressPool {
         return compressSync(data, codec);
       });
     }
-    let best = 0;
-    for (let i = 1; i < this.workers.length; i++) if (this.load[i]! < this.load[best]!) best = i;
+    const best = this.leastBusy();
     const id = this.nextId++;
     this.load[best]!++;
     return new Promise<Buffer>((resolve, reject) => {
@@ -115,6 +150,33 @@ export class CompressPool {
       const movable = data.byteOffset === 0 && data.buffer.byteLength === data.byteLength && data.buffer instanceof ArrayBuffer;
       this.workers[best]!.postMessage({ id, codec, data, sha256 }, movable ? [data.buffer as ArrayBuffer] : []);
     });
+  }
+
+  /** Worker threads (0: everything runs on the calling thread). */
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /**
+   * Runs QUICK_CHECK_SQL on the SQLite file at `path` (opened read-only) on the least busy worker
+   * and gives its rows; rejects with SQLite's error (its `code` kept). Needs a worker (size > 0).
+   */
+  checkSqlite(path: string): Promise<string[]> {
+    if (this.closed || this.workers.length === 0) return Promise.reject(new AppError('INTERNAL', 'compress pool: no worker to run the integrity check on'));
+    const best = this.leastBusy();
+    const id = this.nextId++;
+    // a check reads the whole file: it counts as several chunks, so chunks go to the other worker meanwhile
+    this.load[best]! += CHECK_LOAD;
+    return new Promise<string[]>((resolve, reject) => {
+      this.jobs.set(id, { resolve: () => undefined, reject, rows: resolve });
+      this.workers[best]!.postMessage({ id, checkPath: path });
+    });
+  }
+
+  private leastBusy(): number {
+    let best = 0;
+    for (let i = 1; i < this.workers.length; i++) if (this.load[i]! < this.load[best]!) best = i;
+    return best;
   }
 
   async close(): Promise<void> {

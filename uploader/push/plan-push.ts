@@ -113,17 +113,9 @@ export function planPush(readout: PushReadout, options: PlanPushOptions): PushPl
       if (planned.has(chunk.sha256)) continue;
       planned.add(chunk.sha256);
       const stored = readout.stored.get(chunk.sha256) ?? null;
-      const from = { path: s.capture.tempPath, offset: chunk.offset };
-      if (stored === null) {
-        newChunks.add(chunk.sha256);
-        actions.push({ kind: 'upload', sha256: chunk.sha256, size: chunk.size, codec: options.codec, from });
-      } else if (options.nowMs - stored.updated.getTime() >= options.touchAfterMs) {
-        // Retention spares blobs updated within its safety window (at least an hour) and deletes
-        // only if unchanged since it looked: a blob updated lately is safe as it is, an older one
-        // is touched. Touching only those keeps many pushes of the same content (CI fleets) under
-        // Cloud Storage's limit of one update per second per object.
-        actions.push({ kind: 'touch', sha256: chunk.sha256, size: chunk.size, codec: stored.codec, from });
-      }
+      if (stored === null) newChunks.add(chunk.sha256);
+      const action = chunkAction(chunk, { path: s.capture.tempPath, offset: chunk.offset }, stored, options);
+      if (action !== null) actions.push(action);
     }
   }
 
@@ -136,6 +128,21 @@ export function planPush(readout: PushReadout, options: PlanPushOptions): PushPl
     previousSnapshotId: options.skipUnchanged ? (readout.previous?.snapshotId ?? null) : null,
     writeManifest: !options.dryRun && !unchanged,
   };
+}
+
+/**
+ * The one rule for a chunk: a chunk the store lacks is uploaded; one it has is touched when it was
+ * last updated touchAfterMs ago or more, else left alone (null). planPush applies it to every
+ * chunk; the write-ahead (write-ahead.ts) to each chunk as it is cut, before the plan.
+ */
+export function chunkAction(chunk: { sha256: string; size: number }, from: ChunkSource, stored: StoredBlob | null, options: Pick<PlanPushOptions, 'codec' | 'nowMs' | 'touchAfterMs'>): BlobAction | null {
+  if (stored === null) return { kind: 'upload', sha256: chunk.sha256, size: chunk.size, codec: options.codec, from };
+  // Retention spares blobs updated within its safety window (at least an hour) and deletes only
+  // if unchanged since it looked: a blob updated lately is safe as it is, an older one is
+  // touched. Touching only those keeps many pushes of the same content (CI fleets) under Cloud
+  // Storage's limit of one update per second per object.
+  if (options.nowMs - stored.updated.getTime() >= options.touchAfterMs) return { kind: 'touch', sha256: chunk.sha256, size: chunk.size, codec: stored.codec, from };
+  return null;
 }
 
 /** Per-source figures of a completed push (what PushSourceResult reports beyond the manifest entry). */

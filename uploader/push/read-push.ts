@@ -13,10 +13,10 @@ import type { StoredBlob } from './plan-push.js';
 import { findLatestManifest } from './previous-manifest.js';
 
 /** Stat requests to the store at once (each is one small request; Cloud Storage takes many in parallel). */
-const LOOKUPS_IN_FLIGHT = 16;
+export const LOOKUPS_IN_FLIGHT = 16;
 
 /**
- * Captures `files` into `dir`, a few at a time; `onCaptured` is called as each one is done.
+ * Captures `files` into `dir`, a few at a time, the largest first; `onCaptured` is called as each one is done.
  * A file that cannot be captured is an outcome saying why (it never stops the others).
  */
 export async function captureAll(
@@ -25,12 +25,14 @@ export async function captureAll(
   options: CaptureOptions & { concurrency: number; onCaptured?: (file: DiscoveredFile, done: number) => void },
 ): Promise<Map<DiscoveredFile, CaptureOutcome>> {
   const out = new Map<DiscoveredFile, CaptureOutcome>();
+  // largest first: the small files are read while the large ones' blobs are compressed, instead of
+  // a large file found last being read alone at the end (the outcomes are keyed, not ordered)
+  const order = files.map((file, i) => ({ file, i })).sort((a, b) => (b.file.size ?? 0) - (a.file.size ?? 0) || a.i - b.i);
   let next = 0;
   let done = 0;
   const worker = async () => {
-    while (next < files.length) {
-      const i = next++;
-      const file = files[i]!;
+    while (next < order.length) {
+      const { file, i } = order[next++]!;
       out.set(file, await captureFile(file, join(dir, `${i}.copy`), options));
       options.onCaptured?.(file, ++done);
     }
@@ -50,19 +52,20 @@ export async function lookupStoredBlobs(store: BlobStore, sha256s: Iterable<stri
   const worker = async () => {
     while (next < todo.length) {
       const sha256 = todo[next++]!;
-      let hit: StoredBlob | null = null;
-      for (const codec of [preferred, ...BLOB_CODECS.filter((c) => c !== preferred)]) {
-        const info = await store.stat(blobKey(sha256, codec));
-        if (info !== null) {
-          hit = { codec, size: info.size, updated: info.updated };
-          break;
-        }
-      }
-      found.set(sha256, hit);
+      found.set(sha256, await lookupStoredBlob(store, sha256, preferred));
     }
   };
   await Promise.all(Array.from({ length: Math.min(LOOKUPS_IN_FLIGHT, todo.length) }, worker));
   return found;
+}
+
+/** The blob the store has for one chunk: looked up in the preferred codec, then in the others; null: in none. */
+export async function lookupStoredBlob(store: BlobStore, sha256: string, preferred: BlobCodec): Promise<StoredBlob | null> {
+  for (const codec of [preferred, ...BLOB_CODECS.filter((c) => c !== preferred)]) {
+    const info = await store.stat(blobKey(sha256, codec));
+    if (info !== null) return { codec, size: info.size, updated: info.updated };
+  }
+  return null;
 }
 
 /** The environment's latest manifest, or null (none yet). */

@@ -5,6 +5,10 @@
 // written) → write (write-push.ts: the blobs, then the manifest LAST: its arrival commits the
 // snapshot). If any blob fails, no manifest is written, so a reader never sees a snapshot whose
 // blobs are not all there. Only chunks the store lacks are read again, hashed and compressed.
+// The write-ahead (write-ahead.ts) applies the plan's rule to each chunk as soon as it is read, so
+// the blobs of a large file are compressed and stored while the file is still being read; the
+// plan then lists nothing new for them. Each SQLite copy's integrity check runs on a compression
+// worker while the main thread reads the copy.
 //
 // Unchanged workspace: blobs are never sent twice (0 blob bytes). By default a new small manifest
 // is still written: it records that the environment was seen at this time, and the loader
@@ -25,13 +29,15 @@ import type { BlobCodec } from '../../schema/snapshot/object-keys.js';
 import { blobKey, manifestKey } from '../../schema/snapshot/object-keys.js';
 import { storeOptions, type UploaderConfig } from '../config.js';
 import { withTempDir } from '../snapshot/capture.js';
+import type { ChunkSpan } from '../snapshot/content-chunks.js';
 import { TOOL_NAME, toolVersion } from '../tool-info.js';
 import type { DiscoveredFile } from '../workspace/discover.js';
 import { assertWorkspace, discoverSources } from '../workspace/discover.js';
 import { CompressPool } from './compress-pool.js';
-import { completePush, planPush, type PushReadout } from './plan-push.js';
+import { completePush, planPush, type PushPlan, type PushReadout, type WrittenBlob } from './plan-push.js';
 import { captureAll, latestManifest, lookupStoredBlobs } from './read-push.js';
-import { TOUCH_AFTER_MS, writeBlobs, writeManifest } from './write-push.js';
+import { WriteAhead } from './write-ahead.js';
+import { blobWriteFailed, TOUCH_AFTER_MS, writeBlobs, writeManifest } from './write-push.js';
 
 /** Progress of a push, for a TTY display (never part of results). */
 export type PushProgress =
@@ -153,34 +159,48 @@ export async function runPush(options: PushOptions): Promise<PushResult> {
   const codec = options.codec ?? preferredCodec();
   const capture = options.wholeFileMaxBytes === undefined ? {} : { wholeFileMaxBytes: options.wholeFileMaxBytes };
 
+  const nowMs = Date.now();
   return withTempDir(async (dir) => {
-    // read
-    const captures = await captureAll(present, dir, {
-      ...capture,
-      concurrency: options.concurrency ?? 3,
-      onCaptured: (file, done) => progress({ phase: 'capture', path: file.path, done, total: present.length }),
-    });
-    const chunkShas = [...captures.values()].flatMap((c) => (c.status === 'captured' ? c.chunks.map((ch) => ch.sha256) : []));
-    const readout: PushReadout = {
-      // no host name unless configured (AQE_HOST / "host"): it is not the cloud's business
-      header: { snapshotId, env: config.env, createdAt, tool: { name: TOOL_NAME, version: toolVersion() }, host: config.host },
-      discovered,
-      captures,
-      stored: await lookupStoredBlobs(store, chunkShas, codec),
-      previous: options.skipUnchanged ? await latestManifest(store, config.env) : null,
-      localRoots,
-    };
-    // plan
-    const plan = planPush(readout, { dryRun, skipUnchanged: options.skipUnchanged === true, codec, nowMs: Date.now(), touchAfterMs: TOUCH_AFTER_MS });
-    // write
-    let written = new Map<string, never>() as Awaited<ReturnType<typeof writeBlobs>>;
-    if (plan.actions.length > 0) {
-      const pool = new CompressPool(options.compressThreads);
-      try {
-        written = await writeBlobs(store, plan.actions, pool);
-      } finally {
-        await pool.close();
-      }
+    // The compression workers also run each SQLite copy's integrity check while the main thread
+    // reads the copy; a dry run uses them for that alone.
+    const pool = new CompressPool(options.compressThreads);
+    let plan: PushPlan;
+    let readout: PushReadout;
+    let written: Map<string, WrittenBlob>;
+    // read, with the write-ahead storing each new chunk as soon as it is cut (never in a dry run)
+    const ahead = dryRun ? null : new WriteAhead(store, pool, { codec, nowMs, touchAfterMs: TOUCH_AFTER_MS });
+    try {
+      const captures = await captureAll(present, dir, {
+        ...capture,
+        concurrency: options.concurrency ?? 3,
+        onCaptured: (file, done) => progress({ phase: 'capture', path: file.path, done, total: present.length }),
+        ...(ahead === null ? {} : { onChunk: (path: string, chunk: ChunkSpan) => ahead.offer(path, chunk) }),
+        ...(pool.size > 0 ? { checkSqlite: (path: string) => pool.checkSqlite(path) } : {}),
+      });
+      const failure = ahead === null ? null : await ahead.settle();
+      if (failure !== null) throw blobWriteFailed(failure);
+      const chunkShas = [...captures.values()].flatMap((c) => (c.status === 'captured' ? c.chunks.map((ch) => ch.sha256) : []));
+      const stored = new Map(ahead?.stored);
+      for (const [sha256, blob] of await lookupStoredBlobs(store, chunkShas.filter((sha256) => !stored.has(sha256)), codec)) stored.set(sha256, blob);
+      readout = {
+        // no host name unless configured (AQE_HOST / "host"): it is not the cloud's business
+        header: { snapshotId, env: config.env, createdAt, tool: { name: TOOL_NAME, version: toolVersion() }, host: config.host },
+        discovered,
+        captures,
+        stored,
+        previous: options.skipUnchanged ? await latestManifest(store, config.env) : null,
+        localRoots,
+      };
+      // plan (the same rule the write-ahead applied: it lists nothing the write-ahead has not done)
+      plan = planPush(readout, { dryRun, skipUnchanged: options.skipUnchanged === true, codec, nowMs, touchAfterMs: TOUCH_AFTER_MS });
+      // write what no read announced
+      written = new Map(ahead?.written);
+      const rest = plan.actions.filter((a) => !written.has(a.sha256));
+      if (rest.length > 0) for (const [sha256, blob] of await writeBlobs(store, rest, pool)) written.set(sha256, blob);
+    } finally {
+      // nothing of the write-ahead may still read the temp folder or use the pool
+      await ahead?.settle();
+      await pool.close();
     }
     const done = completePush(plan, readout, written, codec);
     let bytes: Buffer;

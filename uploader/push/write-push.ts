@@ -16,7 +16,7 @@ import type { BlobAction, WrittenBlob } from './plan-push.js';
 export const TOUCH_AFTER_MS = 10 * 60 * 1000;
 
 /** Blobs handled at once (each holds at most one chunk of at most 4 MiB and its compressed bytes). */
-const BLOBS_IN_FLIGHT = 4;
+export const BLOBS_IN_FLIGHT = 4;
 
 /**
  * Carries out `actions`: uploads new blobs, touches old reused ones (a blob gone before its touch,
@@ -38,19 +38,22 @@ export async function writeBlobs(store: BlobStore, actions: readonly BlobAction[
     }
   };
   await Promise.all(Array.from({ length: Math.min(BLOBS_IN_FLIGHT, actions.length) }, worker));
-  if (failure !== null) {
-    const cause = failure;
-    const base = cause instanceof AppError ? cause : new AppError('BUCKET_UNREACHABLE', errorMessage(cause), { cause, transient: true });
-    throw new AppError(base.code, `${base.message}\nNo manifest was written, so no snapshot was committed; run the push again (blobs already stored are not sent twice)`, {
-      cause,
-      transient: base.transient,
-      ...(base.details ? { details: base.details } : {}),
-    });
-  }
+  if (failure !== null) throw blobWriteFailed(failure);
   return written;
 }
 
-async function writeBlob(store: BlobStore, action: BlobAction, pool: CompressPool): Promise<WrittenBlob> {
+/** What a push throws when a blob could not be stored: no manifest is written. */
+export function blobWriteFailed(cause: unknown): AppError {
+  const base = cause instanceof AppError ? cause : new AppError('BUCKET_UNREACHABLE', errorMessage(cause), { cause, transient: true });
+  return new AppError(base.code, `${base.message}\nNo manifest was written, so no snapshot was committed; run the push again (blobs already stored are not sent twice)`, {
+    cause,
+    transient: base.transient,
+    ...(base.details ? { details: base.details } : {}),
+  });
+}
+
+/** Uploads or touches one blob (a `touch` whose blob is gone is uploaded again). */
+export async function writeBlob(store: BlobStore, action: BlobAction, pool: CompressPool): Promise<WrittenBlob> {
   if (action.kind === 'touch') {
     const touched: ObjectInfo | null = await store.touch(blobKey(action.sha256, action.codec));
     if (touched !== null) return { codec: action.codec, storedSize: touched.size, uploadedBytes: 0, existed: true };

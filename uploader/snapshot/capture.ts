@@ -17,7 +17,7 @@ import { openStreamedJson } from '../../functions/loader/read/json-stream.js';
 import { mapContext } from '../../schema/sources/mappings/map-context.js';
 import { copyRedbFile, countRedbVectors } from './redb-snapshot.js';
 import { SqlitePageCensus } from './sqlite-page-census.js';
-import { copySqliteConsistently, readSqliteInventory } from './sqlite-snapshot.js';
+import { assertQuickCheck, copySqliteConsistently, readSqliteInventory, sqliteError } from './sqlite-snapshot.js';
 import { type ChunkerSettings, type ChunkSpan, CHUNKING, scanFile, WHOLE_FILE_MAX_BYTES } from './content-chunks.js';
 
 /** A file copied into the temp folder, ready to upload. */
@@ -72,6 +72,17 @@ export interface CaptureOptions {
   chunking?: ChunkerSettings;
   /** Files up to this size are one chunk (default WHOLE_FILE_MAX_BYTES; Infinity: never cut). */
   wholeFileMaxBytes?: number;
+  /**
+   * Hears of each chunk of a copy as soon as it is cut (scanFile's onChunk), with the copy's path;
+   * the read waits while the returned promise is pending. It may hear of chunks of a file whose
+   * capture then fails (a damaged SQLite file): those chunks are in no manifest.
+   */
+  onChunk?: (copyPath: string, chunk: ChunkSpan) => void | Promise<void>;
+  /**
+   * Runs QUICK_CHECK_SQL on a SQLite copy elsewhere (a worker thread) while this thread reads the
+   * copy, and gives its rows (or rejects with SQLite's error). Default: on this thread, after the read.
+   */
+  checkSqlite?: (path: string) => Promise<string[]>;
 }
 
 /**
@@ -80,7 +91,9 @@ export interface CaptureOptions {
  * file itself: it returns a FailedFile.
  */
 export async function captureFile(file: DiscoveredFile, copyPath: string, options: CaptureOptions = {}): Promise<CaptureOutcome> {
-  const scan = (path: string, observe?: (block: Buffer, offset: number) => void) => scanFile(path, options.chunking ?? CHUNKING, options.wholeFileMaxBytes ?? WHOLE_FILE_MAX_BYTES, observe);
+  const onChunk = options.onChunk;
+  const scan = (path: string, observe?: (block: Buffer, offset: number) => void) =>
+    scanFile(path, options.chunking ?? CHUNKING, options.wholeFileMaxBytes ?? WHOLE_FILE_MAX_BYTES, observe, onChunk && ((chunk) => onChunk(path, chunk)));
   try {
     const warnings: string[] = [];
     let tables: TableCount[];
@@ -90,11 +103,18 @@ export async function captureFile(file: DiscoveredFile, copyPath: string, option
     const capturedAt = new Date();
     if (file.kind === 'sqlite') {
       await copySqliteConsistently(file.absPath, copyPath, file.path);
-      // Hash (and cut) before anything opens the copy; the same pass notes the pages row counts come from.
+      // One read gives the hash, the cut points and the pages row counts come from. The integrity
+      // check reads the copy too: on another thread at the same time when one is given (it opens
+      // the copy read-only: not a byte of it changes), else here afterwards.
       const census = new SqlitePageCensus();
-      scanned = await scan(copyPath, (block, offset) => census.add(block, offset));
+      const checking = options.checkSqlite?.(copyPath);
+      const [read, checked] = await Promise.allSettled([scan(copyPath, (block, offset) => census.add(block, offset)), checking]);
+      if (read.status === 'rejected') throw read.reason;
+      if (checked.status === 'rejected') throw sqliteError(checked.reason, file.path, 'read');
+      if (checked.value !== undefined) assertQuickCheck(checked.value, file.path);
+      scanned = read.value;
       sha256 = scanned.sha256;
-      const inventory = readSqliteInventory(copyPath, { check: true, label: file.path, ourCopy: true, rowsOf: (root) => census.rows(root) });
+      const inventory = readSqliteInventory(copyPath, { check: checking === undefined, label: file.path, ourCopy: true, rowsOf: (root) => census.rows(root) });
       tables = inventory.tables;
       schemaFingerprint = inventory.schemaFingerprint;
     } else if (file.kind === 'redb') {

@@ -7,7 +7,7 @@
 //
 // One read pass gives everything the push needs: the whole file's sha256, the cut points and each
 // chunk's sha256 (scanFile). No chunk is held in memory: the bytes of a chunk that has to be
-// stored are read again from the snapshot file by offset (readChunk).
+// stored are read again from the snapshot file by offset (readChunk), as soon as it is cut.
 //
 // Why not rabin-rs (the IPFS Rabin chunker in wasm, used before): it cut ~80 MB/s here, the
 // slowest step of a push; the Gear loop skips the first minSize bytes of every chunk and runs in
@@ -149,6 +149,12 @@ export async function scanFile(
   wholeFileMax = WHOLE_FILE_MAX_BYTES,
   /** Sees every block as it is read (e.g. a SQLite page census): one pass serves them all. */
   observe?: (block: Buffer, offset: number) => void,
+  /**
+   * Hears of each chunk as soon as it is cut, before the rest of the file is read (a push starts
+   * storing it meanwhile: it reads the chunk back by offset); the scan waits while the returned
+   * promise is pending (backpressure).
+   */
+  onChunk?: (chunk: ChunkSpan) => void | Promise<void>,
 ): Promise<FileScan> {
   const fh = await open(path, 'r');
   try {
@@ -167,11 +173,12 @@ export async function scanFile(
       const block = buffer.subarray(0, bytesRead);
       whole.update(block);
       observe?.(block, at);
+      const cut: ChunkSpan[] = [];
       if (cutter !== null) {
         let from = 0;
         for (const end of cutter.push(block)) {
           part.update(block.subarray(from, end));
-          chunks.push({ offset: start, size: at + end - start, sha256: part.digest('hex') });
+          cut.push({ offset: start, size: at + end - start, sha256: part.digest('hex') });
           part = createHash('sha256');
           start = at + end;
           from = end;
@@ -179,10 +186,17 @@ export async function scanFile(
         if (from < bytesRead) part.update(block.subarray(from));
       }
       at += bytesRead;
+      for (const chunk of cut) {
+        chunks.push(chunk);
+        await onChunk?.(chunk);
+      }
     }
     const sha256 = whole.digest('hex');
-    if (cutter === null) chunks.push({ offset: 0, size: at, sha256 });
-    else if (at > start) chunks.push({ offset: start, size: at - start, sha256: part.digest('hex') });
+    const last = cutter === null ? { offset: 0, size: at, sha256 } : at > start ? { offset: start, size: at - start, sha256: part.digest('hex') } : null;
+    if (last !== null) {
+      chunks.push(last);
+      await onChunk?.(last);
+    }
     return { size: at, sha256, chunks };
   } finally {
     await fh.close();

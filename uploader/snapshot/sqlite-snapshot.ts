@@ -224,6 +224,19 @@ export function readSqliteInventory(path: string, options: { check?: boolean; la
   }
 }
 
+/** The integrity check a push runs on every SQLite copy (at most 5 problems listed). */
+export const QUICK_CHECK_SQL = 'PRAGMA quick_check(5)';
+
+/**
+ * Throws SOURCE_CORRUPT unless `rows` (what QUICK_CHECK_SQL returned, on this thread or another)
+ * is the single row "ok".
+ */
+export function assertQuickCheck(rows: readonly string[], label: string): void {
+  if (rows.length !== 1 || rows[0] !== 'ok') {
+    throw new AppError('SOURCE_CORRUPT', `${label}: the SQLite database is damaged (${rows.slice(0, 3).join('; ')}); restore it from a backup or run "sqlite3 <file> .recover", or disable the source`);
+  }
+}
+
 /** Rows of the b-tree at a root page, known without SQL (sqlite-page-census.ts), or null. */
 export type RowsOf = (rootPage: number) => number | null;
 
@@ -231,12 +244,7 @@ function readInventory(path: string, label: string, check: boolean, rowsOf: Rows
   const db = openReadOnly(path, label);
   try {
     return db.transaction(() => {
-      if (check) {
-        const rows = db.prepare('PRAGMA quick_check(5)').pluck().all() as string[];
-        if (rows.length !== 1 || rows[0] !== 'ok') {
-          throw new AppError('SOURCE_CORRUPT', `${label}: the SQLite database is damaged (${rows.slice(0, 3).join('; ')}); restore it from a backup or run "sqlite3 <file> .recover", or disable the source`);
-        }
-      }
+      if (check) assertQuickCheck(db.prepare(QUICK_CHECK_SQL).pluck().all() as string[], label);
       const names = (db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").pluck().all() as string[]).sort();
       const roots = new Map((db.prepare("SELECT name, rootpage FROM sqlite_schema WHERE type = 'table'").raw().all() as Array<[string, number]>).map(([n, r]) => [n, r]));
       const lines: string[] = [];
@@ -275,7 +283,8 @@ function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-function sqliteError(err: unknown, label: string, action: 'open' | 'copy' | 'read'): AppError {
+/** An error of SQLite's (anything with its `code`) as an AppError that names the file and says what to do. */
+export function sqliteError(err: unknown, label: string, action: 'open' | 'copy' | 'read'): AppError {
   if (err instanceof AppError) return err;
   const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
   const message = err instanceof Error ? err.message : String(err);
