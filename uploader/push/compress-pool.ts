@@ -3,7 +3,9 @@
 // on the worker before it is compressed: a blob's key is its sha256, so bytes that no longer match
 // (the copy changed under us) must never be stored under it. The worker's code is plain JavaScript handed to it as
 // text (eval), so the same pool runs from the TypeScript sources (tests, bench) and from the
-// built CLI; it resolves the codec exactly as functions/storage/blob-codec.ts does.
+// built CLI; it resolves the codec exactly as functions/storage/blob-codec.ts does. A worker also
+// runs a SQLite copy's integrity check (quick_check, read-only) while the main thread reads the
+// copy: that check reads the whole file, and on the main thread it stalled the push.
 
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
