@@ -95,7 +95,10 @@ function changedError(expected: string, got: string): AppError {
   });
 }
 
-/** A fixed set of compression workers. Close it when done: its workers keep the process alive until then. */
+/**
+ * A fixed set of compression workers, started at the first job (a push with nothing to compress
+ * starts none). Close it when done: its workers keep the process alive until then.
+ */
 export class CompressPool {
   private readonly workers: Worker[] = [];
   private readonly load: number[] = [];
@@ -104,9 +107,12 @@ export class CompressPool {
   private closed = false;
 
   /** `size` 0 compresses on the calling thread (tests, a single-core machine). */
-  constructor(size = Math.min(2, availableParallelism())) {
+  constructor(private readonly threads = Math.min(2, availableParallelism())) {}
+
+  private start(): void {
+    if (this.workers.length > 0 || this.threads === 0) return;
     const data = { napiPath: napiPath(), sqlitePath: createRequire(import.meta.url).resolve('better-sqlite3'), quickCheckSql: QUICK_CHECK_SQL, gzipLevel: GZIP_LEVEL, zstdLevel: ZSTD_LEVEL };
-    for (let i = 0; i < size; i++) {
+    for (let i = 0; i < this.threads; i++) {
       const w = new Worker(WORKER_SOURCE, { eval: true, workerData: data });
       w.on('message', (m: WorkerReply) => {
         const job = this.jobs.get(m.id);
@@ -134,7 +140,7 @@ export class CompressPool {
    */
   compress(data: Uint8Array, codec: BlobCodec, sha256?: string): Promise<Buffer> {
     if (this.closed) return Promise.reject(new AppError('INTERNAL', 'compress pool used after close'));
-    if (this.workers.length === 0) {
+    if (this.threads === 0) {
       return Promise.resolve().then(() => {
         if (sha256 !== undefined) {
           const got = createHash('sha256').update(data).digest('hex');
@@ -143,6 +149,7 @@ export class CompressPool {
         return compressSync(data, codec);
       });
     }
+    this.start();
     const best = this.leastBusy();
     const id = this.nextId++;
     this.load[best]!++;
@@ -156,7 +163,7 @@ export class CompressPool {
 
   /** Worker threads (0: everything runs on the calling thread). */
   get size(): number {
-    return this.workers.length;
+    return this.threads;
   }
 
   /**
@@ -164,7 +171,8 @@ export class CompressPool {
    * and gives its rows; rejects with SQLite's error (its `code` kept). Needs a worker (size > 0).
    */
   checkSqlite(path: string): Promise<string[]> {
-    if (this.closed || this.workers.length === 0) return Promise.reject(new AppError('INTERNAL', 'compress pool: no worker to run the integrity check on'));
+    if (this.closed || this.threads === 0) return Promise.reject(new AppError('INTERNAL', 'compress pool: no worker to run the integrity check on'));
+    this.start();
     const best = this.leastBusy();
     const id = this.nextId++;
     // a check reads the whole file: it counts as several chunks, so chunks go to the other worker meanwhile

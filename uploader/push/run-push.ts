@@ -39,6 +39,12 @@ import { captureAll, latestManifest, lookupStoredBlobs } from './read-push.js';
 import { WriteAhead } from './write-ahead.js';
 import { blobWriteFailed, TOUCH_AFTER_MS, writeBlobs, writeManifest } from './write-push.js';
 
+/**
+ * SQLite copies of at least this size are checked on a compression worker while the main thread
+ * reads them; a smaller one is checked on the main thread (quicker than starting a worker for it).
+ */
+const CHECK_ON_WORKER_BYTES = 8 * 1024 * 1024;
+
 /** Progress of a push, for a TTY display (never part of results). */
 export type PushProgress =
   | { phase: 'discover' }
@@ -175,7 +181,7 @@ export async function runPush(options: PushOptions): Promise<PushResult> {
         concurrency: options.concurrency ?? 3,
         onCaptured: (file, done) => progress({ phase: 'capture', path: file.path, done, total: present.length }),
         ...(ahead === null ? {} : { onChunk: (path: string, chunk: ChunkSpan) => ahead.offer(path, chunk) }),
-        ...(pool.size > 0 ? { checkSqlite: (path: string) => pool.checkSqlite(path) } : {}),
+        ...(pool.size > 0 ? { checkSqlite: (path: string, size: number) => (size >= CHECK_ON_WORKER_BYTES ? pool.checkSqlite(path) : null) } : {}),
       });
       const failure = ahead === null ? null : await ahead.settle();
       if (failure !== null) throw blobWriteFailed(failure);

@@ -79,10 +79,11 @@ export interface CaptureOptions {
    */
   onChunk?: (copyPath: string, chunk: ChunkSpan) => void | Promise<void>;
   /**
-   * Runs QUICK_CHECK_SQL on a SQLite copy elsewhere (a worker thread) while this thread reads the
-   * copy, and gives its rows (or rejects with SQLite's error). Default: on this thread, after the read.
+   * Runs QUICK_CHECK_SQL on a SQLite copy of `size` bytes elsewhere (a worker thread) while this
+   * thread reads the copy, and gives its rows (or rejects with SQLite's error); null: check it on
+   * this thread after the read (the default).
    */
-  checkSqlite?: (path: string) => Promise<string[]>;
+  checkSqlite?: (path: string, size: number) => Promise<string[]> | null;
 }
 
 /**
@@ -107,7 +108,7 @@ export async function captureFile(file: DiscoveredFile, copyPath: string, option
       // check reads the copy too: on another thread at the same time when one is given (it opens
       // the copy read-only: not a byte of it changes), else here afterwards.
       const census = new SqlitePageCensus();
-      const checking = options.checkSqlite?.(copyPath);
+      const checking = options.checkSqlite?.(copyPath, (await stat(copyPath)).size) ?? undefined;
       const [read, checked] = await Promise.allSettled([scan(copyPath, (block, offset) => census.add(block, offset)), checking]);
       if (read.status === 'rejected') throw read.reason;
       if (checked.status === 'rejected') throw sqliteError(checked.reason, file.path, 'read');

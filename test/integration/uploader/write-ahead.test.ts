@@ -84,7 +84,7 @@ describe('the write-ahead', () => {
     const damaged = join(t.dir, 'ws-damaged');
     await buildWorkspace(damaged, { volume: 'small', seed: 12 });
     const path = join(damaged, 'big/large.db');
-    await writeLargeSqlite(path, { rows: rowsForSize(8 * MB, 200), payloadBytes: 200, journal: 'delete' });
+    await writeLargeSqlite(path, { rows: rowsForSize(12 * MB, 200), payloadBytes: 200, journal: 'delete' }); // over 8 MiB: checked on a worker by default
     // overwrite one leaf page in the middle of the table with garbage: the file still opens
     const db = new Database(path, { readonly: true });
     const pageSize = db.pragma('page_size', { simple: true }) as number;
