@@ -2,8 +2,9 @@
 // the logger, the bucket, the database (password from Secret Manager) and the embedder.
 // Built lazily so a cold start that only acknowledges an event stays cheap.
 
-import { isAppError } from '../../schema/errors.js';
+import { AppError, isAppError } from '../../schema/errors.js';
 import { type FunctionsConfig, loadConfig, pgTlsOptions } from '../config/config.js';
+import { CONFIG_ENV } from '../entry-points.js';
 import type { DatabaseConnection } from '../db/database.js';
 import { openDatabase } from '../db/open-database.js';
 import type { PgDatabaseOptions } from '../db/pg-database.js';
@@ -133,7 +134,9 @@ export function createFunctionContext(overrides: ContextOverrides = {}): Functio
     secrets: secretSource,
     store() {
       if (!store) {
-        if (!config.bucket) throw new Error('AQE_BUCKET is not set');
+        if (!config.bucket) {
+          throw new AppError('CONFIG_INVALID', `${CONFIG_ENV.bucket} is not set: the function needs the name of the snapshot bucket it reads; the infra sets it on every function (infra/constructs), so set it the same way, e.g. ${CONFIG_ENV.bucket}=aqe-snapshots-<project>`);
+        }
         store = new GcsBlobStore({
           bucket: config.bucket.name,
           prefix: config.bucket.prefix,
