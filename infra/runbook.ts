@@ -33,6 +33,13 @@ export const RUNBOOK: readonly RunbookStep[] = [
     needs: [{ permission: 'secretmanager.versions.access', on: 'reader-secret' }],
   },
   {
+    id: 'upgrade-migrate',
+    section: 'Upgrading',
+    who: 'admins',
+    command: 'gcloud scheduler jobs run aqe-reconcile-hourly --location REGION',
+    needs: [{ permission: 'cloudscheduler.jobs.run', on: 'project' }],
+  },
+  {
     id: 'function-logs',
     section: '§6 First push from a laptop',
     who: 'operators',
