@@ -210,7 +210,8 @@ export async function scanFile(
 export async function readChunk(path: string, span: Pick<ChunkSpan, 'offset' | 'size'>): Promise<Buffer> {
   const fh = await open(path, 'r');
   try {
-    const out = Buffer.alloc(span.size);
+    // not zero-filled: every byte is read into it (or it is not returned); its own memory, so it can be moved to a worker
+    const out = Buffer.allocUnsafeSlow(span.size);
     let got = 0;
     while (got < span.size) {
       const { bytesRead } = await fh.read(out, got, span.size - got, span.offset + got);
