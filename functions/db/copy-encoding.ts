@@ -79,8 +79,6 @@ export function encodeCopyValue(value: unknown, type: ColumnType, stats?: Encode
   }
 }
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
-
 /**
  * The bytes a hash column (bytea since migration 025) stores for `hash`, as hex: a sha256 in
  * lowercase hex (what the mappings write) is its own 32 bytes; any other string its UTF-8 bytes
@@ -89,7 +87,21 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
  * @example storedHashHex('ab'.repeat(32)) === 'ab'.repeat(32); storedHashHex('h1') === '6831'
  */
 export function storedHashHex(hash: string): string {
-  return SHA256_HEX.test(hash) ? hash : Buffer.from(hash, 'utf8').toString('hex');
+  return isSha256Hex(hash) ? hash : Buffer.from(hash, 'utf8').toString('hex');
+}
+
+/**
+ * Same as `/^[0-9a-f]{64}$/.test(text)`: a loop over the character codes (the regular expression
+ * was ~0.4 µs a call, two calls a row, ~6 % of the loader's client time on narrow rows).
+ */
+export function isSha256Hex(text: string): boolean {
+  if (text.length !== 64) return false;
+  for (let i = 0; i < 64; i++) {
+    const c = text.charCodeAt(i);
+    // 0-9, a-f
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
 }
 
 /**

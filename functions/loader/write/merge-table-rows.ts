@@ -7,7 +7,7 @@
 // COPYed straight into the target under a savepoint (one write of each row instead of three:
 // staging, decisions, target). A key given twice in the snapshot makes that COPY fail with a
 // unique violation; the savepoint is rolled back and the rows are read again through staging.
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 import type { DialectQueryable, Queryable, SqlParam } from '../../db/database.js';
 import { type DialectSql, EMBEDDING_DIM } from '../../db/dialect.js';
 import { type EncodeStats, encodeCopyValue, encodeVectorLiteral, escapeCopyText, isZeroVector, jsonText, newEncodeStats, isAsyncIterable, quoteIdent, sha256CopyText } from '../../db/copy-encoding.js';
@@ -90,7 +90,8 @@ export type RowSource = RowIterable | (() => RowIterable);
 
 /** sha256 hex of a row's search text (embedding_text_hash). */
 export function searchTextHash(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  // crypto.hash (Node ≥ 20.12; same digest) avoids a Hash object per row
+  return typeof oneShotHash === 'function' ? oneShotHash('sha256', text, 'hex') : createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 const toNumber = (v: number | string | bigint | undefined): number => Number(v ?? 0);
