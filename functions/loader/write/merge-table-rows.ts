@@ -338,7 +338,7 @@ function rowEncoder(input: MergeTableRowsInput, stats: EncodeStats, direct: Dire
  * own text form), embedding_model, embedding_text_hash, embedding_status.
  */
 function pushEmbedding(out: (string | null)[], row: TargetRow, stats: EncodeStats, direct: DirectFrame | null): void {
-  const text = typeof row.searchText === 'string' && row.searchText.trim() !== '' ? row.searchText : null;
+  const text = typeof row.searchText === 'string' && hasNonSpace(row.searchText) ? row.searchText : null;
   const textHash = text === null ? null : sha256CopyText(searchTextHash(text));
   const escaped = text === null ? null : escapeCopyText(text, stats);
   const e = row.embedding;
@@ -350,4 +350,10 @@ function pushEmbedding(out: (string | null)[], row: TargetRow, stats: EncodeStat
     return;
   }
   out.push(escaped, null, null, textHash, text === null ? 'none' : 'pending');
+}
+
+/** Same as `text.trim() !== ''`, without making the trimmed copy when the text starts with a printable ASCII character. */
+function hasNonSpace(text: string): boolean {
+  const c = text.charCodeAt(0);
+  return (c > 32 && c < 127) || text.trim() !== '';
 }
