@@ -339,7 +339,8 @@ function rowEncoder(input: MergeTableRowsInput, stats: EncodeStats, direct: Dire
  */
 function pushEmbedding(out: (string | null)[], row: TargetRow, stats: EncodeStats, direct: DirectFrame | null): void {
   const text = typeof row.searchText === 'string' && hasNonSpace(row.searchText) ? row.searchText : null;
-  const textHash = text === null ? null : sha256CopyText(searchTextHash(text));
+  // (searchTextHash is always 64 lowercase hex: its bytea text needs no check)
+  const textHash = text === null ? null : `\\\\x${searchTextHash(text)}`;
   const escaped = text === null ? null : escapeCopyText(text, stats);
   const e = row.embedding;
   if (e) {
