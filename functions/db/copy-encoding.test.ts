@@ -1,7 +1,7 @@
 // The COPY text encoders: timestamps formatted by hand must equal Date#toISOString everywhere.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeCopyValue, isoTimestamp, sha256CopyText, storedHashHex } from './copy-encoding.js';
+import { encodeCopyValue, isSha256Hex, isoTimestamp, sha256CopyText, storedHashHex } from './copy-encoding.js';
 
 describe('isoTimestamp', () => {
   it('equals Date#toISOString for any millisecond, including outside years 0000–9999', () => {
@@ -33,5 +33,14 @@ describe('hashes stored as bytes (migration 025)', () => {
     expect(storedHashHex(hex.toUpperCase())).toBe(Buffer.from(hex.toUpperCase()).toString('hex'));
     expect(sha256CopyText('h1')).toBe('\\\\x6831');
     expect(() => sha256CopyText(42)).toThrow(/bytea value: expected a hash/);
+  });
+
+  it('tells a sha256 hex exactly as /^[0-9a-f]{64}$/ does (a loop, for speed)', () => {
+    const near = fc.oneof(
+      fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEFg/:`@G \n'), minLength: 62, maxLength: 66 }),
+      fc.string({ unit: 'binary', maxLength: 70 }),
+      fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex')),
+    );
+    fc.assert(fc.property(near, (text) => isSha256Hex(text) === /^[0-9a-f]{64}$/.test(text)), { numRuns: 2_000 });
   });
 });

@@ -159,4 +159,23 @@ describe('searchTextFor', () => {
       { numRuns: 300 },
     );
   });
+
+  it('normalises text exactly as the regular expressions do (the ASCII fast paths change nothing)', () => {
+    // the rules before the fast paths: control/format characters → space, whitespace runs → one
+    // space, trimmed; a part loses its trailing run of whitespace and . ; : ,
+    const normalise = (t: string) => t.replace(/[\p{Cc}\p{Cf}]+/gu, ' ').replace(/\s+/gu, ' ').trim();
+    const expected = (t: string): string | null => {
+      const part = normalise(t);
+      if (part === '') return null;
+      const clean = normalise(normalise(part).replace(/[\s.;:,]+$/u, ''));
+      return /[\p{L}\p{N}]/u.test(clean) ? clean : null;
+    };
+    const unit = fc.constantFrom(' ', '  ', 'a', 'Z', '7', '.', ';', ':', ',', '-', '\t', '\n', '\r', '\u000b', '\u00a0', '\u200b', '\u00ad', '\ufeff', '\u3000', '\u2028', '\u0085', '\u007f', '\u0000', '\ud800', 'é', '漢');
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 24 }), (text) => {
+        expect(searchTextFor('source_vectors', { text })).toBe(expected(text));
+      }),
+      { numRuns: 5_000 },
+    );
+  });
 });

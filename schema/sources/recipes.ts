@@ -128,10 +128,23 @@ export const RECIPE_TABLES: readonly string[] = Object.keys(RECIPES);
 export function searchTextFor(table: string, values: Values, row: RowContext = {}): string | null {
   const recipe = RECIPES[table];
   if (!recipe) return null;
-  const parts = recipe(values, row)
-    .map((part) => (part === null ? '' : normalise(part).replace(/[\s.;:,]+$/u, '')))
-    .filter((part) => part !== '');
-  return finish(parts.join('. '));
+  // (a loop, not map/filter with arrows: this runs for every row of a load)
+  let text = '';
+  for (const part of recipe(values, row)) {
+    if (part === null) continue;
+    const clean = withoutTrailingPunctuation(normalise(part));
+    if (clean !== '') text = text === '' ? clean : `${text}. ${clean}`;
+  }
+  return finish(text);
+}
+
+/** `text` without its trailing run of whitespace and . ; : , (the regex only where the last character is one of them or not ASCII). */
+function withoutTrailingPunctuation(text: string): string {
+  if (text === '') return text;
+  const c = text.charCodeAt(text.length - 1);
+  // printable ASCII other than . ; : , cannot end such a run
+  if (c > 32 && c < 127 && c !== 46 && c !== 59 && c !== 58 && c !== 44) return text;
+  return text.replace(/[\s.;:,]+$/u, '');
 }
 
 /** Whether `table` gets embeddings (true exactly for the tables with a recipe). */
@@ -146,10 +159,31 @@ function finish(text: string): string | null {
 }
 
 function normalise(text: string): string {
+  if (isNormalised(text)) return text;
   return text
     .replace(/[\p{Cc}\p{Cf}]+/gu, ' ')
     .replace(/\s+/gu, ' ')
     .trim();
+}
+
+/**
+ * True when {@link normalise} would return `text` unchanged because it is printable ASCII with
+ * single inner spaces only (no control, format or other whitespace character, nothing to trim):
+ * most text, checked by one loop instead of two regular-expression replacements and a trim.
+ */
+function isNormalised(text: string): boolean {
+  let afterSpace = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 32) {
+      // a leading space or a second one in a row
+      if (afterSpace) return false;
+      afterSpace = true;
+    } else if (c > 32 && c < 127) afterSpace = false;
+    else return false;
+  }
+  // a trailing space (the empty text is normalised)
+  return !afterSpace || text.length === 0;
 }
 
 /** At most `max` characters, cut at the last space when one is reasonably close. */
@@ -215,35 +249,44 @@ function asJson(value: unknown): unknown {
  * words: `coverageTarget` → "coverage target"), so `{ "coverage": 0.8 }` still says "coverage".
  */
 function jsonText(value: unknown, max: number, scalarKeys = false): string | null {
-  const out: string[] = [];
-  let length = 0;
-  const push = (text: string) => {
-    out.push(text);
-    length += text.length + 1;
-  };
-  const walk = (node: unknown, key: string | null, depth: number) => {
-    if (length >= max || depth > 8) return;
-    if (typeof node === 'string') {
-      // JSON kept as text inside JSON (a TEXT column holding JSON.stringify output): its strings
-      const nested = /^\s*[[{]/.test(node) ? parseJsonQuietly(node) : undefined;
-      if (nested !== undefined && nested !== null && typeof nested === 'object') {
-        walk(nested, key, depth + 1);
-        return;
-      }
-      const text = normalise(node);
-      if (isMeaningful(text)) push(text);
-    } else if (typeof node === 'number' || typeof node === 'boolean') {
-      if (scalarKeys && key !== null) push(words(key));
-    } else if (Array.isArray(node)) {
-      for (const item of node) walk(item, key, depth + 1);
-    } else if (node !== null && typeof node === 'object') {
-      const record = node as Record<string, unknown>;
-      for (const k of Object.keys(record).sort()) walk(record[k], k, depth + 1);
-    }
-  };
-  walk(asJson(value), null, 0);
-  const text = normalise(out.join(' '));
+  const state: WalkState = { out: [], length: 0, max, scalarKeys };
+  walkJson(state, asJson(value), null, 0);
+  const text = normalise(state.out.join(' '));
   return text === '' ? null : cut(text, max);
+}
+
+/** What {@link jsonText} collects (a module-level walk, not closures made for every row). */
+interface WalkState {
+  out: string[];
+  length: number;
+  max: number;
+  scalarKeys: boolean;
+}
+
+function pushText(state: WalkState, text: string): void {
+  state.out.push(text);
+  state.length += text.length + 1;
+}
+
+function walkJson(state: WalkState, node: unknown, key: string | null, depth: number): void {
+  if (state.length >= state.max || depth > 8) return;
+  if (typeof node === 'string') {
+    // JSON kept as text inside JSON (a TEXT column holding JSON.stringify output): its strings
+    const nested = /^\s*[[{]/.test(node) ? parseJsonQuietly(node) : undefined;
+    if (nested !== undefined && nested !== null && typeof nested === 'object') {
+      walkJson(state, nested, key, depth + 1);
+      return;
+    }
+    const text = normalise(node);
+    if (isMeaningful(text)) pushText(state, text);
+  } else if (typeof node === 'number' || typeof node === 'boolean') {
+    if (state.scalarKeys && key !== null) pushText(state, words(key));
+  } else if (Array.isArray(node)) {
+    for (const item of node) walkJson(state, item, key, depth + 1);
+  } else if (node !== null && typeof node === 'object') {
+    const record = node as Record<string, unknown>;
+    for (const k of Object.keys(record).sort()) walkJson(state, record[k], k, depth + 1);
+  }
 }
 
 function parseJsonQuietly(text: string): unknown {

@@ -7,7 +7,7 @@
 // COPYed straight into the target under a savepoint (one write of each row instead of three:
 // staging, decisions, target). A key given twice in the snapshot makes that COPY fail with a
 // unique violation; the savepoint is rolled back and the rows are read again through staging.
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 import type { DialectQueryable, Queryable, SqlParam } from '../../db/database.js';
 import { type DialectSql, EMBEDDING_DIM } from '../../db/dialect.js';
 import { type EncodeStats, encodeCopyValue, encodeVectorLiteral, escapeCopyText, isZeroVector, jsonText, newEncodeStats, isAsyncIterable, quoteIdent, sha256CopyText } from '../../db/copy-encoding.js';
@@ -90,7 +90,8 @@ export type RowSource = RowIterable | (() => RowIterable);
 
 /** sha256 hex of a row's search text (embedding_text_hash). */
 export function searchTextHash(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  // crypto.hash (Node ≥ 20.12; same digest) avoids a Hash object per row
+  return typeof oneShotHash === 'function' ? oneShotHash('sha256', text, 'hex') : createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 const toNumber = (v: number | string | bigint | undefined): number => Number(v ?? 0);
@@ -311,7 +312,10 @@ function rowEncoder(input: MergeTableRowsInput, stats: EncodeStats, direct: Dire
       if (!known.has(k)) throw new AppError('INTERNAL', `${where(row)}: value "${k}" is not a column of aqe.${table.name}; put unmodelled columns in \`extra\``);
     }
 
-    const out: (string | null)[] = direct ? [...direct.prefix] : [String(ord++)];
+    // (pushes, not spreads: this runs for every row)
+    const out: (string | null)[] = [];
+    if (direct) for (const v of direct.prefix) out.push(v);
+    else out.push(String(ord++));
     out.push(escapeCopyText(row.sourceTable, stats), escapeCopyText(row.sourceKey, stats));
     try {
       // a sha256 hex, stored as its 32 bytes (migration 025)
@@ -319,31 +323,38 @@ function rowEncoder(input: MergeTableRowsInput, stats: EncodeStats, direct: Dire
       out.push(encodeCopyValue(row.sourceUpdatedAt, 'timestamptz', stats));
       out.push(row.extra === null || row.extra === undefined ? null : escapeCopyText(jsonText(row.extra, stats), stats));
       for (const c of table.columns) out.push(encodeCopyValue(row.values[c.name], c.type, stats));
-      if (table.embedded) {
-        const e = encodeEmbedding(row, stats);
-        // staged as '[…]' text and cast in SQL; COPYed directly it must be the column's own text form
-        if (direct && e[1] !== null && e[1] !== undefined) e[1] = direct.dialect.copyColumnText(e[1]);
-        out.push(...e);
-      }
+      if (table.embedded) pushEmbedding(out, row, stats, direct);
     } catch (err) {
       if (err instanceof AppError) throw new AppError(err.code, `${where(row)}: ${err.message}`, { cause: err, details: err.details ?? {} });
       throw new AppError('VALUE_INVALID', `${where(row)}: ${errorMessage(err)}`, { cause: err });
     }
-    if (direct) out.push(...direct.suffix);
+    if (direct) for (const v of direct.suffix) out.push(v);
     return out;
   };
 }
 
-/** search_text, embedding ('[…]' text), embedding_model, embedding_text_hash, embedding_status. */
-function encodeEmbedding(row: TargetRow, stats: EncodeStats): (string | null)[] {
-  const text = typeof row.searchText === 'string' && row.searchText.trim() !== '' ? row.searchText : null;
-  const textHash = text === null ? null : sha256CopyText(searchTextHash(text));
+/**
+ * Appends search_text, embedding ('[…]' text staged and cast in SQL; COPYed directly, the column's
+ * own text form), embedding_model, embedding_text_hash, embedding_status.
+ */
+function pushEmbedding(out: (string | null)[], row: TargetRow, stats: EncodeStats, direct: DirectFrame | null): void {
+  const text = typeof row.searchText === 'string' && hasNonSpace(row.searchText) ? row.searchText : null;
+  // (searchTextHash is always 64 lowercase hex: its bytea text needs no check)
+  const textHash = text === null ? null : `\\\\x${searchTextHash(text)}`;
+  const escaped = text === null ? null : escapeCopyText(text, stats);
   const e = row.embedding;
   if (e) {
     const literal = encodeVectorLiteral(e.vector, EMBEDDING_DIM);
     // a zero vector has no direction (cosine undefined; ruvector's index errors on it): never stored
-    if (isZeroVector(e.vector)) return [text === null ? null : escapeCopyText(text, stats), null, escapeCopyText(e.model, stats), textHash, 'failed'];
-    return [text === null ? null : escapeCopyText(text, stats), literal, escapeCopyText(e.model, stats), textHash, 'done'];
+    if (isZeroVector(e.vector)) out.push(escaped, null, escapeCopyText(e.model, stats), textHash, 'failed');
+    else out.push(escaped, direct ? direct.dialect.copyColumnText(literal) : literal, escapeCopyText(e.model, stats), textHash, 'done');
+    return;
   }
-  return [text === null ? null : escapeCopyText(text, stats), null, null, textHash, text === null ? 'none' : 'pending'];
+  out.push(escaped, null, null, textHash, text === null ? 'none' : 'pending');
+}
+
+/** Same as `text.trim() !== ''`, without making the trimmed copy when the text starts with a printable ASCII character. */
+function hasNonSpace(text: string): boolean {
+  const c = text.charCodeAt(0);
+  return (c > 32 && c < 127) || text.trim() !== '';
 }

@@ -39,10 +39,9 @@ function columnTypes(table: string): Map<string, ColumnType> {
  */
 export class RowBuilder {
   private readonly values: Record<string, unknown> = {};
-  private readonly extras: Record<string, unknown> = {};
-  private readonly raw: Record<string, unknown> = {};
-  private hasExtra = false;
-  private hasRaw = false;
+  // made on first use: most rows have no unmodelled column kept raw
+  private extras: Record<string, unknown> | null = null;
+  private raw: Record<string, unknown> | null = null;
   private readonly types: Map<string, ColumnType>;
 
   constructor(
@@ -73,8 +72,7 @@ export class RowBuilder {
   extra(from: string, value: unknown): void {
     this.checkSize(from, value);
     if (value === null || value === undefined) return;
-    setOwn(this.extras, from, toJsonSafe(value, (n) => this.nul(from, n)));
-    this.hasExtra = true;
+    setOwn((this.extras ??= {}), from, toJsonSafe(value, (n) => this.nul(from, n)));
   }
 
   /** The finished row; `updatedAt` lists timestamptz columns by preference (first non-NULL wins). */
@@ -88,16 +86,18 @@ export class RowBuilder {
       }
     }
     let extra: Record<string, unknown> | null = null;
-    if (this.hasExtra || this.hasRaw) {
+    if (this.raw !== null) {
       extra = { ...this.extras };
-      if (this.hasRaw) extra['$raw'] = this.raw;
+      extra['$raw'] = this.raw;
+    } else if (this.extras !== null) {
+      // a builder makes one row: its extras are handed over, not copied
+      extra = this.extras;
     }
     return { table: this.target, sourceTable: this.sourceTable, sourceKey: this.key, contentHash, sourceUpdatedAt, values: this.values, extra };
   }
 
   private keepRaw(from: string, value: unknown): void {
-    setOwn(this.raw, from, toJsonSafe(value));
-    this.hasRaw = true;
+    setOwn((this.raw ??= {}), from, toJsonSafe(value));
   }
 
   private nul(from: string, removed: number): void {

@@ -536,12 +536,15 @@ export class SqliteRowMapper {
   private lastCount = 0;
   private readonly nullKeyOccurrences = new OccurrenceKeys();
   private readonly hash: (row: Record<string, unknown>) => string;
+  /** Each field's conversion options, made once (a field with `dimFrom` gets its row's dimension). */
+  private readonly fieldOptions: ReadonlyArray<{ ts?: TimestampRule }>;
 
   constructor(
     readonly plan: SqliteTablePlan,
     private readonly ctx: MapContext,
   ) {
     this.hash = flatRowHasher(plan.hashColumns ?? plan.columns);
+    this.fieldOptions = plan.fields.map((field) => (field.ts ? { ts: field.ts } : {}));
   }
 
   map(row: Record<string, unknown>): TargetRow {
@@ -559,13 +562,13 @@ export class SqliteRowMapper {
       return { table: 'source_rows', sourceTable: plan.sourceTable, sourceKey, contentHash: hash, sourceUpdatedAt: null, values: { row: out }, extra: null };
     }
     const b = new RowBuilder(this.ctx, plan.target, plan.sourceTable, sourceKey);
-    for (const field of plan.fields) {
+    for (let i = 0; i < plan.fields.length; i++) {
+      const field = plan.fields[i]!;
       const v = row[field.from];
-      const opts: { ts?: TimestampRule; dim?: number | null } = {};
-      if (field.ts) opts.ts = field.ts;
+      let opts: { ts?: TimestampRule; dim?: number | null } = this.fieldOptions[i]!;
       if (field.dimFrom !== undefined) {
         const d = row[field.dimFrom];
-        opts.dim = typeof d === 'number' ? d : typeof d === 'bigint' ? Number(d) : null;
+        opts = { ...opts, dim: typeof d === 'number' ? d : typeof d === 'bigint' ? Number(d) : null };
       }
       b.set(field.to, field.from, v, opts);
     }
