@@ -13,6 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { compressSync, GZIP_LEVEL, ZSTD_LEVEL } from '../../functions/storage/blob-codec.js';
 import { AppError, errorMessage } from '../../schema/errors.js';
+import { CHUNKING } from '../snapshot/content-chunks.js';
 import { QUICK_CHECK_SQL } from '../snapshot/sqlite-snapshot.js';
 import type { BlobCodec } from '../../schema/snapshot/object-keys.js';
 
@@ -25,7 +26,7 @@ if (typeof zlib.zstdCompressSync !== 'function' && workerData.napiPath) {
   try { napi = require(workerData.napiPath); } catch { napi = null; }
 }
 let Sqlite = null;
-parentPort.on('message', ({ id, codec, data, sha256, checkPath }) => {
+parentPort.on('message', ({ id, codec, data, sha256, checkPath, pooled }) => {
   if (checkPath !== undefined) {
     let db = null;
     try {
@@ -50,7 +51,9 @@ parentPort.on('message', ({ id, codec, data, sha256, checkPath }) => {
     else if (typeof zlib.zstdCompressSync === 'function') out = zlib.zstdCompressSync(data, { params: { [zlib.constants.ZSTD_c_compressionLevel]: workerData.zstdLevel } });
     else if (napi) out = napi.compress(data, { compressionLevel: workerData.zstdLevel });
     else throw new Error('no zstd in this worker');
-    parentPort.postMessage({ id, ok: true, out }, [out.buffer]);
+    // the input goes back too when it is one of the pool's buffers: reused, never garbage here
+    const back = pooled ? data.buffer : undefined;
+    parentPort.postMessage({ id, ok: true, out, back }, back ? [out.buffer, back] : [out.buffer]);
   } catch (err) {
     parentPort.postMessage({ id, ok: false, message: String(err && err.message || err) });
   }
@@ -68,6 +71,15 @@ function napiPath(): string | null {
   }
 }
 
+/**
+ * Buffers for chunks read back from a snapshot copy (each as large as the largest chunk), lent to
+ * a worker with the chunk and given back with its compressed bytes. A buffer moved to a worker
+ * and dropped there would be freed only when that worker's small heap next collects garbage, so
+ * a push held tens of MB of spent chunks per worker; lent and returned, the push's chunk memory is
+ * these few buffers.
+ */
+const SPARE_BUFFERS = 8;
+
 interface Job {
   resolve: (b: Buffer) => void;
   reject: (e: unknown) => void;
@@ -84,6 +96,8 @@ interface WorkerReply {
   rows?: string[];
   message?: string;
   mismatch?: string;
+  /** A pooled buffer given back. */
+  back?: ArrayBuffer;
   /** An error of SQLite's (its code, e.g. SQLITE_CORRUPT). */
   sqlite?: boolean;
   code?: string;
@@ -105,9 +119,20 @@ export class CompressPool {
   private readonly jobs = new Map<number, Job>();
   private nextId = 0;
   private closed = false;
+  /** Chunk buffers not lent out (see chunkBuffer). */
+  private readonly spare: ArrayBuffer[] = [];
+  /** Buffers lent by chunkBuffer, not yet back. */
+  private readonly lent = new WeakSet<ArrayBuffer>();
+  private allocated = 0;
 
-  /** `size` 0 compresses on the calling thread (tests, a single-core machine). */
-  constructor(private readonly threads = Math.min(2, availableParallelism())) {}
+  /**
+   * `threads` 0 compresses on the calling thread (tests, a single-core machine); `bufferBytes`:
+   * the size of a chunk buffer (the largest chunk).
+   */
+  constructor(
+    private readonly threads = Math.min(2, availableParallelism()),
+    private readonly bufferBytes = CHUNKING.maxSize,
+  ) {}
 
   private start(): void {
     if (this.workers.length > 0 || this.threads === 0) return;
@@ -115,6 +140,7 @@ export class CompressPool {
     for (let i = 0; i < this.threads; i++) {
       const w = new Worker(WORKER_SOURCE, { eval: true, workerData: data });
       w.on('message', (m: WorkerReply) => {
+        if (m.back !== undefined) this.giveBack(m.back);
         const job = this.jobs.get(m.id);
         if (!job) return;
         this.jobs.delete(m.id);
@@ -140,13 +166,19 @@ export class CompressPool {
    */
   compress(data: Uint8Array, codec: BlobCodec, sha256?: string): Promise<Buffer> {
     if (this.closed) return Promise.reject(new AppError('INTERNAL', 'compress pool used after close'));
+    const pooled = data.buffer instanceof ArrayBuffer && this.lent.has(data.buffer);
+    if (pooled) this.lent.delete(data.buffer as ArrayBuffer);
     if (this.threads === 0) {
       return Promise.resolve().then(() => {
-        if (sha256 !== undefined) {
-          const got = createHash('sha256').update(data).digest('hex');
-          if (got !== sha256) throw changedError(sha256, got);
+        try {
+          if (sha256 !== undefined) {
+            const got = createHash('sha256').update(data).digest('hex');
+            if (got !== sha256) throw changedError(sha256, got);
+          }
+          return compressSync(data, codec);
+        } finally {
+          if (pooled) this.giveBack(data.buffer as ArrayBuffer);
         }
-        return compressSync(data, codec);
       });
     }
     this.start();
@@ -155,10 +187,38 @@ export class CompressPool {
     this.load[best]!++;
     return new Promise<Buffer>((resolve, reject) => {
       this.jobs.set(id, { resolve, reject, ...(sha256 === undefined ? {} : { sha256 }) });
-      // a buffer that owns its whole memory is moved, not copied (the caller is done with it)
-      const movable = data.byteOffset === 0 && data.buffer.byteLength === data.byteLength && data.buffer instanceof ArrayBuffer;
-      this.workers[best]!.postMessage({ id, codec, data, sha256 }, movable ? [data.buffer as ArrayBuffer] : []);
+      // a pool's buffer is lent (moved, and given back); another one that owns its whole memory
+      // is moved, not copied (the caller is done with it)
+      const movable = pooled || (data.byteOffset === 0 && data.buffer.byteLength === data.byteLength && data.buffer instanceof ArrayBuffer);
+      this.workers[best]!.postMessage({ id, codec, data, sha256, pooled }, movable ? [data.buffer as ArrayBuffer] : []);
     });
+  }
+
+  /**
+   * A buffer of `size` bytes to read a chunk into, to be handed to compress() (which gives it
+   * back to the pool once the chunk is compressed): a spare one when there is one.
+   */
+  chunkBuffer(size: number): Buffer {
+    // the one given back last (likeliest still in the CPU's caches)
+    const i = this.spare.findLastIndex((b) => b.byteLength >= size);
+    let ab: ArrayBuffer;
+    if (i >= 0) ab = this.spare.splice(i, 1)[0]!;
+    else {
+      ab = new ArrayBuffer(Math.max(size, this.bufferBytes));
+      this.allocated++;
+    }
+    this.lent.add(ab);
+    return Buffer.from(ab, 0, size);
+  }
+
+  /** Chunk buffers made so far (the rest of the chunks reused them). */
+  get buffersMade(): number {
+    return this.allocated;
+  }
+
+  private giveBack(ab: ArrayBuffer): void {
+    // a whole file sent as one blob (no chunking) may be far larger: not kept
+    if (ab.byteLength <= this.bufferBytes && this.spare.length < SPARE_BUFFERS) this.spare.push(ab);
   }
 
   /** Worker threads (0: everything runs on the calling thread). */

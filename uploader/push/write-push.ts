@@ -60,7 +60,7 @@ export async function writeBlob(store: BlobStore, action: BlobAction, pool: Comp
     // gone before the touch (retention): stored again below (in the codec it had: still readable)
   }
   const codec = action.codec;
-  const data = await readChunk(action.from.path, { offset: action.from.offset, size: action.size });
+  const data = await readChunk(action.from.path, { offset: action.from.offset, size: action.size }, pool.chunkBuffer(action.size));
   const body = await pool.compress(data, codec, action.sha256); // data may be moved to the worker: not used below
   const key = blobKey(action.sha256, codec);
   const put = await store.put(key, body, { ifAbsent: true, contentType: codecContentType(codec), metadata: { sha256: action.sha256, size: String(action.size) } });

@@ -204,14 +204,15 @@ export async function scanFile(
 }
 
 /**
- * The bytes of one chunk of a file, in a Buffer of their own (safe to move to a worker thread).
- * Fails when the file is shorter than the chunk says.
+ * The bytes of one chunk of a file, in a Buffer of their own (safe to move to a worker thread),
+ * or in `into` (exactly the chunk's size). Fails when the file is shorter than the chunk says.
  */
-export async function readChunk(path: string, span: Pick<ChunkSpan, 'offset' | 'size'>): Promise<Buffer> {
+export async function readChunk(path: string, span: Pick<ChunkSpan, 'offset' | 'size'>, into?: Buffer): Promise<Buffer> {
+  if (into !== undefined && into.length !== span.size) throw new Error(`readChunk: a buffer of ${into.length} bytes for a chunk of ${span.size}`);
   const fh = await open(path, 'r');
   try {
     // not zero-filled: every byte is read into it (or it is not returned); its own memory, so it can be moved to a worker
-    const out = Buffer.allocUnsafeSlow(span.size);
+    const out = into ?? Buffer.allocUnsafeSlow(span.size);
     let got = 0;
     while (got < span.size) {
       const { bytesRead } = await fh.read(out, got, span.size - got, span.offset + got);
