@@ -1,7 +1,8 @@
 // Runs one child benchmark script (`node --import tsx test/bench/child-*.ts …`) in a separate
 // process and returns the JSON object it prints as its last stdout line (peak RSS is measured
-// there with process.resourceUsage().maxRSS, so the parent's heap does not count).
+// there, from the child's own VmHWM: see peakRssMb).
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,8 +53,19 @@ export function runChild(script: string, args: readonly string[], options: { env
   });
 }
 
-/** Peak RSS of this process so far, MB (maxRSS is in kilobytes on Linux). */
+/**
+ * Peak RSS of this process so far, MB: VmHWM of /proc/self/status (the peak of this process's own
+ * memory since it was exec'd). Not process.resourceUsage().maxRSS: on Linux a spawned child
+ * inherits its parent's high-water mark through fork (a bench holding 600 MB made every child it
+ * started report 600 MB or more). maxRSS only where /proc is not there.
+ */
 export function peakRssMb(): number {
+  try {
+    const kb = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (kb !== undefined) return Number(kb) / 1024;
+  } catch {
+    /* no /proc: below */
+  }
   return process.resourceUsage().maxRSS / 1024;
 }
 

@@ -6,6 +6,7 @@ import { inject, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { createTestDatabase } from '../../support/postgres.js';
 import { parsePgloaderSummary } from './pgloader.js';
+import { runChild, runPlain } from '../child-run.js';
 import { readProcMemory, runMeasured, withBackendWatch } from './process-memory.js';
 
 // pgloader 3.6.7's summary for a 1M-row SQLite table, as printed on stdout (log lines included)
@@ -51,6 +52,18 @@ describe('runMeasured', () => {
     expect(big.peakRssMb).toBeGreaterThan(150);
     expect(idle.peakRssMb).toBeGreaterThan(10);
     expect(idle.peakRssMb).toBeLessThan(big.peakRssMb - 100);
+  });
+
+  it("a child reports its own peak RSS, not the parent's it inherits through fork", async () => {
+    // this process holds 400 MB while it starts the children: maxRSS would report 400 MB or more for them
+    const held = Buffer.alloc(400 * 1024 * 1024, 1);
+    const plain = await runPlain('test/bench/plain/hash-file.mjs', ['package.json']);
+    const script = await runChild('test/bench/child-hash.ts', ['package.json']);
+    expect(held.length).toBe(400 * 1024 * 1024);
+    expect(plain.maxRssMb).toBeGreaterThan(10);
+    expect(plain.maxRssMb).toBeLessThan(200);
+    expect(script.maxRssMb).toBeGreaterThan(10);
+    expect(script.maxRssMb).toBeLessThan(250);
   });
 
   it('reads this process from /proc and nothing for a pid that does not exist', () => {
