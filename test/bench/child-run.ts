@@ -18,39 +18,53 @@ export interface ChildResult {
   [key: string]: unknown;
 }
 
-/** Runs `node --import tsx <script> ...args` from the repo root; rejects on a non-zero exit. */
-export function runChild(script: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<ChildResult> {
+/** A finished process: its exit code, what it printed, and its wall time (spawn to exit). */
+interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  wallMs: number;
+}
+
+/** Runs `command args` from the repo root and collects its output; never rejects for an exit code. */
+function runCollecting(command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Finished> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
+    const child = spawn(command, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
+      stdout += d.toString();
     });
     child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
+      stderr += d.toString();
     });
     child.on('error', reject);
-    child.on('close', (code) => {
-      const wallMs = performance.now() - started;
-      if (code !== 0) {
-        reject(new Error(`${script} exited with ${code}: ${err.slice(-2000)}`));
-        return;
-      }
-      const last = out.trim().split('\n').pop() ?? '';
-      try {
-        const parsed = JSON.parse(last) as Record<string, unknown>;
-        resolve({ maxRssMb: Number(parsed['maxRssMb'] ?? Number.NaN), ...parsed, wallMs });
-      } catch {
-        reject(new Error(`${script}: expected a JSON line on stdout, got ${JSON.stringify(out.slice(-500))}`));
-      }
-    });
+    child.on('close', (code) => resolve({ code, stdout, stderr, wallMs: performance.now() - started }));
   });
+}
+
+/** The finished process, or an error naming it with the end of its stderr. */
+function succeeded(run: Finished, name: string): Finished {
+  if (run.code !== 0) throw new Error(`${name} exited with ${run.code}: ${run.stderr.slice(-2000)}`);
+  return run;
+}
+
+/** A child's JSON result: its stdout whole when it is an indented document (the CLI's --json), else its last line. */
+function jsonResult(out: string, name: string): Record<string, unknown> {
+  const trimmed = out.trim();
+  try {
+    return JSON.parse(trimmed.startsWith('{\n') ? trimmed : (trimmed.split('\n').pop() ?? '')) as Record<string, unknown>;
+  } catch {
+    throw new Error(`${name}: expected a JSON line on stdout, got ${JSON.stringify(out.slice(-500))}`);
+  }
+}
+
+/** Runs `node --import tsx <script> ...args` from the repo root; rejects on a non-zero exit. */
+export async function runChild(script: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<ChildResult> {
+  const run = succeeded(await runCollecting(process.execPath, ['--import', 'tsx', script, ...args], options.env), script);
+  const parsed = jsonResult(run.stdout, script);
+  return { maxRssMb: Number(parsed['maxRssMb'] ?? Number.NaN), ...parsed, wallMs: run.wallMs };
 }
 
 /**
@@ -70,24 +84,9 @@ export function peakRssMb(): number {
 }
 
 /** Runs `node --import tsx …args` from the repo root and returns its wall time (ms) and stdout; rejects on a non-zero exit. */
-export function timeCommand(args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<{ wallMs: number; stdout: string }> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`${args.join(' ')} exited with ${code}: ${err.slice(-2000)}`));
-      else resolve({ wallMs: performance.now() - started, stdout: out });
-    });
-  });
+export async function timeCommand(args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<{ wallMs: number; stdout: string }> {
+  const run = succeeded(await runCollecting(process.execPath, ['--import', 'tsx', ...args], options.env), args.join(' '));
+  return { wallMs: run.wallMs, stdout: run.stdout };
 }
 
 /**
@@ -99,48 +98,15 @@ export function timeCommand(args: readonly string[], options: { env?: NodeJS.Pro
 export async function runPlain(script: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<ChildResult> {
   const dir = await mkdtemp(join(tmpdir(), 'aqe-bench-rss-'));
   const rssFile = join(dir, 'peak-rss');
-  const started = performance.now();
   try {
-    const out = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, ['-r', join(REPO_ROOT, 'test/bench/plain/peak-rss-at-exit.cjs'), script, ...args], {
-        cwd: REPO_ROOT,
-        env: { ...process.env, ...options.env, AQE_BENCH_RSS_FILE: rssFile },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-      });
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-      });
-      child.on('error', reject);
-      child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`${script} exited with ${code}: ${stderr.slice(-2000)}`))));
-    });
-    const wallMs = performance.now() - started;
-    let parsed: Record<string, unknown>;
-    try {
-      // the CLI's --json document (indented), or a child's last line
-      parsed = JSON.parse(out.trim().startsWith('{\n') ? out : (out.trim().split('\n').pop() ?? '')) as Record<string, unknown>;
-    } catch {
-      throw new Error(`${script}: expected a JSON line on stdout, got ${JSON.stringify(out.slice(-500))}`);
-    }
-    return { ...parsed, maxRssMb: Number(await readFile(rssFile, 'utf8')), wallMs };
+    const run = succeeded(await runCollecting(process.execPath, ['-r', join(REPO_ROOT, 'test/bench/plain/peak-rss-at-exit.cjs'), script, ...args], { ...options.env, AQE_BENCH_RSS_FILE: rssFile }), script);
+    return { ...jsonResult(run.stdout, script), maxRssMb: Number(await readFile(rssFile, 'utf8')), wallMs: run.wallMs };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
 /** Builds dist/ (`npm run build`): the CLI a benchmark runs as users run it must be the code of this checkout. */
-export function buildDist(): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', 'build', '--silent'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`npm run build exited with ${code}: ${stderr.slice(-2000)}`))));
-  });
+export async function buildDist(): Promise<void> {
+  succeeded(await runCollecting('npm', ['run', 'build', '--silent']), 'npm run build');
 }
